@@ -1,0 +1,25 @@
+// The one place the bindings include pybind11: every bind_<area>.cpp includes this header.
+#pragma once
+
+#include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "natgrad/types.hpp"
+
+namespace py = pybind11;
+
+namespace natgrad::bindings {
+
+using natgrad::RowMatrixXd;
+// Inputs arrive as C-contiguous float64 (the Python layer guarantees it); `noconvert` refuses
+// anything else instead of copying silently.
+using MatArg = Eigen::Ref<const RowMatrixXd>;
+using VecArg = Eigen::Ref<const Eigen::VectorXd>;
+
+void bind_linalg(py::module_& m);
+void bind_gaussian(py::module_& m);
+void bind_search(py::module_& m);
+
+}  // namespace natgrad::bindings

@@ -1,0 +1,29 @@
+"""natgrad: natural-gradient optimisation over exponential families.
+
+A compiled C++17/Eigen core does the heavy linear algebra; this package validates input, owns
+state and randomness, and composes the pieces.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _core
+from .linalg import natural_gradient
+
+__version__ = "0.1.0"
+
+
+def build_info() -> dict[str, Any]:
+    """How the compiled core that is running was built (ISA level, flags, compiler, Eigen)."""
+    return {
+        "isa_level": _core.isa_level,
+        "build_flags": " ".join(str(_core.build_flags).split()),
+        "compiler": _core.compiler,
+        "eigen_version": _core.eigen_version,
+        "eigen_simd": _core.eigen_simd,
+        "supported_levels": _core.supported_levels(),
+    }
+
+
+__all__ = ["__version__", "build_info", "natural_gradient"]

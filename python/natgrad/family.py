@@ -1,0 +1,100 @@
+"""The interface every exponential family in natgrad implements.
+
+p(x; θ) = h(x) exp(⟨θ, T(x)⟩ − ψ(θ)),  η = E_θ[T] = ∇ψ(θ),  φ(η) = sup_θ ⟨θ, η⟩ − ψ(θ),
+I_θ = Hess ψ = Cov_θ(T, T),  I_η = Hess φ = I_θ⁻¹.
+
+Instances are immutable: methods return new arrays or new instances and never change ``self``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._validation import FloatArray
+
+
+class ExponentialFamily(ABC):
+    """Abstract base: one member of a minimal exponential family.
+
+    Subclasses implement the abstract methods; the rest have generic definitions in terms of them
+    (``entropy = -neg_entropy``, ``kl`` as the Bregman divergence of ψ, ...), which a subclass may
+    override with a closed form or a more accurate route.
+    """
+
+    #: names accepted by :meth:`fisher` / :meth:`natural_gradient`
+    coordinate_systems: tuple[str, ...] = ("natural", "expectation")
+
+    # --- construction -------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def from_natural(cls, theta: ArrayLike) -> ExponentialFamily:
+        """The member with natural parameter ``theta``."""
+
+    @classmethod
+    @abstractmethod
+    def from_expectation(cls, eta: ArrayLike) -> ExponentialFamily:
+        """The member with expectation parameter ``eta = E[T]``."""
+
+    # --- coordinates and potentials ---------------------------------------------------------
+    @abstractmethod
+    def natural(self) -> FloatArray:
+        """Natural parameter θ (a new array)."""
+
+    @abstractmethod
+    def expectation(self) -> FloatArray:
+        """Expectation parameter η = E[T(X)] = ∇ψ(θ) (a new array)."""
+
+    @abstractmethod
+    def log_partition(self) -> float:
+        """ψ(θ) = log ∫ h(x) exp⟨θ, T(x)⟩ dx."""
+
+    @abstractmethod
+    def legendre_dual(self) -> float:
+        """φ(η) = ⟨θ, η⟩ − ψ(θ), the convex conjugate of ψ at η."""
+
+    def neg_entropy(self) -> float:
+        """E[log p(X)]; equals φ(η) only when the base measure h is 1."""
+        return self.legendre_dual()
+
+    def entropy(self) -> float:
+        """Differential (or Shannon) entropy −E[log p(X)]."""
+        return -self.neg_entropy()
+
+    # --- geometry ---------------------------------------------------------------------------
+    @abstractmethod
+    def fisher(self, coords: str = "natural") -> FloatArray:
+        """Fisher information matrix in the coordinate system ``coords``."""
+
+    def natural_gradient(
+        self, grad: ArrayLike, coords: str = "natural", damping: float = 0.0
+    ) -> FloatArray:
+        """(I + damping·Id)⁻¹ grad, where ``grad`` is the ordinary gradient in ``coords``."""
+        from .linalg import natural_gradient
+
+        return natural_gradient(self.fisher(coords), grad, damping)
+
+    def kl(self, other: ExponentialFamily) -> float:
+        """KL(self ‖ other) as the Bregman divergence ψ(θ') − ψ(θ) − ⟨θ' − θ, η⟩."""
+        if type(other) is not type(self):
+            raise ValueError(f"other must be a {type(self).__name__}, got {type(other).__name__}")
+        theta, eta = self.natural(), self.expectation()
+        return float(
+            other.log_partition() - self.log_partition() - np.dot(other.natural() - theta, eta)
+        )
+
+    # --- data -------------------------------------------------------------------------------
+    @abstractmethod
+    def sample(self, size: int, rng: Any = None) -> np.ndarray:
+        """``size`` independent draws; randomness from the numpy Generator ``rng`` (or a seed)."""
+
+    @abstractmethod
+    def log_prob(self, x: ArrayLike) -> FloatArray:
+        """log p(x) for a batch of points."""
+
+    @abstractmethod
+    def sufficient_stats(self, x: ArrayLike) -> FloatArray:
+        """T(x) for a batch of points, shape (N, m)."""

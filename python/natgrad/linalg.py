@@ -1,0 +1,46 @@
+"""Natural-gradient solves with an assembled Fisher matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import _core
+from ._validation import FloatArray, as_float, as_float_array
+
+
+def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -> FloatArray:
+    """Solve ``(fisher + damping * I) x = grad`` by a Cholesky factorisation.
+
+    Parameters
+    ----------
+    fisher : (m, m) array_like
+        Symmetric positive-(semi)definite Fisher information matrix.
+    grad : (m,) or (m, k) array_like
+        Ordinary gradient(s) in the same coordinates.
+    damping : float, default 0
+        Tikhonov damping added to the diagonal; use it when ``fisher`` is singular or
+        ill-conditioned (an empirical Fisher from fewer samples than coordinates).
+
+    Returns
+    -------
+    ndarray
+        The natural gradient, with the shape of ``grad``.
+
+    Raises
+    ------
+    ValueError
+        On shape mismatch, NaN/Inf, negative damping, or when the Cholesky factorisation fails
+        (the message names the pivot and suggests damping).
+    """
+    f = as_float_array("fisher", fisher, ndim=2)
+    if f.shape[0] != f.shape[1]:
+        raise ValueError(f"fisher must be square, got shape {f.shape}")
+    g = as_float_array("grad", grad)
+    if g.ndim not in (1, 2) or g.shape[0] != f.shape[0]:
+        raise ValueError(
+            f"grad must have shape ({f.shape[0]},) or ({f.shape[0]}, k), got {g.shape}"
+        )
+    d = as_float("damping", damping, nonnegative=True)
+    out = _core.damped_cholesky_solve(f, g.reshape(f.shape[0], -1), d)
+    return np.asarray(out).reshape(g.shape)
