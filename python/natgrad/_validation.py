@@ -55,7 +55,7 @@ def as_float_array(
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if shape is not None:
         if arr.ndim != len(shape) or any(
-            w is not None and w != s for w, s in zip(shape, arr.shape)
+            w is not None and w != s for w, s in zip(shape, arr.shape, strict=True)
         ):
             want = "(" + ", ".join("any" if w is None else str(w) for w in shape) + ")"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
