@@ -21,5 +21,6 @@ using VecArg = Eigen::Ref<const Eigen::VectorXd>;
 void bind_linalg(py::module_& m);
 void bind_gaussian(py::module_& m);
 void bind_search(py::module_& m);
+void bind_estimation(py::module_& m);
 
 }  // namespace natgrad::bindings

@@ -1,0 +1,7 @@
+#include "pybind.hpp"
+
+namespace natgrad::bindings {
+
+void bind_estimation(py::module_& m) {}
+
+}  // namespace natgrad::bindings
