@@ -57,8 +57,8 @@ def start(x0: ArrayLike, sigma0: float) -> tuple[FloatArray, float]:
 
 
 def population(
-    noise: ArrayLike, X: ArrayLike | None, values: ArrayLike, dim: int
-) -> tuple[FloatArray, FloatArray | None, FloatArray]:
+    noise: ArrayLike, X: ArrayLike, values: ArrayLike, dim: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Cheap shape checks of one generation's (noise, X, values), as float64 C-contiguous arrays.
 
     Arrays that already are float64 and C-contiguous are passed through without a copy (the
@@ -67,11 +67,9 @@ def population(
     z = np.ascontiguousarray(noise, dtype=np.float64)
     if z.ndim != 2 or z.shape[1] != dim or z.shape[0] < 2:
         raise ValueError(f"noise must have shape (popsize >= 2, {dim}), got {z.shape}")
-    x = None
-    if X is not None:
-        x = np.ascontiguousarray(X, dtype=np.float64)
-        if x.shape != z.shape:
-            raise ValueError(f"X must have shape {z.shape} like noise, got {x.shape}")
+    x = np.ascontiguousarray(X, dtype=np.float64)
+    if x.shape != z.shape:
+        raise ValueError(f"X must have shape {z.shape} like noise, got {x.shape}")
     v = np.ascontiguousarray(values, dtype=np.float64)
     if v.shape != (z.shape[0],):
         raise ValueError(f"values must have shape ({z.shape[0]},), got {v.shape}")
