@@ -2,7 +2,7 @@
 
 #include <Eigen/Eigenvalues>
 #include <Eigen/LU>
-#include <unsupported/Eigen/MatrixFunctions>
+#include <Eigen/Cholesky>
 
 #include <algorithm>
 #include <cmath>
@@ -26,39 +26,59 @@ void require_population(const MatRef& noise, const MatRef* samples, Eigen::Index
     require_size("values", values.size(), noise.rows());
 }
 
-// Smallest real part among the eigenvalues of a real quasi-triangular Schur form.
-double min_real_eigenvalue(const MatrixXd& t) {
-    double lo = std::numeric_limits<double>::infinity();
-    for (Eigen::Index i = 0; i < t.rows(); ++i) lo = std::min(lo, t(i, i));
-    return lo;  // the two diagonal entries of a 2x2 block both equal the pair's real part
+// R (K x K) with R^T R = P for a positive semi-definite Gram matrix P, by pivoted LDL^T:
+// P = T^T L D L^T T  ->  R = D_+^{1/2} L^T T. Works for singular P (K > n, or p_c in span(z)).
+MatrixXd gram_root(const MatrixXd& gram) {
+    Eigen::LDLT<MatrixXd> ldlt(gram);
+    const VectorXd d = ldlt.vectorD().cwiseMax(0.0).cwiseSqrt();
+    MatrixXd r = d.asDiagonal() * MatrixXd(ldlt.matrixU());
+    return r * ldlt.transpositionsP().transpose();
 }
 
-// W of §4.5 b for a K x K Gram matrix P: W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1}. Negative
-// entries of beta are halved until aI + P B has a positive spectrum (CMA_AS_NATURAL_GRADIENT §4.4;
-// exact arithmetic never needs it under the alpha_posdef cap of Hansen 2016 eq. 52).
+// W of §4.5 b: W = B phi(P B) with phi(t) = 1/(sqrt(a) + sqrt(a + t)), i.e.
+// W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1}. With P = R^T R, (P B)^k = R^T (R B R^T)^{k-1} R B gives
+// phi(P B) = phi(0) I + R^T psi(S) R B, S = R B R^T symmetric, psi(s) = (phi(s) - phi(0))/s
+// = -1 / (2 sqrt(a) (sqrt(a) + sqrt(a + s))^2): one symmetric K x K eigenproblem, no Schur form.
+// Negative entries of beta are halved until aI + S (equivalently aI + P B) has a positive spectrum
+// (CMA_AS_NATURAL_GRADIENT §4.4; never needed in exact arithmetic under the alpha_posdef cap of
+// Hansen 2016 eq. 52).
 MatrixXd root_weights(const MatrixXd& gram, VectorXd& beta, double a, int* shrinks) {
-    const Eigen::Index k = gram.rows();
+    const MatrixXd r = gram_root(gram);
     const double sqrt_a = std::sqrt(a);
-    for (int attempt = 0;; ++attempt) {
-        MatrixXd m = gram * beta.asDiagonal();
-        m.diagonal().array() += a;
-        Eigen::RealSchur<MatrixXd> schur(m);
-        if (schur.info() != Eigen::Success) invalid("Schur decomposition of aI + PB failed");
-        const MatrixXd& t = schur.matrixT();
-        if (min_real_eigenvalue(t) > 1e-8 * a || attempt >= 60) {
-            if (attempt >= 60) invalid("aI + PB has no positive spectrum after shrinking");
-            MatrixXd sqrt_t = MatrixXd::Zero(k, k);
-            Eigen::matrix_sqrt_quasi_triangular(t, sqrt_t);
-            const MatrixXd& q = schur.matrixU();
-            MatrixXd denom = q * sqrt_t * q.transpose();
-            denom.diagonal().array() += sqrt_a;
-            return beta.asDiagonal() * denom.partialPivLu().inverse();
+    for (int attempt = 0; attempt <= 60; ++attempt) {
+        const MatrixXd rb = r * beta.asDiagonal();
+        const MatrixXd s = rb * r.transpose();
+        Eigen::SelfAdjointEigenSolver<MatrixXd> eig(s);
+        if (eig.info() != Eigen::Success) invalid("eigendecomposition of R B R^T failed");
+        if (eig.eigenvalues().minCoeff() + a > 1e-8 * a) {
+            const VectorXd psi = eig.eigenvalues().unaryExpr([sqrt_a, a](double x) {
+                const double q = sqrt_a + std::sqrt(a + x);
+                return -1.0 / (2.0 * sqrt_a * q * q);
+            });
+            const MatrixXd vr = eig.eigenvectors().transpose() * rb;  // V^T R B
+            MatrixXd w = vr.transpose() * psi.asDiagonal() * vr;
+            w.diagonal() += beta / (2.0 * sqrt_a);
+            return w;
         }
-        for (Eigen::Index i = 0; i < k; ++i) {
+        for (Eigen::Index i = 0; i < beta.size(); ++i) {
             if (beta(i) < 0.0) beta(i) *= 0.5;
         }
         if (shrinks != nullptr) ++*shrinks;
     }
+    invalid("aI + P B has no positive spectrum even after shrinking the negative weights");
+}
+
+// phi_2(x) = (e^x - 1 - x)/x^2, by its series near 0 (where the closed form cancels).
+double phi2(double x) {
+    if (std::abs(x) < 0.5) {
+        double term = 0.5, sum = 0.5;
+        for (int k = 1; k < 25; ++k) {
+            term *= x / static_cast<double>(k + 2);
+            sum += term;
+        }
+        return sum;
+    }
+    return (std::expm1(x) - x) / (x * x);
 }
 
 RowMatrixXd apply_root(const MatRef& factor, const MatRef& yt, const MatRef& zt,
@@ -127,13 +147,16 @@ RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const Ma
     require_shape("A", factor.rows(), factor.cols(), n, n);
     require_shape("zt", zt.rows(), zt.cols(), k, n);
     require_shape("yt", yt.rows(), yt.cols(), k, n);
-    // expm(U S U^T) = I + U phi_1(S P) S U^T with P = U^T U, since (U S U^T)^j = U (S P)^{j-1} S U^T;
-    // phi_1(M) = sum_j M^j/(j+1)! is the upper-right block of expm([[M, I], [0, 0]]).
-    MatrixXd aug = MatrixXd::Zero(2 * k, 2 * k);
-    aug.topLeftCorner(k, k) = s.asDiagonal() * (zt * zt.transpose());
-    aug.topRightCorner(k, k).setIdentity();
-    const MatrixXd e = aug.exp();
-    const MatrixXd core = e.topRightCorner(k, k) * s.asDiagonal();
+    // (U D U^T)^j = U (D P)^{j-1} D U^T = U D R^T S^{j-2} R D U^T (j >= 2) with P = R^T R and
+    // S = R D R^T symmetric, so expm(U D U^T) = I + U (D + D R^T phi_2(S) R D) U^T.
+    const MatrixXd r = gram_root(zt * zt.transpose());
+    const MatrixXd rd = r * s.asDiagonal();
+    Eigen::SelfAdjointEigenSolver<MatrixXd> eig(rd * r.transpose());
+    if (eig.info() != Eigen::Success) invalid("eigendecomposition of R D R^T failed");
+    const VectorXd f = eig.eigenvalues().unaryExpr([](double x) { return phi2(x); });
+    const MatrixXd vr = eig.eigenvectors().transpose() * rd;  // V^T R D
+    MatrixXd core = vr.transpose() * f.asDiagonal() * vr;
+    core.diagonal() += s;
     RowMatrixXd out = factor;
     const RowMatrixXd cz = core * zt;        // K x n
     out.noalias() += yt.transpose() * cz;    // A U (phi_1 S) U^T: one n x K x n GEMM
@@ -205,6 +228,29 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     if (!(a > 0.0)) invalid("covariance decay a must be > 0, got " + std::to_string(a));
 
     out.negative_shrinks = 0;
+    const Eigen::Index k = zt.rows();
+    if (n <= k) {
+        // Small n (n <= K): any G with G G^T = M gives A' = A G (§4.5 b); the Cholesky factor of
+        // the n x n matrix M costs n^3/3 <= K n^2/3 flops, far less than a K x K eigenproblem.
+        MatrixXd m_full(n, n);
+        for (int attempt = 0;; ++attempt) {
+            m_full.noalias() = zt.transpose() * beta.asDiagonal() * zt;
+            m_full.diagonal().array() += a;
+            Eigen::LLT<MatrixXd> llt(m_full);
+            if (llt.info() == Eigen::Success &&
+                llt.matrixLLT().diagonal().array().square().minCoeff() > 1e-8 * a) {
+                const MatrixXd l = llt.matrixL();
+                out.factor.noalias() = factor * l.triangularView<Eigen::Lower>();
+                out.p_c_z = l.triangularView<Eigen::Lower>().solve(pcz);  // G^{-1} p_c_z
+                return out;
+            }
+            if (attempt >= 60) invalid("aI + U B U^T is not positive definite after shrinking");
+            for (Eigen::Index i = 0; i < k; ++i) {
+                if (beta(i) < 0.0) beta(i) *= 0.5;
+            }
+            ++out.negative_shrinks;
+        }
+    }
     const MatrixXd gram = zt * zt.transpose();
     const MatrixXd w = root_weights(gram, beta, a, &out.negative_shrinks);
     out.factor = apply_root(factor, yt, zt, w, a);

@@ -71,13 +71,23 @@ def igo_cma_update(
     keep = weights != 0
     zk = z[keep]
     beta = cmu * wcirc[keep]
-    # M = aI + Σ β_k z_k z_kᵀ + c1 p_c_z p_c_zᵀ, so that C' = A M Aᵀ (eq. 47).
+    # M = aI + Σ β_k z_k z_kᵀ + c1 p_c_z p_c_zᵀ, so that C' = A M Aᵀ (eq. 47), and A' = A G for a
+    # root G Gᵀ = M: the lower Cholesky factor when n <= K (K = number of rank-one terms), else
+    # the symmetric root M^{1/2}. Negative β are halved until M is safely positive definite.
+    small_n = n <= zk.shape[0] + 1
     while True:
         M = a * np.eye(n) + (zk.T * beta) @ zk + c1 * np.outer(pcz, pcz)
-        if np.linalg.eigvalsh(M).min() > 1e-8 * a:
+        if small_n:
+            try:
+                G = np.linalg.cholesky(M)
+            except np.linalg.LinAlgError:
+                G = None
+            if G is not None and np.min(np.diag(G) ** 2) > 1e-8 * a:
+                break
+        elif np.linalg.eigvalsh(M).min() > 1e-8 * a:
+            G = np.real(scipy.linalg.sqrtm(M))
             break
         beta = np.where(beta < 0, 0.5 * beta, beta)
-    G = np.real(scipy.linalg.sqrtm(M))
     new_factor = factor @ G
     new_pcz = np.linalg.solve(G, pcz)
     return new_mean, float(new_sigma), new_factor, new_ps, new_pcz, h_sigma
