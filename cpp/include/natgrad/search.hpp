@@ -28,10 +28,11 @@ std::vector<Eigen::Index> rank_order(const VecRef& values);
 RowMatrixXd gemm_factor_update(const MatRef& factor, const MatRef& yt, const MatRef& zt,
                                const VecRef& beta, double a, MatrixXd* w_out = nullptr);
 
-// A expm(U diag(s) U^T) with U = zt^T (n x K) and AU = yt^T, in O(n^2 K) through
-// expm(U S U^T) = I + U phi_1(S P) S U^T, P = U^T U (phi_1 of a K x K matrix).
+// scale * A expm(U diag(s) U^T) with U = zt^T (n x K) and AU = yt^T, in O(n^2 K): with
+// P = U^T U = R^T R and S = R diag(s) R^T (symmetric K x K),
+// expm(U D U^T) = I + U (D + D R^T phi_2(S) R D) U^T, phi_2(x) = (e^x - 1 - x)/x^2.
 RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const MatRef& zt,
-                                const VecRef& s);
+                                const VecRef& s, double scale = 1.0);
 
 // Result of one IGO-CMA generation.
 struct IGOCMAStep {
