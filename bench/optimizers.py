@@ -119,7 +119,7 @@ def time_strategies(dims: list[int], twin_max_n: int) -> list[dict[str, Any]]:
         lam = igo_cma.default_popsize(n)
         A = random_factor(rng, n) if n <= 2000 else None
         Z = rng.standard_normal((lam, n))
-        t_rng = best_time(lambda: rng.standard_normal((lam, n)))
+        t_rng = best_time(lambda shape=(lam, n): rng.standard_normal(shape))
         cases = []
         # IGO-CMA
         st_c = igo_cma.initial_state(np.ones(n), 0.5)._replace(factor=A)
@@ -128,10 +128,10 @@ def time_strategies(dims: list[int], twin_max_n: int) -> list[dict[str, Any]]:
         p = igo_cma.parameters(n, lam)
         k_cma = int(np.count_nonzero(p.weights)) + 1
 
-        def cma_gen(st=st_c, X=X, v=v):
+        def cma_gen(st=st_c, v=v, Z=Z):
             igo_cma.update(st, Z, igo_cma.sample(st, Z), v)
 
-        def cma_twin(st=st_c, X=X, v=v, p=p):
+        def cma_twin(st=st_c, v=v, p=p, Z=Z):
             Xt = ref.sample_full(st.mean, st.sigma, st.factor, Z)
             ref.igo_cma_update(
                 st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, Xt, v, p.weights, 3,
@@ -143,10 +143,10 @@ def time_strategies(dims: list[int], twin_max_n: int) -> list[dict[str, Any]]:
         st_x = xnes.initial_state(np.ones(n), 0.5)._replace(factor=A)
         px = xnes.parameters(n, lam)
 
-        def xnes_gen(st=st_x, v=v):
+        def xnes_gen(st=st_x, v=v, Z=Z):
             xnes.update(st, Z, xnes.sample(st, Z), v)
 
-        def xnes_twin(st=st_x, v=v, p=px):
+        def xnes_twin(st=st_x, v=v, p=px, Z=Z):
             Xt = ref.sample_full(st.mean, st.sigma, st.factor, Z)
             ref.xnes_update(
                 st.mean, st.sigma, st.factor, st.p_sigma, Z, Xt, v, p.utilities, p.recombination,
@@ -158,10 +158,10 @@ def time_strategies(dims: list[int], twin_max_n: int) -> list[dict[str, Any]]:
         st_s = snes.initial_state(np.ones(n), 0.5)
         ps = snes.parameters(n, lam)
 
-        def snes_gen(st=st_s, v=v):
+        def snes_gen(st=st_s, v=v, Z=Z):
             snes.update(st, Z, snes.sample(st, Z), v)
 
-        def snes_twin(st=st_s, v=v, p=ps):
+        def snes_twin(st=st_s, v=v, p=ps, Z=Z):
             ref.sample_diagonal(st.mean, st.sigma, st.scales, Z)
             ref.snes_update(st.mean, st.sigma, st.scales, Z, v, p.utilities, p.eta_mu, p.eta_sigma)
 
@@ -340,7 +340,9 @@ def main() -> None:
                 (
                     r
                     for r in evals
-                    if r["method"] == "pycma" and r["n"] == row["n"] and r["function"] == row["function"]
+                    if r["method"] == "pycma"
+                    and r["n"] == row["n"]
+                    and r["function"] == row["function"]
                 ),
                 None,
             )
@@ -349,9 +351,7 @@ def main() -> None:
                 ratios[key] = row["median_evals"] / peer["median_evals"]
     if ratios:
         print("IGO-CMA / pycma median evaluations:", {k: round(v, 3) for k, v in ratios.items()})
-    gen1000 = next(
-        (r for r in timing if r["strategy"] == "igo-cma" and r["n"] == 1000), None
-    )
+    gen1000 = next((r for r in timing if r["strategy"] == "igo-cma" and r["n"] == 1000), None)
     if gen1000:
         print(
             f"IGO-CMA generation at n=1000: {gen1000['ask_tell_us'] / 1e3:.2f} ms, "
