@@ -68,32 +68,37 @@ FUNCTIONS = {"sphere": sphere, "ellipsoid": ellipsoid, "rosenbrock": rosenbrock}
 
 
 TIME_SCALE = 1.0  # --quick shortens every timing loop
+WALL: list[float] = []  # wall-clock minimum of the last best_time call
 
 # --- timing -----------------------------------------------------------------------------------
 
 
 def best_time(fn, min_total: float = 0.2, max_reps: int = 2000, rounds: int = 3) -> float:
-    """Best-of-rounds mean time per call (the machine is shared: the minimum is the signal).
+    """Best-of-rounds mean CPU time per call.
 
-    A call slower than ``min_total`` (the O(n³) twins at large n) is timed once after a warm-up.
+    The machine is shared, so wall time includes waiting for a core; CPU time of this process
+    (BLAS and Eigen run on one thread here) is the cost of the work, and the minimum over rounds
+    filters the remaining interference. The wall-clock minimum is kept in ``WALL[-1]``. A call
+    slower than ``min_total`` (the O(n³) twins at large n) is timed once after a warm-up.
     """
     min_total *= TIME_SCALE
-    t0 = time.perf_counter()
     fn()
-    one = max(time.perf_counter() - t0, 1e-7)
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    one, one_wall = time.process_time() - c0, time.perf_counter() - w0
     if one > max(min_total, 0.5):
-        return one
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    reps = int(min(max_reps, max(1, min_total / one / rounds)))
-    best = math.inf
+        WALL.append(one_wall)
+        return max(one, 1e-9)
+    reps = int(min(max_reps, max(1, min_total / max(one, 1e-7) / rounds)))
+    best, best_wall = math.inf, math.inf
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         for _ in range(reps):
             fn()
-        best = min(best, (time.perf_counter() - t0) / reps)
-    return best
+        best = min(best, (time.process_time() - c0) / reps)
+        best_wall = min(best_wall, (time.perf_counter() - w0) / reps)
+    WALL.append(best_wall)
+    return max(best, 1e-9)
 
 
 def dgemm_gflops(n: int = 1000) -> dict[str, float]:
@@ -169,6 +174,7 @@ def time_strategies(dims: list[int], twin_max_n: int) -> list[dict[str, Any]]:
 
         for name, gen, twin, flops in cases:
             t = best_time(gen, min_total=0.3 if n < 1000 else 1.0)
+            t_wall = WALL[-1]
             tt = (
                 best_time(twin, min_total=0.3 if n < 1000 else 0.0, rounds=3 if n < 1000 else 1)
                 if n <= twin_max_n
@@ -179,6 +185,7 @@ def time_strategies(dims: list[int], twin_max_n: int) -> list[dict[str, Any]]:
                 "popsize": lam,
                 "strategy": name,
                 "ask_tell_us": t * 1e6,
+                "ask_tell_wall_us": t_wall * 1e6,
                 "twin_us": None if tt is None else tt * 1e6,
                 "speedup_vs_twin": None if tt is None else tt / t,
                 "gflops": None if flops is None else flops / t / 1e9,
@@ -194,10 +201,10 @@ def time_strategies(dims: list[int], twin_max_n: int) -> list[dict[str, Any]]:
             es = cma.CMAEvolutionStrategy(np.ones(n), 0.5, {"verbose": -9, "seed": 1})
             times = []
             for _ in range(30 if n >= 1000 else 200):
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 Xc = es.ask()
                 es.tell(Xc, list(sphere(np.asarray(Xc))))
-                times.append(time.perf_counter() - t0)
+                times.append(time.process_time() - t0)
             row = {
                 "n": n,
                 "popsize": es.popsize,
@@ -315,7 +322,7 @@ def main() -> None:
         gemm = dgemm_gflops(1000 if not args.quick else 400)
         print(f"  NumPy BLAS {gemm['numpy_blas']:.1f} GF/s, Eigen {gemm['eigen']:.1f} GF/s")
         dims = [10, 100] if args.quick else [10, 100, 1000, 2000]
-        print("ask + tell per generation (f excluded):")
+        print("ask + tell per generation (f excluded; CPU time, best of 3 rounds):")
         timing = time_strategies(dims, twin_max_n=100 if args.quick else 2000)
 
         methods: dict[str, Any] = {
