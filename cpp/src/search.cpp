@@ -35,13 +35,14 @@ MatrixXd gram_root(const MatrixXd& gram) {
     return r * ldlt.transpositionsP().transpose();
 }
 
-// W of §4.5 b: W = B phi(P B) with phi(t) = 1/(sqrt(a) + sqrt(a + t)), i.e.
+// W of the GEMM-form factor update (see gemm_factor_update): W = B phi(P B) with phi(t) = 1/(sqrt(a) + sqrt(a + t)), i.e.
 // W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1}. With P = R^T R, (P B)^k = R^T (R B R^T)^{k-1} R B gives
 // phi(P B) = phi(0) I + R^T psi(S) R B, S = R B R^T symmetric, psi(s) = (phi(s) - phi(0))/s
 // = -1 / (2 sqrt(a) (sqrt(a) + sqrt(a + s))^2): one symmetric K x K eigenproblem, no Schur form.
 // Negative entries of beta are halved until aI + S (equivalently aI + P B) has a positive spectrum
-// (CMA_AS_NATURAL_GRADIENT §4.4; never needed in exact arithmetic under the alpha_posdef cap of
-// Hansen 2016 eq. 52).
+// (each negative term has spectral norm c_mu |w_i| n, and the alpha_posdef cap of Hansen 2016
+// eq. 52 keeps their sum below a, so exact arithmetic never needs this; cf. the positive-definiteness
+// safeguards of Akimoto & Hansen 2020).
 MatrixXd root_weights(const MatrixXd& gram, VectorXd& beta, double a, int* shrinks) {
     const MatrixXd r = gram_root(gram);
     const double sqrt_a = std::sqrt(a);
@@ -249,7 +250,7 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     out.negative_shrinks = 0;
     const Eigen::Index k = zt.rows();
     if (n <= k) {
-        // Small n (n <= K): any G with G G^T = M gives A' = A G (§4.5 b); the Cholesky factor of
+        // Small n (n <= K): any G with G G^T = M gives A' = A G; the Cholesky factor of
         // the n x n matrix M costs n^3/3 <= K n^2/3 flops, far less than a K x K eigenproblem.
         MatrixXd m_full(n, n);
         for (int attempt = 0;; ++attempt) {
