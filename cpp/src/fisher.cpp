@@ -126,37 +126,55 @@ void check_damping(double damping) {
     }
 }
 
-// Preconditioned conjugate gradients for the SPD system A x = b; x0 = P b.
+// Preconditioned conjugate gradients for the SPD system A x = b from x0; true on convergence
+// (residual <= 64 eps |b|, or a recomputed residual <= 1e-12 |b| once iterations stagnate).
 template <typename Apply, typename Precond>
-VectorXd pcg(const Apply& apply, const Precond& precond, const VectorXd& b, int max_iter,
-             const char* coords) {
+bool pcg(const Apply& apply, const Precond& precond, const VectorXd& b, VectorXd& x,
+         int max_iter) {
     const double bnorm = b.norm();
-    if (bnorm == 0.0) return VectorXd::Zero(b.size());
-    VectorXd x = precond(b);
-    VectorXd r = b - apply(x);
     const double tol = 64.0 * std::numeric_limits<double>::epsilon() * bnorm;
-    if (r.norm() <= tol) return x;
+    VectorXd r = b - apply(x);
+    if (r.norm() <= tol) return true;
     VectorXd z = precond(r);
     VectorXd p = z;
     double rz = r.dot(z);
     for (int it = 0; it < max_iter; ++it) {
         const VectorXd ap = apply(p);
-        const double alpha = rz / p.dot(ap);
+        const double pap = p.dot(ap);
+        if (!(pap > 0.0)) break;
+        const double alpha = rz / pap;
         x += alpha * p;
         r -= alpha * ap;
-        if (r.norm() <= tol) return x;
+        if (r.norm() <= tol) return true;
         z = precond(r);
         const double rz_new = r.dot(z);
         p = z + (rz_new / rz) * p;
         rz = rz_new;
     }
-    // Accept a stagnated residual at the level rounding allows for the recomputed residual.
-    const VectorXd true_r = b - apply(x);
-    if (true_r.norm() <= 1e-10 * bnorm) return x;
+    return (b - apply(x)).norm() <= 1e-12 * bnorm;
+}
+
+// (A + d I) x = b with products by A and by A^{-1} (the dual Fisher). CG preconditioned by A^{-1}
+// has condition number (1 + d/l_min)/(1 + d/l_max), plain CG (l_max + d)/(l_min + d); their
+// product is cond(A), so one of them is fast whenever d is small or large relative to the
+// spectrum. Try the first, then the second from the best iterate.
+template <typename Apply, typename Inverse>
+VectorXd damped_dual_solve(const Apply& apply, const Inverse& inverse, const VectorXd& b,
+                           double damping, int max_iter, const char* coords) {
+    if (b.norm() == 0.0) return VectorXd::Zero(b.size());
+    auto shifted = [&](const VectorXd& x) -> VectorXd { return apply(x) + damping * x; };
+    VectorXd x = inverse(b);
+    // scale the start so that it minimises the energy norm along its direction
+    const VectorXd ax = shifted(x);
+    const double xax = x.dot(ax);
+    if (xax > 0.0) x *= b.dot(x) / xax;
+    if (pcg(shifted, inverse, b, x, max_iter / 4)) return x;
+    if (pcg(shifted, [](const VectorXd& r) -> VectorXd { return r; }, b, x, max_iter)) return x;
+    const double rel = (b - shifted(x)).norm() / b.norm();
     invalid(std::string("natural_gradient in ") + coords + " coordinates with damping did not " +
             "converge in " + std::to_string(max_iter) + " conjugate-gradient iterations (relative "
-            "residual " + std::to_string(true_r.norm() / bnorm) + "); assemble fisher(coords) and "
-            "use natgrad.natural_gradient(F, grad, damping) instead");
+            "residual " + std::to_string(rel) + "); assemble fisher(coords) and use "
+            "natgrad.natural_gradient(F, grad, damping) instead");
 }
 
 }  // namespace
@@ -275,14 +293,12 @@ VectorXd natural_gradient_natural(const VecRef& mean, const MatRef& cov, const M
     check_grad("grad", grad, n);
     check_damping(damping);
     if (damping == 0.0) return fisher_product_expectation(mean, precision, grad);  // I_theta^-1 = I_eta
-    const VectorXd g = grad;
-    return pcg([&](const VectorXd& x) -> VectorXd {
-                   return fisher_product_natural(mean, cov, x) + damping * x;
-               },
-               [&](const VectorXd& r) -> VectorXd {
-                   return fisher_product_expectation(mean, precision, r);
-               },
-               g, max_iter, "natural");
+    return damped_dual_solve(
+        [&](const VectorXd& x) -> VectorXd { return fisher_product_natural(mean, cov, x); },
+        [&](const VectorXd& r) -> VectorXd {
+            return fisher_product_expectation(mean, precision, r);
+        },
+        VectorXd(grad), damping, max_iter, "natural");
 }
 
 VectorXd natural_gradient_expectation(const VecRef& mean, const MatRef& cov,
@@ -293,12 +309,12 @@ VectorXd natural_gradient_expectation(const VecRef& mean, const MatRef& cov,
     check_grad("grad", grad, n);
     check_damping(damping);
     if (damping == 0.0) return fisher_product_natural(mean, cov, grad);  // I_eta^-1 = I_theta
-    const VectorXd g = grad;
-    return pcg([&](const VectorXd& x) -> VectorXd {
-                   return fisher_product_expectation(mean, precision, x) + damping * x;
-               },
-               [&](const VectorXd& r) -> VectorXd { return fisher_product_natural(mean, cov, r); },
-               g, max_iter, "expectation");
+    return damped_dual_solve(
+        [&](const VectorXd& x) -> VectorXd {
+            return fisher_product_expectation(mean, precision, x);
+        },
+        [&](const VectorXd& r) -> VectorXd { return fisher_product_natural(mean, cov, r); },
+        VectorXd(grad), damping, max_iter, "expectation");
 }
 
 VectorXd natural_gradient_mean_cov(const MatRef& cov, const VecRef& grad, double damping,

@@ -273,8 +273,10 @@ class Gaussian(ExponentialFamily):
         With ``damping = 0`` this is exact in O(n³): I_θ⁻¹ = I_η, I_η⁻¹ = I_θ and
         I_ξ⁻¹ g = (Σg_μ, 2ΣGΣ). With damping > 0: in "mean_cov" an eigendecomposition of Σ and a
         conjugate-gradient solve of condition number ≤ 2 (O(n³) per iteration, ~20 iterations);
-        in "natural" / "expectation" conjugate gradients preconditioned by the undamped inverse
-        (condition number ≤ 1 + damping/λ_min(I)), raising ValueError if that fails to converge.
+        in "natural" / "expectation" conjugate gradients with the O(n³) product, preconditioned by
+        the undamped inverse and, if that stalls (damping ≫ λ_min(I)), unpreconditioned; a
+        ValueError (suggesting the assembled route ``natgrad.natural_gradient``) if neither
+        converges, which needs both cond(I) huge and damping near sqrt(λ_min λ_max).
         """
         c = _check_coords(coords)
         g = as_float_array("grad", grad, shape=(self.num_params,))

@@ -50,9 +50,11 @@ VectorXd fisher_product_mean_cov(const MatRef& precision, const VecRef& v);
 //   block is (1/2 B X B + damping/2 (X + Diag X)) = G, solved by conjugate gradients in the
 //   eigenbasis, preconditioned by its Kronecker-diagonal part (preconditioned condition number
 //   <= 2, so ~20 iterations reach rounding).
-//   damping > 0, theta / eta: conjugate gradients with the O(n^3) product, preconditioned by the
-//   undamped inverse (the dual Fisher product); the preconditioned condition number is at most
-//   1 + damping / lambda_min(I). Throws when it does not converge in `max_iter` iterations.
+//   damping > 0, theta / eta: conjugate gradients with the O(n^3) product, first preconditioned
+//   by the undamped inverse (the dual Fisher product; condition number (1 + d/l_min)/(1 + d/l_max)),
+//   then unpreconditioned (condition number (l_max + d)/(l_min + d)); the two condition numbers
+//   multiply to cond(I), so one is small unless d ~ sqrt(l_min l_max) on a badly conditioned I.
+//   Throws when neither converges in `max_iter` iterations.
 VectorXd natural_gradient_natural(const VecRef& mean, const MatRef& cov, const MatRef& precision,
                                   const VecRef& grad, double damping, int max_iter = 500);
 VectorXd natural_gradient_expectation(const VecRef& mean, const MatRef& cov,
