@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core
+from . import _core, estimation
 from .linalg import natural_gradient
 
 __version__ = "0.1.0"
@@ -26,4 +26,4 @@ def build_info() -> dict[str, Any]:
     }
 
 
-__all__ = ["__version__", "build_info", "natural_gradient"]
+__all__ = ["__version__", "build_info", "estimation", "natural_gradient"]
