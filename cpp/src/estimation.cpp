@@ -23,8 +23,14 @@ void check_batch(const MatRef& X, const VecRef& f) {
     require_finite("f", f);
 }
 
-// f - mean(f), the baseline every covariance estimator subtracts.
-VectorXd centred(const VecRef& f) { return f.array() - f.mean(); }
+// f - mean(f), the baseline every covariance estimator subtracts. The copy is deliberate: Eigen's
+// vectorised reductions peel a different number of leading elements depending on the alignment
+// of the buffer, so a sum over a borrowed NumPy buffer can differ in the last bit from call to
+// call; on an owned (aligned) copy the result depends only on the values (bit-reproducible runs).
+VectorXd centred(const VecRef& f) {
+    const VectorXd owned = f;
+    return owned.array() - owned.mean();
+}
 
 // The symmetric n x n matrix (1/(N-1)) Y^T diag(fc) Y for Y = X - 1 c^T: one GEMM on an N x n
 // scaled copy. Returns also g = (1/(N-1)) Y^T fc in `g`.
@@ -52,7 +58,7 @@ MatrixXd precision_from_cov(const MatRef& cov) {
 // Centred statistics matrix S (N x m): columns T_k(x_s) - mean_s T_k (two-pass centring).
 RowMatrixXd centred_statistics(const MatRef& X) {
     const Eigen::Index N = X.rows(), n = X.cols(), m = packed_size(n);
-    RowMatrixXd S(N, m);
+    RowMatrixXd S(N, m);  // owned: the column means below do not depend on X's alignment
     S.leftCols(n) = X;
     for (Eigen::Index i = 0; i < n; ++i) S.col(n + i) = X.col(i).array().square();
     Eigen::Index k = 2 * n;
@@ -67,9 +73,10 @@ RowMatrixXd centred_statistics(const MatRef& X) {
 VectorXd cov_f_stats(const MatRef& X, const VecRef& f) {
     check_batch(X, f);
     const Eigen::Index n = X.cols();
-    const VectorXd centre = X.colwise().mean().transpose();
+    const RowMatrixXd owned = X;  // aligned copy: reproducible reductions (see centred())
+    const VectorXd centre = owned.colwise().mean().transpose();
     VectorXd g;
-    const MatrixXd M = weighted_second_moment(X, centred(f), centre, g);
+    const MatrixXd M = weighted_second_moment(owned, centred(f), centre, g);
     // Cov(f, x_i x_j) = M_ij + c_i g_j + c_j g_i exactly, because sum_s fc_s = 0.
     const MatrixXd C = M + centre * g.transpose() + g * centre.transpose();
     VectorXd out(packed_size(n));
@@ -125,7 +132,7 @@ VectorXd natural_gradient_mean_cov(const MatRef& X, const VecRef& f, const VecRe
     require_size("mean", mean.size(), n);
     require_finite("mean", mean);
     VectorXd g;
-    const MatrixXd M = weighted_second_moment(X, centred(f), mean, g);
+    const MatrixXd M = weighted_second_moment(X, centred(f), VectorXd(mean), g);
     VectorXd out(packed_size(n));
     out.head(n) = g;
     pack_matrix_part(M, 1.0, out);
@@ -140,7 +147,7 @@ VectorXd tangent_mean_cov_to_theta(const VecRef& mean, const MatRef& cov, const 
     require_finite("dxi", dxi);
     const MatrixXd P = precision_from_cov(cov);
     const MatrixXd dS = unpack_matrix_part(dxi, n, 1.0);
-    const VectorXd t = P * mean;
+    const VectorXd t = P * VectorXd(mean);  // owned copy: reproducible (see centred())
     const MatrixXd dTheta = 0.5 * P * dS * P;
     VectorXd out(packed_size(n));
     out.head(n) = P * (dxi.head(n) - dS * t);
@@ -159,7 +166,7 @@ VectorXd tangent_theta_to_mean_cov(const VecRef& mean, const MatRef& cov, const 
     const MatrixXd dTheta = unpack_matrix_part(dtheta, n, 1.0);
     const MatrixXd dS = 2.0 * S * dTheta * S;
     VectorXd out(packed_size(n));
-    out.head(n) = S * (dtheta.head(n) + 2.0 * dTheta * mean);
+    out.head(n) = S * (dtheta.head(n) + 2.0 * dTheta * VectorXd(mean));
     pack_matrix_part(0.5 * (dS + dS.transpose()), 1.0, out);
     return out;
 }
@@ -172,7 +179,8 @@ VectorXd natural_gradient_theta_exact(const MatRef& X, const VecRef& f, const Ve
 
 VectorXd binary_cov_f_x(const MatRef& X, const VecRef& f) {
     check_batch(X, f);
-    return (X.transpose() * centred(f)) / double(X.rows() - 1);
+    const RowMatrixXd owned = X;  // aligned copy: reproducible reductions (see centred())
+    return (owned.transpose() * centred(f)) / double(X.rows() - 1);
 }
 
 VectorXd binary_fisher_theta(const VecRef& theta) {
