@@ -10,6 +10,7 @@ from typing import Any
 
 from . import _core, estimation
 from .linalg import natural_gradient
+from .optim import SNGD, BinarySNGD
 
 __version__ = "0.1.0"
 
@@ -26,4 +27,11 @@ def build_info() -> dict[str, Any]:
     }
 
 
-__all__ = ["__version__", "build_info", "estimation", "natural_gradient"]
+__all__ = [
+    "SNGD",
+    "BinarySNGD",
+    "__version__",
+    "build_info",
+    "estimation",
+    "natural_gradient",
+]

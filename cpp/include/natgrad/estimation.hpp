@@ -34,15 +34,17 @@ VectorXd natural_gradient_theta_empirical(const MatRef& X, const VecRef& f, doub
 VectorXd natural_gradient_mean_cov(const MatRef& X, const VecRef& f, const VecRef& mean);
 
 // Exact-Fisher natural gradient in theta: I_eta(eta(theta)) Cov^(f, T) (errata #17), computed
-// without any m x m matrix as the push-forward of natural_gradient_mean_cov to theta.
-// Needs Sigma^{-1}: O(N n^2 + n^3).
+// without any m x m matrix as the push-forward of natural_gradient_mean_cov to theta, formed from
+// W = (X - mu) Sigma^{-1} (well conditioned: no rounded dSigma is multiplied by P twice).
+// O(N n^2 + n^3).
 VectorXd natural_gradient_theta_exact(const MatRef& X, const VecRef& f, const VecRef& mean,
                                       const MatRef& cov);
 
 // Push-forward of a tangent vector between the (mu, Sigma) and theta charts at (mean, cov):
 // d Theta = 1/2 P dSigma P, d t = P (d mu - dSigma P mu) with P = Sigma^{-1}; and its inverse
 // dSigma = 2 Sigma dTheta Sigma, d mu = Sigma (d t + 2 dTheta mu). Both charts pack their
-// off-diagonal entries with scale 1. O(n^3).
+// off-diagonal entries with scale 1. O(n^3). The (mu, Sigma) -> theta direction multiplies dSigma
+// by P twice: a rounding error in dSigma is amplified by up to cond(Sigma)^2.
 VectorXd tangent_mean_cov_to_theta(const VecRef& mean, const MatRef& cov, const VecRef& dxi);
 VectorXd tangent_theta_to_mean_cov(const VecRef& mean, const MatRef& cov, const VecRef& dtheta);
 

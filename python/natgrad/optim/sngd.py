@@ -11,6 +11,11 @@ population and takes one descent step:
   for f in span(T) when λ > m = n + n(n+1)/2; O(λm² + m³) = O(λn⁴ + n⁶) per generation, which is
   acceptable for the small n this didactic method is meant for (n ≲ 10).
 
+Both estimators are computed in the standardised chart z = L⁻¹(x − μ) (Σ = LLᵀ), where the
+statistics of the population are well conditioned, and pushed back exactly (they are tangent
+vectors, and T(x) is an invertible affine function of T(z)); the step is then formed without
+ever multiplying by Σ⁻¹ (see ``update``).
+
 ``coords`` selects the chart in which the step is a straight line: ``"theta"`` (θ ← θ − α∇̃_θF,
 the seed's update) or ``"mean_cov"`` ((μ, Σ) ← (μ, Σ) − α∇̃_ξF). Both use the same tangent vector
 and differ at second order in α.
@@ -204,63 +209,58 @@ class SNGD:
     def sample(self, state: SNGDState, noise: FloatArray) -> FloatArray:
         return state.mean + noise @ state.chol.T
 
-    def natural_gradient(self, state: SNGDState, X: FloatArray, values: FloatArray) -> FloatArray:
-        """Estimated natural gradient of E[shaped f] as a packed (μ, Σ) tangent vector."""
+    def standardised_natural_gradient(
+        self, state: SNGDState, X: FloatArray, values: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Estimated natural gradient of E[shaped f] in the standardised chart z = L⁻¹(x − μ).
+
+        Returns (dμ_z, dΣ_z): the (μ, Σ) tangent vector at (0, I); in x coordinates it is
+        (L dμ_z, L dΣ_z Lᵀ). T(x) is an invertible affine function of T(z), so the exact-Fisher
+        and the undamped empirical-Fisher estimators give the same tangent vector in either
+        chart; in z the statistics are well conditioned (in x, x_i² and x_i are nearly collinear
+        once σ ≪ |μ|), and so is every step below.
+        """
         n = state.mean.size
         f = np.ascontiguousarray(
             shaped_values(np.asarray(values, np.float64), self.fitness_shaping, n)
         )
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        Z = np.ascontiguousarray(np.linalg.solve(state.chol, (X - state.mean).T).T)
         if self.fisher == "exact":
-            return np.asarray(_core.natural_gradient_mean_cov(X, f, state.mean))
-        # Standardised chart: z = L⁻¹(x − μ) ~ N(0, I). T(x) is an invertible affine function of
-        # T(z), so the undamped shared-sample natural gradient is the same tangent vector in
-        # either chart; in z it is computed from well-conditioned statistics (in x, x_i² and
-        # x_i are nearly collinear once σ ≪ |μ|). Pushed back by μ = μ + L μ_z, Σ = L Σ_z Lᵀ.
-        Z = np.linalg.solve(state.chol, (X - state.mean).T).T
-        dtheta_z = np.asarray(
-            _core.natural_gradient_theta_empirical(np.ascontiguousarray(Z), f, self.damping)
-        )
-        dxi_z = np.asarray(_core.tangent_theta_to_mean_cov(np.zeros(n), np.eye(n), dtheta_z))
-        dmu_z, dS_z = _unpack(dxi_z, n)
-        L = state.chol
-        return _pack(L @ dmu_z, L @ dS_z @ L.T)
+            dxi_z = np.asarray(_core.natural_gradient_mean_cov(Z, f, np.zeros(n)))
+        else:
+            dtheta_z = np.asarray(_core.natural_gradient_theta_empirical(Z, f, self.damping))
+            dxi_z = np.asarray(_core.tangent_theta_to_mean_cov(np.zeros(n), np.eye(n), dtheta_z))
+        return _unpack(dxi_z, n)
 
     def update(
         self, state: SNGDState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> SNGDState:
         n = state.mean.size
         lr_mean, lr_cov = self.rates(n)
-        dxi = self.natural_gradient(state, X, values)
-        dxi[:n] *= lr_mean
-        dxi[n:] *= lr_cov
-        if self.coords == "theta":
-            direction = np.asarray(_core.tangent_mean_cov_to_theta(state.mean, state.cov, dxi))
-            inv_chol = np.linalg.solve(state.chol, np.eye(n))
-            precision = inv_chol.T @ inv_chol
-            theta = _pack(precision @ state.mean, -0.5 * precision)
-        else:
-            direction = dxi
+        dmu_z, dS_z = self.standardised_natural_gradient(state, X, values)
+        L, eye = state.chol, np.eye(n)
         for halvings in range(self.max_halvings + 1):
-            step = direction * 0.5**halvings
+            scale = 0.5**halvings
             if self.coords == "theta":
-                t, Theta = _unpack(theta - step, n)
-                chol_p = _cholesky(-2.0 * Theta)
-                if chol_p is None:
+                # θ' = θ − s dθ with dΘ = ½ L⁻ᵀ dΣ_z L⁻¹, dt = L⁻ᵀ dμ_z − 2 dΘ μ gives
+                # Σ'⁻¹ = L⁻ᵀ M L⁻¹ with M = I + s dΣ_z, and μ' = Σ' t' = μ − s L M⁻¹ dμ_z.
+                M = eye + scale * lr_cov * dS_z
+                if _cholesky(M - eye / self.max_change) is None:
                     continue
-                # Sigma = P^{-1} = L^{-T} L^{-1} from P = L L^T; mu = Sigma t
-                if _cholesky(-2.0 * Theta - precision / self.max_change) is None:
+                chol_m = _cholesky(M)
+                if chol_m is None:
                     continue
-                inv_l = np.linalg.solve(chol_p, np.eye(n))
-                cov = inv_l.T @ inv_l
-                cov = 0.5 * (cov + cov.T)
-                mean = cov @ t
+                K = np.linalg.solve(chol_m, L.T).T  # L R⁻ᵀ with M = R Rᵀ: Σ' = K Kᵀ
+                cov = K @ K.T
+                mean = state.mean - scale * lr_mean * (L @ np.linalg.solve(M, dmu_z))
             else:
-                dmu, dS = _unpack(step, n)
-                mean = state.mean - dmu
-                cov = state.cov - dS
-                if _cholesky(cov - state.cov / self.max_change) is None:
+                # (μ, Σ)' = (μ, Σ) − s (L dμ_z, L dΣ_z Lᵀ): Σ' = L M Lᵀ with M = I − s dΣ_z
+                M = eye - scale * lr_cov * dS_z
+                if _cholesky(M - eye / self.max_change) is None:
                     continue
+                cov = L @ M @ L.T
+                mean = state.mean - scale * lr_mean * (L @ dmu_z)
+            cov = 0.5 * (cov + cov.T)
             chol = _cholesky(cov)
             if chol is not None and np.all(np.isfinite(mean)):
                 return self._state(mean, cov, chol, state.generation + 1, halvings)
