@@ -63,11 +63,6 @@ def _packed_size(n: int) -> int:
     return n + n * (n + 1) // 2
 
 
-def _pack(vector: FloatArray, matrix: FloatArray) -> FloatArray:
-    iu, ju = np.triu_indices(vector.size, 1)
-    return np.concatenate([vector, np.diag(matrix), matrix[iu, ju]])
-
-
 def _unpack(packed: FloatArray, n: int) -> tuple[FloatArray, FloatArray]:
     iu, ju = np.triu_indices(n, 1)
     matrix = np.diag(packed[n : 2 * n])
