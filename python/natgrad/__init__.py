@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core
+from . import _core, estimation
 from .gaussian import Gaussian
 from .linalg import natural_gradient, woodbury_solve
+from .optim import SNGD, BinarySNGD
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,13 @@ def build_info() -> dict[str, Any]:
     }
 
 
-__all__ = ["Gaussian", "__version__", "build_info", "natural_gradient", "woodbury_solve"]
+__all__ = [
+    "SNGD",
+    "BinarySNGD",
+    "Gaussian",
+    "__version__",
+    "build_info",
+    "estimation",
+    "natural_gradient",
+    "woodbury_solve",
+]
