@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core
+from . import _core, functions
 from .linalg import natural_gradient
+from .optim import Optimizer, minimize
 
 __version__ = "0.1.0"
 
@@ -26,4 +27,11 @@ def build_info() -> dict[str, Any]:
     }
 
 
-__all__ = ["__version__", "build_info", "natural_gradient"]
+__all__ = [
+    "Optimizer",
+    "__version__",
+    "build_info",
+    "functions",
+    "minimize",
+    "natural_gradient",
+]
