@@ -44,8 +44,8 @@ Termination
     ``tolfun``, as in pycma), ``"stagnation"`` (no improvement of the best value for
     ``stagnation`` generations), ``"tolx"`` (every σ·sqrt(C_ii) below ``tolx``) and
     ``"condition"`` (condition number of C above ``max_condition``). ``"invalid_state"``: the
-    strategy returned a state with a non-finite σ (not applied) or other non-finite entries (the
-    last state that passed the check is restored). ftarget, max_evals and stagnation are checked
+    strategy returned a state with a non-finite σ (not applied) or other non-finite entries; the
+    optimiser then keeps the last state verified to be finite. ftarget, max_evals and stagnation are checked
     after every ``tell``; the others ask the strategy or scan the state and are checked every
     ``max(10, ceil(n / 10))`` generations, so the shell's cost stays a handful of NumPy calls
     per generation at any n.
@@ -362,6 +362,8 @@ class Optimizer:
             self._best_generation = self._generation
         self._history.append(best)
         if not math.isfinite(state.sigma):
+            if not is_finite_state(self._state):
+                self._state = self._checked_state
             self._stop_reason = "invalid_state"
             return
         self._state = state
