@@ -72,7 +72,8 @@ def sphere(x: ArrayLike) -> Any:
 def ellipsoid(x: ArrayLike) -> Any:
     """f(x) = Σ 10^(6 (i-1)/(n-1)) x_i² (condition 1e6); minimum 0 at x = 0."""
     X, single = _batch(x)
-    return _out((X * X) @ _scales(X.shape[1]), single)
+    # row sums (not a matrix-vector product) so one point and a batch round identically
+    return _out((X * X * _scales(X.shape[1])).sum(axis=1), single)
 
 
 @lru_cache(maxsize=32)
@@ -90,7 +91,7 @@ def rotated_ellipsoid(x: ArrayLike, *, seed: int = 0) -> Any:
     X, single = _batch(x)
     R = _rotation(X.shape[1], as_int("seed", seed, minimum=0))
     Y = X @ R.T
-    return _out((Y * Y) @ _scales(X.shape[1]), single)
+    return _out((Y * Y * _scales(X.shape[1])).sum(axis=1), single)
 
 
 def cigar(x: ArrayLike) -> Any:
