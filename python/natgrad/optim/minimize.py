@@ -55,8 +55,8 @@ def _optimize_result() -> Any:
         from scipy.optimize import OptimizeResult
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "natgrad.minimize returns a scipy.optimize.OptimizeResult; install SciPy with "
-            "`pip install natgrad[optim]` (or `pip install scipy`)"
+            "natgrad.minimize returns a scipy.optimize.OptimizeResult and needs SciPy (a "
+            "dependency of natgrad): `pip install scipy`"
         ) from exc
     return OptimizeResult
 
