@@ -69,8 +69,20 @@ def per_pair(n: int, repeats: int = 20000, bounds=None) -> tuple[float, float]:
     return best * 1e6, floor * 1e6
 
 
+def blas_info() -> list[dict]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"note": "threadpoolctl not installed"}]
+    return [
+        {k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+        for d in threadpool_info()
+    ]
+
+
 def main() -> None:
     print(json.dumps(natgrad.build_info()))
+    print(json.dumps(blas_info()))
     rows = []
     for n, bounds in ((10, None), (10, (-5.0, 5.0)), (100, None), (1000, None)):
         shell_us, floor_us = per_pair(n, repeats=20000 if n <= 100 else 2000, bounds=bounds)
@@ -84,7 +96,8 @@ def main() -> None:
         rows.append(row)
         print(row)
     with open("shell_overhead.json", "w") as fh:
-        json.dump(rows, fh, indent=1)
+        json.dump({"build": natgrad.build_info(), "blas": blas_info(), "rows": rows}, fh, indent=1)
+    print("wrote shell_overhead.json")
 
 
 if __name__ == "__main__":

@@ -306,3 +306,17 @@ def test_wrong_number_of_values_from_vectorized_f():
         minimize(lambda X: np.zeros(3), np.ones(2), 1.0, method=CSAES(), vectorized=True)
     with pytest.raises(ValueError, match="f must return real numbers"):
         minimize(lambda x: "a", np.ones(2), 1.0, method=CSAES())
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_f_may_modify_its_input(vectorized):
+    def f(x):
+        value = sphere(x)
+        x *= 0.0  # scribbles on its argument
+        return value
+
+    res = minimize(
+        f, np.full(3, 1.0), 1.0, method=CSAES(), seed=0, vectorized=vectorized, ftarget=1e-8
+    )
+    ref = minimize(sphere, np.full(3, 1.0), 1.0, method=CSAES(), seed=0, ftarget=1e-8)
+    np.testing.assert_array_equal(res.x, ref.x)

@@ -64,13 +64,17 @@ def _optimize_result() -> Any:
 def _evaluate(
     f: Callable[..., Any], X: FloatArray, vectorized: bool, executor: Executor | None
 ) -> FloatArray:
-    """f at the rows of X, in row order, as a float array (None becomes NaN)."""
+    """f at the rows of X, in row order, as a float array (None becomes NaN).
+
+    f receives a writable copy: it may scribble on its input without changing the batch told.
+    """
+    work = np.array(X)
     if vectorized:
-        raw = f(X)
+        raw = f(work)
     elif executor is not None:
-        raw = list(executor.map(f, list(X)))
+        raw = list(executor.map(f, work))
     else:
-        raw = [f(x) for x in X]
+        raw = [f(x) for x in work]
     try:
         values = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
