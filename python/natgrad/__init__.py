@@ -9,6 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core
+from .families import (
+    Bernoulli,
+    Beta,
+    BinaryIndependence,
+    Binomial,
+    Categorical,
+    DiagonalGaussian,
+    Exponential,
+    Gamma,
+    Poisson,
+)
+from .family import ExponentialFamily
 from .linalg import natural_gradient
 
 __version__ = "0.1.0"
@@ -26,4 +38,18 @@ def build_info() -> dict[str, Any]:
     }
 
 
-__all__ = ["__version__", "build_info", "natural_gradient"]
+__all__ = [
+    "__version__",
+    "build_info",
+    "natural_gradient",
+    "ExponentialFamily",
+    "Bernoulli",
+    "Beta",
+    "BinaryIndependence",
+    "Binomial",
+    "Categorical",
+    "DiagonalGaussian",
+    "Exponential",
+    "Gamma",
+    "Poisson",
+]
