@@ -9,6 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core
+from .descent import (
+    DescentResult,
+    DescentState,
+    GradientDescent,
+    MirrorDescent,
+    NaturalGradientDescent,
+    Objective,
+)
 from .families import (
     Bernoulli,
     Beta,
@@ -52,4 +60,10 @@ __all__ = [
     "Exponential",
     "Gamma",
     "Poisson",
+    "Objective",
+    "DescentState",
+    "DescentResult",
+    "GradientDescent",
+    "NaturalGradientDescent",
+    "MirrorDescent",
 ]
