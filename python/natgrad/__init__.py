@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core
+from . import _core, flows
 from .descent import (
     DescentResult,
     DescentState,
@@ -66,4 +66,5 @@ __all__ = [
     "GradientDescent",
     "NaturalGradientDescent",
     "MirrorDescent",
+    "flows",
 ]
