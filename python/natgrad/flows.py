@@ -50,9 +50,18 @@ def _choice(name: str, value: str, options: tuple[str, ...]) -> str:
     return value
 
 
+def _time_grid(t_end: float, n_points: int) -> FloatArray:
+    """0 then geometrically spaced times up to t_end: flows move fastest at the start (and the
+    natural flows of Gaussians slow down like 1/t), so equal spacing would draw early kinks."""
+    return np.concatenate([[0.0], np.geomspace(t_end * 1e-4, t_end, n_points - 1)])
+
+
 @dataclass(frozen=True)
 class Flow:
     """A solved flow: times ``t`` (K,), points ``xi`` (K, m) in chart ``coords``, and F there.
+
+    The times are 0 followed by ``n_points − 1`` geometrically spaced times in [1e-4·t_end, t_end]
+    (plus the time a boundary was reached, if any).
 
     ``stopped`` says why integration ended early (a boundary reached), or is empty.
     """
@@ -75,7 +84,7 @@ def _integrate(
     rtol: float = 1e-10,
     atol: float = 1e-12,
 ) -> tuple[FloatArray, FloatArray, str]:
-    t_eval = np.linspace(0.0, t_end, n_points)
+    t_eval = _time_grid(t_end, n_points)
     for ev in events or []:
         ev.terminal = True  # type: ignore[attr-defined]
     sol = solve_ivp(
@@ -234,7 +243,7 @@ class BinaryRelaxation:
         (while the velocity points outwards), restart. Ends when all coordinates are frozen."""
         ts, ys = [np.array([0.0])], [x0[None, :]]
         t0, x = 0.0, x0.copy()
-        grid = np.linspace(0.0, t_end, n_points)
+        grid = _time_grid(t_end, n_points)
         stopped = ""
 
         def velocity(xx: FloatArray) -> FloatArray:
