@@ -4,7 +4,7 @@ Usage (needs the ``plot`` extra: ``pip install "natgrad[plot]"``)::
 
     python docs/make_figures.py [--out docs/figures]
 
-Writes four PNGs: binary_toy_marginal.png, binary_toy_natural.png, gaussian_1d_quadratic.png,
+Writes five PNGs: binary_toy_marginal.png, binary_toy_natural.png, gaussian_1d_quadratic.png,
 gaussian_1d_quartic.png and gaussian_2d_quadratic.png. Everything numerical comes from
 ``natgrad.flows``; this script only draws.
 """
