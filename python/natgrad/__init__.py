@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core, estimation
-from .linalg import natural_gradient
-from .optim import SNGD, BinarySNGD
+from . import _core, estimation, functions
+from .gaussian import Gaussian
+from .linalg import natural_gradient, woodbury_solve
+from .optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer, minimize
 
 __version__ = "0.1.0"
 
@@ -28,10 +29,18 @@ def build_info() -> dict[str, Any]:
 
 
 __all__ = [
+    "IGOCMA",
+    "SNES",
     "SNGD",
+    "XNES",
     "BinarySNGD",
+    "Gaussian",
+    "Optimizer",
     "__version__",
     "build_info",
     "estimation",
+    "functions",
+    "minimize",
     "natural_gradient",
+    "woodbury_solve",
 ]
