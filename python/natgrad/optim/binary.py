@@ -74,6 +74,8 @@ class BinarySNGD:
     """
 
     name = "binary-sngd"
+    #: the shell draws ``noise`` uniform on [0, 1) for this strategy
+    noise_distribution = "uniform"
 
     def __init__(
         self,
