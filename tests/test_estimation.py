@@ -394,3 +394,37 @@ def test_tangent_theta_to_mean_cov_ill_conditioned(rng):
     want = pack(cov @ (b + 2 * Q @ mean), 2 * cov @ Q @ cov)
     got = est.tangent_theta_to_mean_cov(mean, cov, pack(b, Q))
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-14 * np.abs(want).max())
+
+
+def test_against_gaussian_class(rng):
+    """Independent routes from natgrad.Gaussian: Isserlis Fisher, statistics, I_eta products."""
+    import natgrad as ng
+
+    n = 3
+    mean, cov = random_gaussian(rng, n)
+    g = ng.Gaussian(mean, cov)
+    F = g.fisher("natural")
+    np.testing.assert_allclose(
+        ref.fisher_theta(mean, cov), F, rtol=1e-12, atol=1e-13 * np.abs(F).max()
+    )
+    X = rng.multivariate_normal(mean, cov, size=25)
+    np.testing.assert_allclose(g.sufficient_stats(X), ref.sufficient_stats(X), rtol=1e-15)
+    f = np.sin(X).sum(axis=1)
+    cov_fT = est.cov_f_stats(X, f)
+    np.testing.assert_allclose(
+        est.estimate_natural_gradient(X, f, mean=mean, cov=cov),
+        g.natural_gradient(cov_fT, "natural"),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    # (mu, Sigma): the ordinary gradient there is J^T grad_theta, J = d theta / d xi (columns
+    # from the tangent map); I_xi^{-1} J^T Cov(f, T) is the estimator in (mu, Sigma)
+    J = np.column_stack(
+        [est.tangent_mean_cov_to_theta(mean, cov, e) for e in np.eye(packed_size(n))]
+    )
+    np.testing.assert_allclose(
+        est.estimate_natural_gradient(X, f, coords="mean_cov", mean=mean),
+        g.natural_gradient(J.T @ cov_fT, "mean_cov"),
+        rtol=1e-10,
+        atol=1e-12,
+    )

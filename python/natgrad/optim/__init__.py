@@ -5,8 +5,8 @@ from .igo_cma import IGOCMA, IGOCMAState
 from .minimize import minimize
 from .optimizer import BoxTransform, Optimizer
 from .registry import DEFAULT_METHOD, METHODS, get_strategy
-from .sngd import SNGD, SNGDState
 from .snes import SNES, SNESState
+from .sngd import SNGD, SNGDState
 from .strategy import Strategy
 from .utilities import cma_weights, nes_utilities, rank_values
 from .xnes import XNES, XNESState
