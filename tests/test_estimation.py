@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import natgrad.estimation as est
 from natgrad.reference import estimation as ref
@@ -428,3 +430,36 @@ def test_against_gaussian_class(rng):
         rtol=1e-10,
         atol=1e-12,
     )
+
+
+# --- properties (Hypothesis) ---
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    N=st.integers(2, 40),
+    seed=st.integers(0, 2**32 - 1),
+    a=st.floats(-1e3, 1e3),
+    k=st.floats(-10, 10),
+)
+def test_cov_f_stats_properties(n, N, seed, a, k):
+    r = np.random.default_rng(seed)
+    X = r.normal(size=(N, n)) * r.uniform(0.1, 10) + r.normal(size=n)
+    f, h = r.normal(size=N), r.normal(size=N)
+    base = est.cov_f_stats(X, f)
+    scale = np.abs(base).max() + np.abs(est.cov_f_stats(X, h)).max() + 1e-300
+    # affine in the values: Cov(k f + h + a, T) = k Cov(f, T) + Cov(h, T); constants drop out.
+    # Rounding: a few eps of the values' size (|a| + |k| + 1) times the statistics' size |X|^2
+    # (measured: at most 3e-3 of this bound over 300 random cases)
+    big = max(1.0, np.abs(X).max()) ** 2
+    tol = 1e-15 * (1 + abs(a) + abs(k)) * scale * big
+    np.testing.assert_allclose(
+        est.cov_f_stats(X, k * f + h + a), k * base + est.cov_f_stats(X, h), rtol=0, atol=tol
+    )
+    # a constant is centred to (almost) zero: mean(a, ..., a) may differ from a by an ulp
+    const = est.cov_f_stats(X, np.full(N, a))
+    np.testing.assert_allclose(const, 0.0, rtol=0, atol=4 * np.finfo(float).eps * abs(a) * big)
+    # the order of the samples does not matter
+    p = r.permutation(N)
+    np.testing.assert_allclose(est.cov_f_stats(X[p], f[p]), base, rtol=0, atol=tol)
