@@ -74,7 +74,7 @@ class BinarySNGD:
     """
 
     name = "binary-sngd"
-    #: the shell draws ``noise`` uniform on [0, 1) for this strategy
+    #: the shell draws uniforms on [0, 1) for this strategy (see optim/strategy.py)
     noise_distribution = "uniform"
 
     def __init__(
