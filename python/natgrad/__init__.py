@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core, flows
+from . import _core, estimation, flows
 from .descent import (
     DescentResult,
     DescentState,
@@ -29,7 +29,9 @@ from .families import (
     Poisson,
 )
 from .family import ExponentialFamily
-from .linalg import natural_gradient
+from .gaussian import Gaussian
+from .linalg import natural_gradient, woodbury_solve
+from .optim import SNGD, BinarySNGD
 
 __version__ = "0.1.0"
 
@@ -47,9 +49,14 @@ def build_info() -> dict[str, Any]:
 
 
 __all__ = [
+    "SNGD",
+    "BinarySNGD",
+    "Gaussian",
     "__version__",
     "build_info",
+    "estimation",
     "natural_gradient",
+    "woodbury_solve",
     "ExponentialFamily",
     "Bernoulli",
     "Beta",
