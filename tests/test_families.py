@@ -520,3 +520,76 @@ def test_no_warnings_at_extremes() -> None:
         ng.Gamma(1e-300, 1e300).expectation()
         ng.Beta(1e-8, 1e8).fisher("expectation")
         ng.DiagonalGaussian([1e150], [1e-150]).kl(ng.DiagonalGaussian([0.0], [1.0]))
+
+
+def _mp_binomial_log_pmf(k: float, n: int, p: float) -> float:
+    k_, n_, p_ = mpmath.mpf(k), mpmath.mpf(n), mpmath.mpf(p)
+    return float(
+        mpmath.loggamma(n_ + 1)
+        - mpmath.loggamma(k_ + 1)
+        - mpmath.loggamma(n_ - k_ + 1)
+        + k_ * mpmath.log(p_)
+        + (n_ - k_) * mpmath.log(1 - p_)
+    )
+
+
+@pytest.mark.parametrize(("trials", "p"), [(10**9, 0.3), (10**6, 1e-12), (50, 0.5), (7, 1 - 1e-9)])
+def test_binomial_log_prob_against_mpmath(trials: int, p: float) -> None:
+    """Saddle-point form: no cancellation between log C(N, k) and the powers (each ~N)."""
+    b = ng.Binomial(trials, p)
+    mean = trials * p
+    k = np.unique(
+        np.clip(np.round([0, mean - 3 * np.sqrt(mean + 1), mean, mean + 5, trials]), 0, trials)
+    )
+    ref = np.array([_mp_binomial_log_pmf(kk, trials, p) for kk in k])
+    # N·p is rounded (½ ulp); d log pmf / d(Np) = k/(Np) − 1 turns that into ~eps·|k − Np|
+    err = np.abs(b.log_prob(k) - ref)
+    assert np.all(err <= 1e-13 * np.abs(ref) + 1e-13 + 4e-16 * np.abs(k - mean)), err
+
+
+def _mp_binomial_neg_entropy(n: int, p: float) -> float:
+    sd = (n * p * (1 - p)) ** 0.5
+    lo, hi = max(0, int(n * p - 40 * sd - 40)), min(n, int(n * p + 40 * sd + 40))
+    terms = []
+    for k in range(lo, hi + 1):
+        lp = mpmath.mpf(_mp_binomial_log_pmf(k, n, p))
+        terms.append(mpmath.exp(lp) * lp)
+    return float(mpmath.fsum(terms))
+
+
+def test_binomial_neg_entropy_large_trials() -> None:
+    assert ng.Binomial(20_000, 0.3).neg_entropy() == pytest.approx(
+        _mp_binomial_neg_entropy(20_000, 0.3), rel=1e-13
+    )
+    with pytest.raises(ValueError, match="^neg_entropy"):
+        ng.Binomial(10**13, 0.5).neg_entropy()
+
+
+@pytest.mark.parametrize("shape", [1e-300, 1e-200, 1e-12, 1e-8, 3e-8])
+def test_gamma_tiny_shape(shape: float) -> None:
+    """Below 1e-8 the small-argument series replace log a − ψ(a) and a ψ'(a) − 1 (which overflow)."""
+    g = ng.Gamma(shape, 2.0)
+    back = ng.Gamma.from_expectation(g.expectation())
+    assert back.shape == pytest.approx(shape, rel=1e-14)
+    assert back.rate == pytest.approx(2.0, rel=1e-14)
+    a = mpmath.mpf(shape)
+    ref = mpmath.log(a) - mpmath.digamma(a)
+    from natgrad.families._special import a_trigamma_minus_one, log_minus_digamma
+
+    assert log_minus_digamma(np.array([shape]))[0] == pytest.approx(float(ref), rel=1e-15)
+    assert a_trigamma_minus_one(np.array([shape]))[0] == pytest.approx(
+        float(a * mpmath.psi(1, a) - 1), rel=1e-15
+    )
+
+
+@pytest.mark.parametrize("shape", [1e-3, 0.7, 49.9, 50.0, 1e3, 1e10])
+def test_gamma_special_functions_against_mpmath(shape: float) -> None:
+    from natgrad.families._special import a_trigamma_minus_one, log_minus_digamma
+
+    a = mpmath.mpf(shape)
+    assert log_minus_digamma(np.array([shape]))[0] == pytest.approx(
+        float(mpmath.log(a) - mpmath.digamma(a)), rel=2e-15
+    )
+    assert a_trigamma_minus_one(np.array([shape]))[0] == pytest.approx(
+        float(a * mpmath.psi(1, a) - 1), rel=2e-15
+    )

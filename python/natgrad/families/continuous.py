@@ -136,8 +136,10 @@ class Gamma(ExponentialFamily):
             # d/du log(log a − ψ(a)) = −(a ψ'(a) − 1) / (log a − ψ(a))
             return np.array([[-a_trigamma_minus_one(a)[0] / log_minus_digamma(a)[0]]])
 
-        # Minka's approximation to the root, exact as a → 0 and a → ∞
-        a0 = (3.0 - c + np.sqrt((c - 3.0) ** 2 + 24.0 * c)) / (12.0 * c)
+        # Minka's approximation to the root, exact as a → 0 and a → ∞: (3 − c + √D)/(12c) with
+        # D = (c − 3)² + 24c, rationalised as 2/(c − 3 + √D) when c > 3 (no cancellation)
+        root = np.hypot(c - 3.0, np.sqrt(24.0 * c))
+        a0 = 2.0 / (c - 3.0 + root) if c > 3.0 else (3.0 - c + root) / (12.0 * c)
         u = newton_log_space(residual, jac, np.array([np.log(a0)]), name="eta", max_step=2.0)
         a = float(np.exp(u[0]))
         return cls(a, a / e[1])

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import gammaln, logsumexp
+from scipy.special import expit, logsumexp
 
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from ..family import ExponentialFamily
-from ._special import poisson_log_pmf, ratio_minus_one_minus_log, softplus
+from ._special import binomial_log_pmf, poisson_log_pmf, ratio_minus_one_minus_log, softplus
 
 
 def _scalar_param(name: str, value: ArrayLike) -> float:
@@ -28,10 +28,6 @@ def _scalar_param(name: str, value: ArrayLike) -> float:
 
 def _points(x: ArrayLike) -> FloatArray:
     return as_float_array("x", x).reshape(-1)
-
-
-def _log_binomial_coefficient(trials: int, k: FloatArray) -> FloatArray:
-    return np.asarray(gammaln(trials + 1.0) - gammaln(k + 1.0) - gammaln(trials - k + 1.0))
 
 
 def _count_window(mean: float, sd: float, upper: float) -> FloatArray:
@@ -55,19 +51,26 @@ class Bernoulli(ExponentialFamily):
         p = as_float("p", p)
         if not 0.0 < p < 1.0:
             raise ValueError(f"p must be in (0, 1), got {p!r}")
-        self._init(np.log(p) - np.log1p(-p), np.log(p), np.log1p(-p))
+        # keep the caller's p exactly; 1 − p is exact for p ≥ ½ and within 1 ulp below
+        self._init(np.log(p) - np.log1p(-p), np.log(p), np.log1p(-p), p, 1.0 - p)
 
-    def _init(self, theta: float, log_p: float, log_q: float) -> None:
+    def _init(self, theta: float, log_p: float, log_q: float, p: float, q: float) -> None:
         self._theta = float(theta)
         self._log_p = float(log_p)
         self._log_q = float(log_q)
-        self._p = float(np.exp(log_p))
-        self._q = float(np.exp(log_q))
+        self._p = float(p)
+        self._q = float(q)
 
     @classmethod
     def _from_theta(cls, theta: float) -> Bernoulli:
         out = cls.__new__(cls)
-        out._init(theta, -float(softplus(-theta)), -float(softplus(theta)))
+        out._init(
+            theta,
+            -float(softplus(-theta)),
+            -float(softplus(theta)),
+            float(expit(theta)),
+            float(expit(-theta)),
+        )
         return out
 
     @classmethod
@@ -124,6 +127,9 @@ class Bernoulli(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
+_MAX_SUMMED_VARIANCE = 1e9  # the summation window then has ~2.5e6 points
+
+
 class Binomial(ExponentialFamily):
     """Binomial(trials, p) on {0..trials}: T(x) = x, h(x) = C(trials, x), θ = logit p,
     ψ(θ) = trials·log(1 + e^θ), η = trials·p.
@@ -186,11 +192,13 @@ class Binomial(ExponentialFamily):
 
     def neg_entropy(self) -> float:
         # E[log p(X)] = φ(η) + E[log C(trials, X)], the expectation by summation over the support
-        k = _count_window(
-            self._trials * self._bern.p,
-            float(np.sqrt(self._trials * self._bern.p * self._bern._q)),
-            self._trials,
-        )
+        variance = self._trials * self._bern.p * self._bern._q
+        if variance > _MAX_SUMMED_VARIANCE:
+            raise ValueError(
+                f"neg_entropy: trials*p*(1-p) = {variance:.3g} exceeds {_MAX_SUMMED_VARIANCE:.0e}, "
+                "too many support points to sum exactly"
+            )
+        k = _count_window(self._trials * self._bern.p, float(np.sqrt(variance)), self._trials)
         logp = self._log_pmf(k)
         return float(np.sum(np.exp(logp) * logp))
 
@@ -212,11 +220,7 @@ class Binomial(ExponentialFamily):
 
     def _log_pmf(self, k: FloatArray) -> FloatArray:
         b = self._bern
-        return (
-            _log_binomial_coefficient(self._trials, k)
-            + k * b._log_p
-            + (self._trials - k) * b._log_q
-        )
+        return binomial_log_pmf(k, self._trials, b._p, b._q, b._log_p, b._log_q)
 
     def log_prob(self, x: ArrayLike) -> FloatArray:
         x = _points(x)
