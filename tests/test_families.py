@@ -593,3 +593,26 @@ def test_gamma_special_functions_against_mpmath(shape: float) -> None:
     assert a_trigamma_minus_one(np.array([shape]))[0] == pytest.approx(
         float(a * mpmath.psi(1, a) - 1), rel=2e-15
     )
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [(1e-8, 1e8), (1e8, 1e-3), (1e-5, 3.0), (1e-6, 1e-6), (40.0, 0.3)]
+)
+def test_beta_lopsided_parameters_against_mpmath(a: float, b: float) -> None:
+    """When one parameter dwarfs the other, ψ(a) − ψ(a + b) and ψ'(a) − ψ'(a + b) cancel if formed
+    directly (η₂ ≈ −1e-16 at (1e-8, 1e8) rounded to 0); the Taylor series keeps them exact, and then
+    the Newton solve recovers (a, b) to rounding."""
+    m = ng.Beta(a, b)
+    A, B = mpmath.mpf(a), mpmath.mpf(b)
+    eta_ref = [
+        float(mpmath.digamma(A) - mpmath.digamma(A + B)),
+        float(mpmath.digamma(B) - mpmath.digamma(A + B)),
+    ]
+    fisher_ref = [
+        [float(mpmath.psi(1, A) - mpmath.psi(1, A + B)), float(-mpmath.psi(1, A + B))],
+        [float(-mpmath.psi(1, A + B)), float(mpmath.psi(1, B) - mpmath.psi(1, A + B))],
+    ]
+    np.testing.assert_allclose(m.expectation(), eta_ref, rtol=1e-14)
+    np.testing.assert_allclose(m.fisher(), fisher_ref, rtol=1e-14)
+    back = ng.Beta.from_expectation(m.expectation())
+    np.testing.assert_allclose([back.a, back.b], [a, b], rtol=1e-14)

@@ -21,6 +21,7 @@ from ._special import (
     a_trigamma_minus_one,
     log_minus_digamma,
     newton_log_space,
+    polygamma_difference,
     ratio_minus_one_minus_log,
 )
 
@@ -226,8 +227,7 @@ class Beta(ExponentialFamily):
 
         def residual(u: FloatArray) -> FloatArray:
             a, b = np.exp(u)
-            s = digamma(a + b)
-            return np.array([digamma(a) - s, digamma(b) - s]) - e
+            return Beta._eta(a, b) - e
 
         def jac(u: FloatArray) -> FloatArray:
             a, b = np.exp(u)
@@ -257,9 +257,13 @@ class Beta(ExponentialFamily):
     def natural(self) -> FloatArray:
         return np.array([self._a - 1.0, self._b - 1.0])
 
+    @staticmethod
+    def _eta(a: float, b: float) -> FloatArray:
+        # ψ(a) − ψ(a + b) = −[ψ(a + b) − ψ(a)], by a series when b ≪ a (the digammas cancel)
+        return np.array([-polygamma_difference(0, a, b), -polygamma_difference(0, b, a)])
+
     def expectation(self) -> FloatArray:
-        s = digamma(self._a + self._b)
-        return np.array([digamma(self._a) - s, digamma(self._b) - s])
+        return self._eta(self._a, self._b)
 
     def log_partition(self) -> float:
         return float(betaln(self._a, self._b))
@@ -271,7 +275,13 @@ class Beta(ExponentialFamily):
         self._check_coords(coords)
         a, b = self._a, self._b
         ts = polygamma(1, a + b)
-        f = np.array([[polygamma(1, a) - ts, -ts], [-ts, polygamma(1, b) - ts]])
+        # ψ'(a) − ψ'(a + b) > 0 without cancellation when b ≪ a (and symmetrically)
+        f = np.array(
+            [
+                [-polygamma_difference(1, a, b), -ts],
+                [-ts, -polygamma_difference(1, b, a)],
+            ]
+        )
         if coords == "natural":
             return f
         det = f[0, 0] * f[1, 1] - ts * ts
