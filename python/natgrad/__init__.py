@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core, estimation, flows
+from . import _core, estimation, flows, functions
 from .descent import (
     DescentResult,
     DescentState,
@@ -31,7 +31,7 @@ from .families import (
 from .family import ExponentialFamily
 from .gaussian import Gaussian
 from .linalg import natural_gradient, woodbury_solve
-from .optim import SNGD, BinarySNGD
+from .optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer, minimize
 
 __version__ = "0.1.0"
 
@@ -49,29 +49,35 @@ def build_info() -> dict[str, Any]:
 
 
 __all__ = [
-    "SNGD",
-    "BinarySNGD",
-    "Gaussian",
-    "__version__",
-    "build_info",
-    "estimation",
-    "natural_gradient",
-    "woodbury_solve",
-    "ExponentialFamily",
     "Bernoulli",
     "Beta",
     "BinaryIndependence",
+    "BinarySNGD",
     "Binomial",
     "Categorical",
+    "DescentResult",
+    "DescentState",
     "DiagonalGaussian",
     "Exponential",
+    "ExponentialFamily",
     "Gamma",
-    "Poisson",
-    "Objective",
-    "DescentState",
-    "DescentResult",
+    "Gaussian",
     "GradientDescent",
-    "NaturalGradientDescent",
+    "IGOCMA",
     "MirrorDescent",
+    "NaturalGradientDescent",
+    "Objective",
+    "Optimizer",
+    "Poisson",
+    "SNES",
+    "SNGD",
+    "XNES",
+    "__version__",
+    "build_info",
+    "estimation",
     "flows",
+    "functions",
+    "minimize",
+    "natural_gradient",
+    "woodbury_solve",
 ]

@@ -74,6 +74,8 @@ class BinarySNGD:
     """
 
     name = "binary-sngd"
+    #: the shell draws uniforms on [0, 1) for this strategy (see optim/strategy.py)
+    noise_distribution = "uniform"
 
     def __init__(
         self,
