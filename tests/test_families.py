@@ -616,3 +616,19 @@ def test_beta_lopsided_parameters_against_mpmath(a: float, b: float) -> None:
     np.testing.assert_allclose(m.fisher(), fisher_ref, rtol=1e-14)
     back = ng.Beta.from_expectation(m.expectation())
     np.testing.assert_allclose([back.a, back.b], [a, b], rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("member", "coords"),
+    [
+        (ng.Exponential(1e200), "natural"),  # 1/rate² underflows
+        (ng.Exponential(1e200), "expectation"),  # rate² overflows
+        (ng.Poisson(1e-320), "expectation"),  # 1/rate overflows
+        (ng.BinaryIndependence([400.0]), "natural"),  # 4 P(+1) P(−1) ~ e^-800 underflows
+    ],
+)
+def test_unrepresentable_fisher_is_refused(member: ng.ExponentialFamily, coords: str) -> None:
+    """Never a silent 0 or inf: the other quantities stay finite, the Fisher matrix raises."""
+    assert np.isfinite(member.log_partition()) and np.all(np.isfinite(member.natural()))
+    with pytest.raises(ValueError, match="^fisher"):
+        member.fisher(coords)

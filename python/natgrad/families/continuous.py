@@ -17,6 +17,7 @@ from scipy.special import betaln, digamma, gammaln, polygamma
 
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from ..family import ExponentialFamily
+from ._base import ClosedFormFamily
 from ._special import (
     a_trigamma_minus_one,
     log_minus_digamma,
@@ -38,7 +39,7 @@ def _points(x: ArrayLike) -> FloatArray:
 
 
 # --------------------------------------------------------------------------------------------
-class Exponential(ExponentialFamily):
+class Exponential(ClosedFormFamily):
     """Exponential(rate b) on (0, ∞): T(x) = x, θ = −b, ψ(θ) = −log(−θ), η = 1/b."""
 
     def __init__(self, rate: float) -> None:
@@ -75,8 +76,7 @@ class Exponential(ExponentialFamily):
     def legendre_dual(self) -> float:
         return float(np.log(self._rate) - 1.0)
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         b2 = self._rate * self._rate
         return np.array([[1.0 / b2 if coords == "natural" else b2]])
 
@@ -101,7 +101,7 @@ class Exponential(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class Gamma(ExponentialFamily):
+class Gamma(ClosedFormFamily):
     """Gamma(shape a, rate b) on (0, ∞): T = (log x, x), θ = (a − 1, −b),
     ψ(θ) = log Γ(a) − a log b, η = (digamma(a) − log b, a / b).
 
@@ -169,8 +169,7 @@ class Gamma(ExponentialFamily):
         # ⟨θ, η⟩ − ψ = (a − 1)(ψ(a) − log b) − a − log Γ(a) + a log b
         return float((a - 1.0) * digamma(a) + np.log(b) - a - gammaln(a))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         a, b = self._a, self._b
         if coords == "natural":
             return np.array([[polygamma(1, a), 1.0 / b], [1.0 / b, a / (b * b)]])
@@ -199,7 +198,7 @@ class Gamma(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class Beta(ExponentialFamily):
+class Beta(ClosedFormFamily):
     """Beta(a, b) on (0, 1): T = (log x, log(1 − x)), θ = (a − 1, b − 1), ψ(θ) = log B(a, b),
     η = (digamma(a) − digamma(a + b), digamma(b) − digamma(a + b)).
 
@@ -271,8 +270,7 @@ class Beta(ExponentialFamily):
     def legendre_dual(self) -> float:
         return float(np.dot(self.natural(), self.expectation()) - self.log_partition())
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         a, b = self._a, self._b
         ts = polygamma(1, a + b)
         # ψ'(a) − ψ'(a + b) > 0 without cancellation when b ≪ a (and symmetrically)
@@ -309,7 +307,7 @@ class Beta(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class DiagonalGaussian(ExponentialFamily):
+class DiagonalGaussian(ClosedFormFamily):
     """Gaussian with diagonal covariance on Rⁿ: T = (x_i, x_i²), θ = (μ/v, −1/(2v)),
     η = (μ, v + μ²), ψ = Σ μ²/(2v) + ½ log(2πv).
 
@@ -378,8 +376,7 @@ class DiagonalGaussian(ExponentialFamily):
     def legendre_dual(self) -> float:
         return float(-0.5 * self.n * (np.log(2 * np.pi) + 1.0) - 0.5 * np.sum(np.log(self._var)))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         m, v = self._mean, self._var
         if coords == "natural":  # Cov(T, T)
             blocks = (v, 2 * m * v, 2 * v * v + 4 * m * m * v)

@@ -16,6 +16,7 @@ from scipy.special import expit, logsumexp
 
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from ..family import ExponentialFamily
+from ._base import ClosedFormFamily
 from ._special import binomial_log_pmf, poisson_log_pmf, ratio_minus_one_minus_log, softplus
 
 
@@ -38,7 +39,7 @@ def _count_window(mean: float, sd: float, upper: float) -> FloatArray:
 
 
 # --------------------------------------------------------------------------------------------
-class Bernoulli(ExponentialFamily):
+class Bernoulli(ClosedFormFamily):
     """Bernoulli(p) on {0, 1}: T(x) = x, θ = log(p / (1 − p)), ψ(θ) = log(1 + e^θ), η = p.
 
     Parameters
@@ -101,8 +102,7 @@ class Bernoulli(ExponentialFamily):
     def legendre_dual(self) -> float:
         return self._p * self._log_p + self._q * self._log_q
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         pq = self._p * self._q
         return np.array([[pq if coords == "natural" else 1.0 / pq]])
 
@@ -130,7 +130,7 @@ class Bernoulli(ExponentialFamily):
 _MAX_SUMMED_VARIANCE = 1e9  # the summation window then has ~2.5e6 points
 
 
-class Binomial(ExponentialFamily):
+class Binomial(ClosedFormFamily):
     """Binomial(trials, p) on {0..trials}: T(x) = x, h(x) = C(trials, x), θ = logit p,
     ψ(θ) = trials·log(1 + e^θ), η = trials·p.
 
@@ -202,8 +202,7 @@ class Binomial(ExponentialFamily):
         logp = self._log_pmf(k)
         return float(np.sum(np.exp(logp) * logp))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         pq = self._bern.p * self._bern._q
         n = self._trials
         return np.array([[n * pq if coords == "natural" else 1.0 / (n * pq)]])
@@ -235,7 +234,7 @@ class Binomial(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class Categorical(ExponentialFamily):
+class Categorical(ClosedFormFamily):
     """Categorical(probs) on {0, ..., K−1} with the minimal statistic T(x) = (1[x = k])_{k<K−1}:
     θ_k = log(p_k / p_{K−1}), ψ(θ) = log(1 + Σ e^θ_k), η_k = p_k (K − 1 coordinates).
 
@@ -299,8 +298,7 @@ class Categorical(ExponentialFamily):
     def legendre_dual(self) -> float:
         return float(np.dot(self._p, self._log_p))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         p = self._p[:-1]
         if coords == "natural":
             return np.diag(p) - np.outer(p, p)
@@ -335,7 +333,7 @@ class Categorical(ExponentialFamily):
 _POISSON_ASYMPTOTIC_RATE = 1e4  # the series below is exact to ~1e-17 from here on
 
 
-class Poisson(ExponentialFamily):
+class Poisson(ClosedFormFamily):
     """Poisson(rate) on {0, 1, ...}: T(x) = x, h(x) = 1/x!, θ = log rate, ψ(θ) = e^θ, η = rate.
 
     The base measure is not 1, so ``neg_entropy`` (E[log p]) differs from φ(η) = η log η − η.
@@ -397,8 +395,7 @@ class Poisson(ExponentialFamily):
         logp = self._log_pmf(k)
         return float(np.sum(np.exp(logp) * logp))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         return np.array([[self._rate if coords == "natural" else 1.0 / self._rate]])
 
     def kl(self, other: ExponentialFamily) -> float:
@@ -426,7 +423,7 @@ class Poisson(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class BinaryIndependence(ExponentialFamily):
+class BinaryIndependence(ClosedFormFamily):
     """Independence model on {−1, +1}ⁿ (seed 003): p(x; θ) = Π exp(θ_i x_i) / (e^θ_i + e^−θ_i).
 
     T(x) = x, η_i = E[X_i] = tanh θ_i. The marginal probabilities μ_i = P(X_i = +1) = (1 + η_i)/2
@@ -487,8 +484,7 @@ class BinaryIndependence(ExponentialFamily):
     def legendre_dual(self) -> float:
         return float(np.sum(self._p * self._log_p + self._q * self._log_q))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         pq = self._p * self._q  # 1 − tanh²θ = 4pq, accurate in the tails
         if coords == "natural":
             return np.diag(4.0 * pq)
