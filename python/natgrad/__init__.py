@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core, functions
-from .linalg import natural_gradient
+from .gaussian import Gaussian
+from .linalg import natural_gradient, woodbury_solve
 from .optim import Optimizer, minimize
 
 __version__ = "0.1.0"
@@ -28,10 +29,12 @@ def build_info() -> dict[str, Any]:
 
 
 __all__ = [
+    "Gaussian",
     "Optimizer",
     "__version__",
     "build_info",
     "functions",
     "minimize",
     "natural_gradient",
+    "woodbury_solve",
 ]
