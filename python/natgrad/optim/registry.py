@@ -30,7 +30,13 @@ def _lazy(module: str, cls: str) -> Callable[..., Strategy]:
 
 
 #: method name -> strategy factory (keyword options are passed to the strategy's constructor)
-METHODS: dict[str, Callable[..., Strategy]] = {}
+METHODS: dict[str, Callable[..., Strategy]] = {
+    "igo-cma": _lazy(".igo_cma", "IGOCMA"),
+    "xnes": _lazy(".xnes", "XNES"),
+    "snes": _lazy(".snes", "SNES"),
+    "sngd": _lazy(".sngd", "SNGD"),
+    "binary-sngd": _lazy(".binary", "BinarySNGD"),
+}
 
 
 def get_strategy(method: str = DEFAULT_METHOD, **options: Any) -> Strategy:
