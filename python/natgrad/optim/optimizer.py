@@ -20,7 +20,7 @@ NaN / Inf / None values
     itself. ``-inf`` is treated as invalid too (an unbounded-below objective is a bug far more
     often than a result). If *every* value of a generation is invalid, the generation is
     discarded (no update; the step size is halved, so the next samples stay closer to the mean)
-    and after ``max_nonfinite`` (10) such generations in a row the run stops with reason
+    and after ``MAX_NONFINITE`` (10) such generations in a row the run stops with reason
     ``"nonfinite"``.
 Exceptions
     Nothing the user's f does can reach the optimiser between ``ask`` and ``tell``: if f raises,
