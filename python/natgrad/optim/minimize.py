@@ -154,6 +154,16 @@ def minimize(
         ``message``, ``stop_reason`` (of the last run), ``stop_reasons`` (one per run), ``sigma``
         and ``mean`` (of the last run), ``popsize`` (of the last run), ``restarts`` (restarts run)
         and ``method``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import natgrad
+    >>> res = natgrad.minimize(
+    ...     natgrad.functions.rosenbrock, np.zeros(10), 0.5, seed=1, ftarget=1e-8, vectorized=True
+    ... )
+    >>> res.success, res.stop_reason, bool(res.fun <= 1e-8)
+    (True, 'ftarget', True)
     """
     OptimizeResult = _optimize_result()
     x0_arr = as_float_array("x0", x0, ndim=1)

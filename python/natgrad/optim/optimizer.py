@@ -217,11 +217,12 @@ class Optimizer:
     --------
     >>> import numpy as np
     >>> from natgrad.optim import Optimizer, get_strategy
-    >>> opt = Optimizer(get_strategy("igo-cma"), np.full(5, 3.0), 1.0, seed=1)  # doctest: +SKIP
-    >>> while not opt.should_stop():  # doctest: +SKIP
+    >>> opt = Optimizer(get_strategy("igo-cma"), np.full(5, 3.0), 1.0, seed=1, ftarget=1e-10)
+    >>> while not opt.should_stop():
     ...     X = opt.ask()
     ...     opt.tell(X, (X**2).sum(axis=1))
-    >>> opt.best_f < 1e-10, opt.stop_reason  # doctest: +SKIP
+    >>> opt.stop_reason, bool(opt.best_f <= 1e-10)
+    ('ftarget', True)
     """
 
     def __init__(
