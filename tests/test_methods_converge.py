@@ -88,3 +88,60 @@ def test_reproducible_and_pickle_resume(method):
     step(c, 32)
     np.testing.assert_array_equal(a.mean, c.mean)
     assert a.best_f == c.best_f and a.sigma == c.sigma
+
+
+def test_ipop_restarts_solve_rastrigin_with_default_method():
+    """IPOP (Auger & Hansen 2005): single runs end in local minima of 5-D Rastrigin; restarts
+    with doubling population reach 1e-8, each run's popsize twice the previous one's."""
+    single, ipop = [], []
+    for seed in range(5):
+        kwargs = {"seed": seed, "ftarget": 1e-8, "vectorized": True}
+        single.append(minimize(F.rastrigin, np.full(5, 3.0), 2.0, **kwargs))
+        ipop.append(minimize(F.rastrigin, np.full(5, 3.0), 2.0, restarts=8, **kwargs))
+    assert sum(r.success for r in single) <= 1
+    assert sum(r.success for r in ipop) >= 4
+    for r in ipop:
+        base = get_strategy("igo-cma").default_popsize(5)
+        assert r.popsize == base * 2**r.restarts
+        assert r.fun == F.rastrigin(r.x)
+
+
+@pytest.mark.parametrize("method", CONTINUOUS_METHODS)
+def test_bounded_optimum_on_the_boundary(method):
+    """Sphere restricted to [1, 4]^5: the answer is the corner (1, ..., 1), f = 5."""
+    res = minimize(
+        F.sphere,
+        np.full(5, 3.0),
+        1.0,
+        method=method,
+        bounds=(1.0, 4.0),
+        seed=0,
+        ftarget=5 + 1e-8,
+        max_evals=100_000,
+        vectorized=True,
+    )
+    assert res.success, (res.fun, res.stop_reason)
+    assert np.all(res.x >= 1.0) and np.all(res.x <= 4.0)
+    np.testing.assert_allclose(res.x, 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("method", CONTINUOUS_METHODS)
+def test_nan_half_space_is_avoided(method):
+    """f is NaN wherever x_0 > 0.5; starting inside the valid half, the run converges to 0."""
+
+    def f(X):
+        out = F.sphere(X)
+        out[X[:, 0] > 0.5] = np.nan
+        return out
+
+    res = minimize(
+        f,
+        np.full(5, -1.0),
+        0.5,
+        method=method,
+        seed=0,
+        ftarget=1e-8,
+        max_evals=100_000,
+        vectorized=True,
+    )
+    assert res.success and np.isfinite(res.fun), (res.fun, res.stop_reason)
