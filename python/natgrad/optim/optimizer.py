@@ -361,7 +361,8 @@ class Optimizer:
         best = float(vals[i])
         if best < self._best_f:  # invalid values were made worse than every finite one
             self._best_f = best
-            self._best_x = asked[i].copy()
+            # the asked batch is never written again: keep a view, copy on access
+            self._best_x = asked[i]
             self._best_generation = self._generation
         self._history.append(best)
         if not math.isfinite(state.sigma):
