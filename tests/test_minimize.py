@@ -291,6 +291,8 @@ def test_registry():
         ({"options": {"bogus": 1}}, "options \\['bogus'\\] are unknown"),
         ({"options": {"popsize": 1}}, "popsize must be >= 2"),
         ({"max_evals": -5}, "max_evals must be >= 1"),
+        ({"max_evals": "many"}, "max_evals must be an integer"),
+        ({"max_evals": 10.5}, "max_evals must be an integer"),
         ({"sigma0": -1.0}, "sigma0 must be > 0"),
     ],
 )

@@ -168,10 +168,12 @@ def minimize(
     (True, 'ftarget', True)
     """
     OptimizeResult = _optimize_result()
-    rng = as_generator(seed=seed)
-    x0_arr = as_float_array("x0", x0(rng) if callable(x0) else x0, ndim=1)
     if not callable(f):
         raise ValueError(f"f must be callable, got {f!r:.80}")
+    if max_evals is not None:
+        max_evals = as_count("max_evals", max_evals)
+    rng = as_generator(seed=seed)
+    x0_arr = as_float_array("x0", x0(rng) if callable(x0) else x0, ndim=1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable, got {callback!r:.80}")
     if executor is not None and not isinstance(executor, Executor) and not hasattr(executor, "map"):
