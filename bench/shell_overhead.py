@@ -9,13 +9,15 @@ Part 2: every registered continuous strategy at n = 10 on the sphere, ask+tell t
 Optimizer against the same draws, samples and updates made by calling the strategy directly
 (identical states, checked), so the difference is the shell's share (f's time subtracted).
 
-Run ``python bench/shell_overhead.py``; writes ``shell_overhead.json`` in the working directory.
+Usage: ``python bench/shell_overhead.py [--quick] [--out shell_overhead.json]`` (``--quick``: a
+few seconds, for CI smoke runs).
 Minimum over repeats (the machine is shared; medians are printed too); part 2 uses the process's
 CPU time.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import math
@@ -162,11 +164,17 @@ def real_strategies(repeats: int = 25, number: int = 200) -> list[dict]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, a few seconds")
+    parser.add_argument("--out", default="shell_overhead.json", help="JSON output path")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
     print(json.dumps(natgrad.build_info()))
     print(json.dumps(blas_info()))
     rows = []
     for n, bounds in ((10, None), (10, (-5.0, 5.0)), (100, None), (1000, None)):
-        shell_us, floor_us = per_pair(n, repeats=20000 if n <= 100 else 2000, bounds=bounds)
+        repeats = (20000 if n <= 100 else 2000) // scale
+        shell_us, floor_us = per_pair(n, repeats=repeats, bounds=bounds)
         row = {
             "n": n,
             "bounds": bounds is not None,
@@ -176,8 +184,8 @@ def main() -> None:
         }
         rows.append(row)
         print(row)
-    strategies = real_strategies()
-    with open("shell_overhead.json", "w") as fh:
+    strategies = real_strategies(repeats=25 // (2 * scale) + 1 if args.quick else 25)
+    with open(args.out, "w") as fh:
         result = {
             "build": natgrad.build_info(),
             "blas": blas_info(),
@@ -185,7 +193,7 @@ def main() -> None:
             "strategies": strategies,
         }
         json.dump(result, fh, indent=1)
-    print("wrote shell_overhead.json")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
