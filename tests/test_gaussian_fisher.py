@@ -247,16 +247,15 @@ def test_not_the_literal_seed_formulas():
     alpha = g.fisher("mean_cov")[2, 3]
     assert alpha == pytest.approx(0.5 * b[0, 1] ** 2, rel=1e-14)
     assert alpha != pytest.approx(b[0, 1] ** 2, rel=1e-3)
-    # theta: lambda_(00)(11) part of I_theta: Cov(x0^2, x1^2) for mu = 0 is 2 Sigma_01^2
+    # theta, mu = 0: the pair block of I_theta is 1/2 lambda_klmn with A = Theta^-1 = -2 Sigma.
+    # True lambda_(00)(11) = tr(A D_00 A D_11) = A_01^2, so I[(0,0),(1,1)] = 1/2 A_01^2 = 2 S_01^2
+    # (= Cov(x0^2, x1^2)); the literal seed case "A_km A_ln + A_lm A_kn" gives 2 A_01^2 (twice).
     g0 = ng.Gaussian(np.zeros(2), cov)
-    a = cov  # A = Theta^-1 up to the factor -2: lambda_klmn = tr(A D_kl A D_mn) with A = -1/2 Theta^-1 scaled
-    assert g0.fisher("natural")[2, 3] == pytest.approx(
-        2 * a[0, 1] ** 2, rel=1e-14
-    )  # 1/2 * (2 Sigma)_01^2... true
-    seed_lambda = (
-        2 * (2 * a[0, 1]) ** 2
-    )  # seed: A_km A_ln + A_lm A_kn = 2 A_01^2 with A = -2 Sigma... times 1/2
-    assert g0.fisher("natural")[2, 3] != pytest.approx(0.5 * seed_lambda, rel=1e-3)
+    a = -2.0 * cov
+    true_entry, seed_entry = 0.5 * a[0, 1] ** 2, 0.5 * 2 * a[0, 1] ** 2
+    assert g0.fisher("natural")[2, 3] == pytest.approx(true_entry, rel=1e-14)
+    assert g0.fisher("natural")[2, 3] == pytest.approx(2 * cov[0, 1] ** 2, rel=1e-14)
+    assert g0.fisher("natural")[2, 3] != pytest.approx(seed_entry, rel=1e-3)
     # Lambda_klmn (seed splits on the wrong pair): the true I_theta is symmetric
     f = g.fisher("natural")
     np.testing.assert_array_equal(f, f.T)
