@@ -370,3 +370,21 @@ def test_damped_solve_with_damping_far_above_lambda_min(rng):
 def test_unpack_helper_consistency(rng):
     vec, mat = unpack(pack(np.arange(3.0), spd(rng, 3)))
     assert vec.shape == (3,) and mat.shape == (3, 3)
+
+
+@pytest.mark.parametrize("coords", ["natural", "expectation"])
+@pytest.mark.parametrize(
+    ("shift", "cond", "damping"),
+    [(0.0, 1e2, 0.1), (10.0, 1e6, 1e-3), (10.0, 1e6, 100.0), (3.0, 1e4, 1.0)],
+)
+def test_damped_dual_solves_hard_cases(rng, coords, shift, cond, damping):
+    # large |mu| and ill-conditioned Sigma: compare with the dense solve, tolerance set by
+    # cond(I + damping Id) (both routes lose that many digits).
+    mean, cov = case(rng, 5, cond)
+    g = ng.Gaussian(mean + shift, cov)
+    v = rng.standard_normal(g.num_params)
+    f = g.fisher(coords) + damping * np.eye(g.num_params)
+    want = np.linalg.solve(f, v)
+    got = g.natural_gradient(v, coords, damping=damping)
+    tol = 1e-14 * np.linalg.cond(f) * np.abs(want).max()
+    np.testing.assert_allclose(got, want, atol=tol)
