@@ -251,21 +251,25 @@ struct CentredPreconditioner {
         const MatrixXd out = q * y * q.transpose();
         return 0.5 * (out + out.transpose());
     }
-    // Kt^-1 on the pair part of a full packed vector (G-type in, V-type out).
-    VectorXd kt_inv(const VectorXd& s) const {
-        return packed(VectorXd::Zero(n), eigen_divide(matrix_part(s, n, 2.0), h_theta), 1.0);
+    // (m c' + c m') / H in the eigenbasis: Kt^-1 N c, with m = Q' mu and c' = Q' c, O(n^2).
+    MatrixXd kt_inv_n(const VectorXd& m, const VectorXd& c) const {
+        const VectorXd cp = q.transpose() * c;
+        return (m * cp.transpose() + cp * m.transpose()).cwiseQuotient(h_theta);
     }
+    // The pair block is kept in Sigma's eigenbasis throughout (Y, with V = Q Y Q'), so one
+    // application costs two transforms (four n x n GEMMs); N' V = 2 V mu = 2 Q (Y m).
     VectorXd theta(const VectorXd& r) const {
-        VectorXd t = r - n_times(r.head(n));  // L^-1 r
-        VectorXd t_pairs = t;
-        t_pairs.head(n).setZero();
-        const VectorXd u = nt_times(kt_inv(t_pairs));
+        const VectorXd t = r - n_times(r.head(n));  // L^-1 r
+        const VectorXd m = q.transpose() * mu;
+        const MatrixXd y1 = (q.transpose() * matrix_part(t, n, 2.0) * q).cwiseQuotient(h_theta);
+        const VectorXd u = 2.0 * (q * (y1 * m));                               // N' Kt^-1 t_q
         const VectorXd zv = schur_llt.solve(t.head(n) + damping * ic_llt.solve(u));
-        VectorXd wv = t_pairs + damping * n_times(zv);
-        const VectorXd y = kt_inv(wv);
-        VectorXd z = y - damping * kt_inv(n_times(ic_llt.solve(nt_times(y))));
-        z.head(n) = zv;
-        z.head(n) -= nt_times(z);  // L^-T z
+        const MatrixXd yy = y1 + damping * kt_inv_n(m, zv);                    // Kt^-1 (t_q + d N zv)
+        const VectorXd c2 = ic_llt.solve(2.0 * (q * (yy * m)));
+        const MatrixXd yz = yy - damping * kt_inv_n(m, c2);                    // A22^-1 (...)
+        MatrixXd v = q * yz * q.transpose();
+        v = (0.5 * (v + v.transpose())).eval();
+        VectorXd z = packed(zv - 2.0 * (v * mu), v, 1.0);                      // L^-T z
         return z;
     }
     // eta system: L blockdiag((Sigma^-1 + d)^-1, (K^-1 + d)^-1 approx) L' r.
