@@ -1,10 +1,3 @@
-// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsics headers when inlining
-// Eigen's 512-bit packet code (a false positive: the "uninitialised" operand is the intrinsics'
-// deliberately undefined register); silence that one diagnostic for this file only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "natgrad/search.hpp"
 
 #include <Eigen/Eigenvalues>
