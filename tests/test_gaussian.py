@@ -384,3 +384,38 @@ def test_more_bad_input(rng, call, match):
     g = ng.Gaussian(*case(rng, 2))
     with pytest.raises(ValueError, match=match):
         call(g)
+
+
+def test_overflow_is_refused_not_returned_as_inf():
+    """A float64 overflow inside a conversion used to come back silently as inf: a Gaussian built
+    from a tiny Θ had cov = [[inf]], and a huge mean gave η, ψ and I_θ containing inf."""
+    with pytest.raises(ValueError, match="^theta: the result is not representable"):
+        ng.Gaussian.from_natural([0.0, -1e-320])  # Σ = −½Θ⁻¹ overflows
+    with pytest.raises(ValueError, match="^theta: the result is not representable"):
+        ng.Gaussian.from_natural([1e300, -1e-300])  # μ = Σθ overflows
+    far = ng.Gaussian([1e200], [[1.0]])  # a valid Gaussian whose E[x²] = 1e400 is not a float64
+    assert far.natural()[0] == 1e200 and np.isfinite(far.neg_entropy())
+    for call, name in [
+        (far.expectation, "expectation"),
+        (far.log_partition, "log_partition"),
+        (lambda: far.fisher("natural"), "fisher"),
+        (lambda: far.fisher("expectation"), "fisher"),
+        (lambda: far.fisher_product(np.ones(2), "natural"), "fisher_product"),
+        (lambda: far.natural_gradient(np.ones(2), "expectation"), "natural_gradient"),
+        (lambda: far.kl(ng.Gaussian([0.0], [[1.0]])), "kl"),
+    ]:
+        with pytest.raises(ValueError, match=rf"^{name}: the result is not representable"):
+            call()
+    thin = ng.Gaussian([0.0], [[1e-320]])  # subnormal variance: the precision 1e320 overflows
+    with pytest.raises(ValueError, match="^precision: the result is not representable"):
+        thin.fisher("mean_cov")
+    with pytest.raises(ValueError, match="^natural: the result is not representable"):
+        thin.natural()
+
+
+def test_cov_near_overflow_is_symmetrised_without_overflow():
+    # 0.5 * (cov + cov.T) overflowed to inf for entries near 1e308 and the finite, valid cov was
+    # reported as "cov contains NaN or Inf"
+    g = ng.Gaussian([0.0, 0.0], [[1.5e308, 0.0], [0.0, 1.5e308]])
+    np.testing.assert_array_equal(g.cov, np.diag([1.5e308, 1.5e308]))
+    assert np.isfinite(g.neg_entropy())

@@ -45,6 +45,18 @@ def _packed(name: str, value: ArrayLike) -> tuple[FloatArray, int]:
     return arr, n
 
 
+def _representable(what: str, value: Any, dim: int) -> Any:
+    """``value`` unchanged if every entry is finite, else ValueError: an overflow (e.g. a precision
+    1/σ² from a subnormal variance, or μμᵀ from a huge mean) is never returned as inf or NaN."""
+    parts = value if isinstance(value, tuple) else (value,)
+    if not all(np.all(np.isfinite(part)) for part in parts):
+        raise ValueError(
+            f"{what}: the result is not representable in float64 for this Gaussian (n = {dim}): "
+            "an intermediate overflowed; rescale the problem"
+        )
+    return value
+
+
 def _check_coords(coords: Any) -> str:
     if coords not in _COORDS:
         raise ValueError(f"coords must be one of {_COORDS}, got {coords!r}")
@@ -98,7 +110,7 @@ class Gaussian(ExponentialFamily):
                 f"cov must be symmetric: max|cov - cov.T| = {asym:.3g} exceeds "
                 f"{SYMMETRY_RTOL:g} * max|cov| = {SYMMETRY_RTOL * scale:.3g}"
             )
-        sigma = np.ascontiguousarray(0.5 * (sigma + sigma.T))
+        sigma = np.ascontiguousarray(0.5 * sigma + 0.5 * sigma.T)  # no overflow near 1e308
         _core.gaussian_cholesky(sigma)  # positive definite, or ValueError naming the pivot
         self._init(mu, sigma, None, None)
 
@@ -138,8 +150,9 @@ class Gaussian(ExponentialFamily):
     @classmethod
     def from_natural(cls, theta: ArrayLike) -> Gaussian:
         """The Gaussian with natural parameter θ (ValueError unless Θ is negative definite)."""
-        arr, _ = _packed("theta", theta)
+        arr, n = _packed("theta", theta)
         mean, cov, precision = _core.gaussian_mean_cov_from_natural(arr)
+        _representable("theta", (mean, cov), n)  # e.g. Θ so small that Σ = −½Θ⁻¹ overflows
         return cls._make(mean, cov, precision, arr)
 
     @classmethod
@@ -148,8 +161,9 @@ class Gaussian(ExponentialFamily):
 
         Σ = E − μμᵀ cancels about log10(|μ|²/λ_min(Σ)) digits; prefer (μ, Σ) or θ when you can.
         """
-        arr, _ = _packed("eta", eta)
+        arr, n = _packed("eta", eta)
         mean, cov, _ = _core.gaussian_mean_cov_from_expectation(arr)
+        _representable("eta", (mean, cov), n)
         return cls._make(mean, cov)
 
     @classmethod
@@ -187,7 +201,9 @@ class Gaussian(ExponentialFamily):
 
     def _prec(self) -> FloatArray:
         if self._precision is None:
-            p = np.asarray(_core.gaussian_precision_from_cov(self._cov))
+            p = _representable(
+                "precision", np.asarray(_core.gaussian_precision_from_cov(self._cov)), self.dim
+            )
             p.setflags(write=False)
             self._precision = p
         return self._precision
@@ -200,11 +216,13 @@ class Gaussian(ExponentialFamily):
         """θ = (Σ⁻¹μ, −½(Σ⁻¹)_ii, −½(Σ⁻¹)_ij)."""
         if self._theta is not None:
             return self._theta.copy()
-        return np.asarray(_core.gaussian_natural_from_mean_cov(self._mean, self._cov))
+        out = np.asarray(_core.gaussian_natural_from_mean_cov(self._mean, self._cov))
+        return _representable("natural", out, self.dim)  # type: ignore[no-any-return]
 
     def expectation(self) -> FloatArray:
         """η = E[T] = (μ_i, Σ_ii + μ_i², 2Σ_ij + 2μ_iμ_j)."""
-        return np.asarray(_core.gaussian_expectation_from_mean_cov(self._mean, self._cov))
+        out = np.asarray(_core.gaussian_expectation_from_mean_cov(self._mean, self._cov))
+        return _representable("expectation", out, self.dim)  # type: ignore[no-any-return]
 
     def mean_cov(self) -> FloatArray:
         """ξ = (μ_i, σ_ii, σ_ij), the packed (μ, Σ) coordinates."""
@@ -213,14 +231,18 @@ class Gaussian(ExponentialFamily):
     def log_partition(self) -> float:
         """ψ(θ) = n/2 log 2π + ½ μᵀΣ⁻¹μ + ½ log|Σ|."""
         if self._theta is not None:
-            return float(_core.gaussian_log_partition_natural(self._theta))
-        return float(_core.gaussian_log_partition_mean_cov(self._mean, self._cov))
+            out = float(_core.gaussian_log_partition_natural(self._theta))
+        else:
+            out = float(_core.gaussian_log_partition_mean_cov(self._mean, self._cov))
+        return float(_representable("log_partition", out, self.dim))
 
     def legendre_dual(self) -> float:
         """φ(η) = −n/2 (log 2π + 1) − ½ log|Σ|, the negative entropy."""
         if self._theta is not None:
-            return float(_core.gaussian_neg_entropy_natural(self._theta))
-        return float(_core.gaussian_neg_entropy_mean_cov(self._cov))
+            out = float(_core.gaussian_neg_entropy_natural(self._theta))
+        else:
+            out = float(_core.gaussian_neg_entropy_mean_cov(self._cov))
+        return float(_representable("legendre_dual", out, self.dim))
 
     # --- geometry ------------------------------------------------------------------------------
     def fisher(self, coords: str = "natural", free: Sequence[int] | None = None) -> FloatArray:
@@ -242,7 +264,7 @@ class Gaussian(ExponentialFamily):
             out = _core.gaussian_fisher_expectation(self._mean, self._prec(), idx)
         else:
             out = _core.gaussian_fisher_mean_cov(self._prec(), idx)
-        return np.asarray(out)
+        return _representable("fisher", np.asarray(out), self.dim)  # type: ignore[no-any-return]
 
     def _free(self, free: Sequence[int]) -> list[int]:
         arr = np.asarray(free)
@@ -263,7 +285,7 @@ class Gaussian(ExponentialFamily):
             out = _core.gaussian_fisher_product_expectation(self._mean, self._prec(), vec)
         else:
             out = _core.gaussian_fisher_product_mean_cov(self._prec(), vec)
-        return np.asarray(out)
+        return _representable("fisher_product", np.asarray(out), self.dim)  # type: ignore[no-any-return]
 
     def natural_gradient(
         self, grad: ArrayLike, coords: str = "natural", damping: float = 0.0
@@ -290,7 +312,7 @@ class Gaussian(ExponentialFamily):
             )
         else:
             out = _core.gaussian_natural_gradient_mean_cov(self._cov, g, d)
-        return np.asarray(out)
+        return _representable("natural_gradient", np.asarray(out), self.dim)  # type: ignore[no-any-return]
 
     def kl(self, other: ExponentialFamily) -> float:
         """KL(self ‖ other) in closed form through Cholesky factors."""
@@ -298,7 +320,8 @@ class Gaussian(ExponentialFamily):
             raise ValueError(f"other must be a Gaussian, got {type(other).__name__}")
         if other.dim != self.dim:
             raise ValueError(f"other must have dimension {self.dim}, got {other.dim}")
-        return float(_core.gaussian_kl(self._mean, self._cov, other._mean, other._cov))
+        out = float(_core.gaussian_kl(self._mean, self._cov, other._mean, other._cov))
+        return float(_representable("kl", out, self.dim))
 
     # --- data -----------------------------------------------------------------------------------
     def sample(self, size: int, rng: Any = None) -> FloatArray:
