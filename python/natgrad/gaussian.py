@@ -217,12 +217,12 @@ class Gaussian(ExponentialFamily):
         if self._theta is not None:
             return self._theta.copy()
         out = np.asarray(_core.gaussian_natural_from_mean_cov(self._mean, self._cov))
-        return _representable("natural", out, self.dim)  # type: ignore[no-any-return]
+        return _representable("natural", out, self.dim)
 
     def expectation(self) -> FloatArray:
         """η = E[T] = (μ_i, Σ_ii + μ_i², 2Σ_ij + 2μ_iμ_j)."""
         out = np.asarray(_core.gaussian_expectation_from_mean_cov(self._mean, self._cov))
-        return _representable("expectation", out, self.dim)  # type: ignore[no-any-return]
+        return _representable("expectation", out, self.dim)
 
     def mean_cov(self) -> FloatArray:
         """ξ = (μ_i, σ_ii, σ_ij), the packed (μ, Σ) coordinates."""
@@ -264,7 +264,7 @@ class Gaussian(ExponentialFamily):
             out = _core.gaussian_fisher_expectation(self._mean, self._prec(), idx)
         else:
             out = _core.gaussian_fisher_mean_cov(self._prec(), idx)
-        return _representable("fisher", np.asarray(out), self.dim)  # type: ignore[no-any-return]
+        return _representable("fisher", np.asarray(out), self.dim)
 
     def _free(self, free: Sequence[int]) -> list[int]:
         arr = np.asarray(free)
@@ -285,7 +285,7 @@ class Gaussian(ExponentialFamily):
             out = _core.gaussian_fisher_product_expectation(self._mean, self._prec(), vec)
         else:
             out = _core.gaussian_fisher_product_mean_cov(self._prec(), vec)
-        return _representable("fisher_product", np.asarray(out), self.dim)  # type: ignore[no-any-return]
+        return _representable("fisher_product", np.asarray(out), self.dim)
 
     def natural_gradient(
         self, grad: ArrayLike, coords: str = "natural", damping: float = 0.0
@@ -312,7 +312,7 @@ class Gaussian(ExponentialFamily):
             )
         else:
             out = _core.gaussian_natural_gradient_mean_cov(self._cov, g, d)
-        return _representable("natural_gradient", np.asarray(out), self.dim)  # type: ignore[no-any-return]
+        return _representable("natural_gradient", np.asarray(out), self.dim)
 
     def kl(self, other: ExponentialFamily) -> float:
         """KL(self ‖ other) in closed form through Cholesky factors."""
