@@ -477,3 +477,24 @@ def test_fisher_bindings_properties(n, seed, log_cond, shift, damping):
     cond_t = np.linalg.cond(f_t)
     if cond_t < 1e12:
         np.testing.assert_allclose(f_t @ f_e, np.eye(m), atol=1e-14 * m * cond_t)
+
+
+def test_huge_assembly_is_refused_with_a_clear_error():
+    # n = 1000: m = 501,500 and an m x m matrix of 2 TB. It used to reach the allocator and fail
+    # with MemoryError("std::bad_alloc") (or, with overcommit, be killed while filling it).
+    from natgrad.gaussian import MAX_FISHER_ENTRIES
+
+    g = ng.Gaussian(np.zeros(1000), np.eye(1000))
+    for coords in COORDS:
+        with pytest.raises(
+            ValueError, match=r"^fisher: the 501500 x 501500 matrix .*fisher_product"
+        ):
+            g.fisher(coords)
+    big = int(np.sqrt(MAX_FISHER_ENTRIES)) + 1
+    with pytest.raises(ValueError, match=rf"^fisher: the {big} x {big} matrix"):
+        g.fisher("mean_cov", free=list(range(big)))
+    # a block of the free coordinates is still fine, and the products work at this n
+    np.testing.assert_array_equal(g.fisher("mean_cov", free=[0, 1000]), np.diag([1.0, 0.5]))
+    v = np.zeros(g.num_params)
+    v[0] = 1.0
+    assert g.fisher_product(v, "natural")[0] == 1.0

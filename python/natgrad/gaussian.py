@@ -28,6 +28,9 @@ from .reference.packing import dim_from_packed_size, packed_size
 #: relative tolerance for asymmetry in ``cov``: max|Σ − Σᵀ| <= SYMMETRY_RTOL · max|Σ|
 SYMMETRY_RTOL = 1e-12
 
+#: largest assembled Fisher matrix, in entries (2**30 float64 = 8 GiB); beyond it ``fisher`` refuses
+MAX_FISHER_ENTRIES = 2**30
+
 _COORDS = ("natural", "expectation", "mean_cov")
 
 
@@ -255,9 +258,23 @@ class Gaussian(ExponentialFamily):
         free : sequence of int, optional
             Strictly increasing packed indices: assemble only those rows and columns (in
             O(len(free)²)), e.g. the free coordinates of a sparse-precision sub-model.
+
+        Raises
+        ------
+        ValueError
+            If the matrix would have more than ``MAX_FISHER_ENTRIES`` (2**30) entries: m = 501,500
+            at n = 1000 would need 2 TB. ``fisher_product`` and ``natural_gradient`` work at any n.
         """
         c = _check_coords(coords)
         idx = None if free is None else self._free(free)
+        size = self.num_params if idx is None else len(idx)
+        if size * size > MAX_FISHER_ENTRIES:
+            raise ValueError(
+                f"fisher: the {size} x {size} matrix (n = {self.dim}) would need "
+                f"{8 * size * size / 2**30:.3g} GiB, more than MAX_FISHER_ENTRIES = "
+                f"{MAX_FISHER_ENTRIES} entries; use fisher_product / natural_gradient (which never "
+                "form it) or assemble a block with free=[...]"
+            )
         if c == "natural":
             out = _core.gaussian_fisher_natural(self._mean, self._cov, idx)
         elif c == "expectation":
