@@ -632,3 +632,19 @@ def test_unrepresentable_fisher_is_refused(member: ng.ExponentialFamily, coords:
     assert np.isfinite(member.log_partition()) and np.all(np.isfinite(member.natural()))
     with pytest.raises(ValueError, match="^fisher"):
         member.fisher(coords)
+
+
+@contract
+def test_fisher_product_is_part_of_the_interface(case: Case, rng: np.random.Generator) -> None:
+    """Same method names as the Gaussian: fisher_product(v, coords) = fisher(coords) @ v."""
+    p = case.make()
+    for coords in p.coordinate_systems:
+        f = p.fisher(coords)
+        v = rng.standard_normal(f.shape[0])
+        np.testing.assert_allclose(
+            p.fisher_product(v, coords), f @ v, rtol=1e-12, atol=1e-14 * np.abs(f).max()
+        )
+    with pytest.raises(ValueError, match="^v must"):
+        p.fisher_product(np.ones(p.dimension + 1))
+    with pytest.raises(ValueError, match="^coords"):
+        p.fisher_product(np.ones(p.dimension), "polar")
