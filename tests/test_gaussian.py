@@ -294,7 +294,7 @@ def test_bad_method_input(rng):
     g = ng.Gaussian(*case(rng, 2))
     with pytest.raises(ValueError, match="coords must be one of"):
         g.fisher("theta")
-    with pytest.raises(ValueError, match=r"v must have shape \(5\)"):
+    with pytest.raises(ValueError, match=r"v must have shape \(5,\), got"):
         g.fisher_product(np.ones(4))
     with pytest.raises(ValueError, match="grad must be finite"):
         g.natural_gradient([np.nan] * 5)
@@ -358,7 +358,7 @@ class _NotGaussian:
     ("call", "match"),
     [
         (lambda g: g.fisher_product([np.nan, 0, 0, 0, 0]), "v must be finite"),
-        (lambda g: g.fisher_product(np.ones((5, 1))), r"v must have shape \(5\)"),
+        (lambda g: g.fisher_product(np.ones((5, 1))), r"v must have shape \(5,\), got"),
         (
             lambda g: g.natural_gradient(np.ones(5), "mean_cov", damping=np.inf),
             "damping must be finite",
@@ -419,3 +419,14 @@ def test_cov_near_overflow_is_symmetrised_without_overflow():
     g = ng.Gaussian([0.0, 0.0], [[1.5e308, 0.0], [0.0, 1.5e308]])
     np.testing.assert_array_equal(g.cov, np.diag([1.5e308, 1.5e308]))
     assert np.isfinite(g.neg_entropy())
+
+
+def test_bool_is_not_a_real_number_for_float_arguments(rng):
+    # as_int refused bools but as_float took damping=True as 1.0
+    g = ng.Gaussian(*case(rng, 2))
+    with pytest.raises(ValueError, match="^damping must be a real number, got True"):
+        g.natural_gradient(np.ones(5), damping=True)
+    with pytest.raises(ValueError, match="^damping must be a real number"):
+        ng.natural_gradient(np.eye(2), np.ones(2), damping=np.bool_(False))
+    with pytest.raises(ValueError, match=r"^grad must have shape \(5,\), got \(3,\)"):
+        g.natural_gradient(np.ones(3))
