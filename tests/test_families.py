@@ -648,3 +648,16 @@ def test_fisher_product_is_part_of_the_interface(case: Case, rng: np.random.Gene
         p.fisher_product(np.ones(p.dimension + 1))
     with pytest.raises(ValueError, match="^coords"):
         p.fisher_product(np.ones(p.dimension), "polar")
+
+
+def test_sampling_beyond_numpy_limits_is_a_clear_value_error(rng: np.random.Generator) -> None:
+    # Binomial(2**70, p).sample raised OverflowError ("Python int too large to convert to C
+    # long") and Poisson(1e200).sample numpy's bare "lam value too large".
+    with pytest.raises(ValueError, match=r"^sample: trials = 1180591620717411303424 exceeds"):
+        ng.Binomial(2**70, 0.5).sample(2, rng)
+    with pytest.raises(ValueError, match=r"^sample: rate = 1e\+200 exceeds"):
+        ng.Poisson(1e200).sample(2, rng)
+    # everything else about these members still works, and large-but-valid draws do
+    assert ng.Poisson(1e200).expectation()[0] == 1e200
+    x = ng.Poisson(1e18).sample(2000, rng)
+    assert abs(x.mean() - 1e18) < 5 * np.sqrt(1e18 / 2000)

@@ -128,6 +128,8 @@ class Bernoulli(ClosedFormFamily):
 
 # --------------------------------------------------------------------------------------------
 _MAX_SUMMED_VARIANCE = 1e9  # the summation window then has ~2.5e6 points
+_MAX_SAMPLED_COUNT = 2**63 - 1  # numpy's binomial sampler takes an int64 count
+_MAX_SAMPLED_RATE = 9.2e18  # numpy's Poisson sampler refuses rates near the int64 limit
 
 
 class Binomial(ClosedFormFamily):
@@ -215,6 +217,11 @@ class Binomial(ClosedFormFamily):
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
+        if self._trials > _MAX_SAMPLED_COUNT:
+            raise ValueError(
+                f"sample: trials = {self._trials} exceeds {_MAX_SAMPLED_COUNT}, the largest count "
+                "numpy's binomial sampler takes"
+            )
         return as_generator(rng).binomial(self._trials, self._bern.p, size).astype(np.float64)
 
     def _log_pmf(self, k: FloatArray) -> FloatArray:
@@ -405,6 +412,11 @@ class Poisson(ClosedFormFamily):
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
+        if self._rate > _MAX_SAMPLED_RATE:
+            raise ValueError(
+                f"sample: rate = {self._rate!r} exceeds {_MAX_SAMPLED_RATE:g}, the largest rate "
+                "numpy's Poisson sampler takes (draws must fit in int64)"
+            )
         return as_generator(rng).poisson(self._rate, size).astype(np.float64)
 
     def _log_pmf(self, k: FloatArray) -> FloatArray:
