@@ -661,3 +661,28 @@ def test_sampling_beyond_numpy_limits_is_a_clear_value_error(rng: np.random.Gene
     assert ng.Poisson(1e200).expectation()[0] == 1e200
     x = ng.Poisson(1e18).sample(2000, rng)
     assert abs(x.mean() - 1e18) < 5 * np.sqrt(1e18 / 2000)
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        ng.Gaussian([0.5, -1.0], [[1.0, 0.3], [0.3, 0.8]]),
+        ng.DiagonalGaussian([0.5, -1.0], [0.7, 2.0]),
+        ng.BinaryIndependence([0.3, -1.1]),
+    ],
+    ids=["gaussian", "diag_gaussian", "binary"],
+)
+def test_multivariate_single_point_convention(member: ng.ExponentialFamily) -> None:
+    """One point of shape (n,) gives a 0-d log_prob and T of shape (m,), a batch (N, n) gives (N,)
+    and (N, m) -- the Gaussian's convention, which the diagonal and binary models did not follow
+    (they returned (1,) and (1, m)); ``dim`` is n for all three."""
+    x = np.array([[1.0, -1.0], [-1.0, -1.0]])
+    assert member.dim == 2  # type: ignore[attr-defined]
+    batch_lp, batch_t = member.log_prob(x), member.sufficient_stats(x)
+    assert batch_lp.shape == (2,) and batch_t.shape == (2, member.dimension)
+    lp, t = member.log_prob(x[1]), member.sufficient_stats(x[1])
+    assert lp.shape == () and t.shape == (member.dimension,)
+    assert lp == batch_lp[1]
+    np.testing.assert_array_equal(t, batch_t[1])
+    with pytest.raises(ValueError, match=r"^x must have shape \(2,\) or \(N, 2\)"):
+        member.log_prob(np.ones(3))

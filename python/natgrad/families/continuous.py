@@ -399,22 +399,34 @@ class DiagonalGaussian(ClosedFormFamily):
         z = as_generator(rng).standard_normal((size, self.n))
         return self._mean + np.sqrt(self._var) * z
 
-    def _as_points(self, x: ArrayLike) -> FloatArray:
+    @property
+    def dim(self) -> int:
+        """Dimension of the sample space (the Gaussian's name for it; same as :attr:`n`)."""
+        return self.n
+
+    def _as_points(self, x: ArrayLike) -> tuple[FloatArray, bool]:
+        """(N, n) points and whether ``x`` was one point of shape (n,) (n > 1), as for the
+        Gaussian. With n = 1 a 1-D ``x`` is a batch of N scalars."""
         x = as_float_array("x", x)
+        single = x.ndim == 1 and self.n > 1 and x.size == self.n
         if x.ndim == 1:
             x = x[None, :] if self.n > 1 or x.size == 1 else x[:, None]
         if x.ndim != 2 or x.shape[1] != self.n:
-            raise ValueError(f"x must have shape (N, {self.n}), got {x.shape}")
-        return x
+            raise ValueError(f"x must have shape ({self.n},) or (N, {self.n}), got {x.shape}")
+        return x, single
 
     def log_prob(self, x: ArrayLike) -> FloatArray:
-        x = self._as_points(x)
-        r = (x - self._mean) ** 2 / self._var
-        return -0.5 * np.sum(r + np.log(2 * np.pi * self._var), axis=1)
+        """log p(x): shape (N,) for a batch (N, n), a 0-d array for one point of shape (n,)."""
+        pts, single = self._as_points(x)
+        r = (pts - self._mean) ** 2 / self._var
+        out = -0.5 * np.sum(r + np.log(2 * np.pi * self._var), axis=1)
+        return out.reshape(()) if single else out
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        x = self._as_points(x)
-        return np.concatenate([x, x * x], axis=1)
+        """T(x) = (x_i, x_i²): shape (N, 2n) for a batch, (2n,) for one point of shape (n,)."""
+        pts, single = self._as_points(x)
+        out = np.concatenate([pts, pts * pts], axis=1)
+        return out[0] if single else out
 
     def __repr__(self) -> str:
         return f"DiagonalGaussian(mean={self._mean!r}, var={self._var!r})"

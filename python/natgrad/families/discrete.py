@@ -517,21 +517,32 @@ class BinaryIndependence(ClosedFormFamily):
         u = as_generator(rng).random((size, self.n))
         return np.where(u < self._p, 1.0, -1.0)
 
-    def _as_points(self, x: ArrayLike) -> FloatArray:
+    @property
+    def dim(self) -> int:
+        """Number of binary variables (the Gaussian's name for it; same as :attr:`n`)."""
+        return self.n
+
+    def _as_points(self, x: ArrayLike) -> tuple[FloatArray, bool]:
+        """(N, n) points and whether ``x`` was one point of shape (n,), as for the Gaussian."""
         x = as_float_array("x", x)
-        if x.ndim == 1:
+        single = x.ndim == 1
+        if single:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != self.n:
-            raise ValueError(f"x must have shape (N, {self.n}) or ({self.n},), got {x.shape}")
-        return x
+            raise ValueError(f"x must have shape ({self.n},) or (N, {self.n}), got {x.shape}")
+        return x, single
 
     def log_prob(self, x: ArrayLike) -> FloatArray:
-        x = self._as_points(x)
-        ok = np.all((x == 1.0) | (x == -1.0), axis=1)
-        return np.where(ok, x @ self._theta - self.log_partition(), -np.inf)
+        """log p(x): shape (N,) for a batch (N, n), a 0-d array for one point of shape (n,)."""
+        pts, single = self._as_points(x)
+        ok = np.all((pts == 1.0) | (pts == -1.0), axis=1)
+        out = np.where(ok, pts @ self._theta - self.log_partition(), -np.inf)
+        return out.reshape(()) if single else out
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        return self._as_points(x).copy()
+        """T(x) = x: shape (N, n) for a batch, (n,) for one point of shape (n,)."""
+        pts, single = self._as_points(x)
+        return pts[0].copy() if single else pts.copy()
 
     def __repr__(self) -> str:
         return f"BinaryIndependence(theta={self._theta!r})"
