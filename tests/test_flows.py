@@ -256,3 +256,12 @@ def test_bad_flow_arguments(toy: flows.BinaryRelaxation) -> None:
         flows.GaussianQuadraticRelaxation([1.0, 0.0], [[1.0, 2.0], [0.0, 1.0]])
     with pytest.raises(ValueError, match="^t_end"):
         toy.flow([0.2, 0.5], "marginal", t_end=0.0)
+
+
+def test_gaussian_1d_coefficients_cannot_drift_from_their_derivatives() -> None:
+    # f' and f'' are precomputed from coeffs: writing into coeffs used to change F but not its
+    # gradient, silently
+    g = flows.GaussianRelaxation1D([0.0, 1.0, -3.0])
+    with pytest.raises(ValueError, match="read-only"):
+        g.coeffs[2] = 5.0
+    np.testing.assert_allclose(g.gradient([0.5, 1.0]), [1.0 - 6.0 * 0.5, -6.0], rtol=1e-15)
