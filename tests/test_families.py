@@ -686,3 +686,28 @@ def test_multivariate_single_point_convention(member: ng.ExponentialFamily) -> N
     np.testing.assert_array_equal(t, batch_t[1])
     with pytest.raises(ValueError, match=r"^x must have shape \(2,\) or \(N, 2\)"):
         member.log_prob(np.ones(3))
+
+
+@pytest.mark.parametrize(
+    ("member", "outside"),
+    [
+        (ng.Bernoulli(0.3), [0.5]),
+        (ng.Binomial(4, 0.3), [5.0]),
+        (ng.Binomial(4, 0.3), [1.5]),
+        (ng.Poisson(2.0), [-1.0]),
+        (ng.Poisson(2.0), [2.5]),
+        (ng.Exponential(2.0), [-0.1]),
+        (ng.BinaryIndependence([0.1, 0.2]), [1.0, 0.0]),
+        (ng.Categorical([0.5, 0.5]), [2.0]),
+        (ng.Gamma(2.0, 1.0), [0.0]),
+        (ng.Beta(2.0, 2.0), [1.0]),
+    ],
+)
+def test_sufficient_stats_refuse_points_outside_the_support(
+    member: ng.ExponentialFamily, outside: list[float]
+) -> None:
+    """Gamma, Beta and Categorical refused such points but Bernoulli, Binomial, Poisson,
+    Exponential and the binary model returned T(x) of an impossible x (log_prob is -inf there)."""
+    with pytest.raises(ValueError, match="^x must"):
+        member.sufficient_stats(outside)
+    assert np.all(np.isneginf(member.log_prob(outside)))

@@ -94,7 +94,10 @@ class Exponential(ClosedFormFamily):
         return np.where(x >= 0, np.log(self._rate) - self._rate * x, -np.inf)
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        return _points(x)[:, None].copy()
+        x = _points(x)
+        if np.any(x < 0):
+            raise ValueError(f"x must be >= 0, got {x}")
+        return x[:, None].copy()
 
     def __repr__(self) -> str:
         return f"Exponential(rate={self._rate!r})"

@@ -120,7 +120,10 @@ class Bernoulli(ClosedFormFamily):
         return np.where((x == 0.0) | (x == 1.0), out, -np.inf)
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        return _points(x)[:, None].copy()
+        x = _points(x)
+        if np.any((x != 0.0) & (x != 1.0)):
+            raise ValueError(f"x must contain 0 or 1, got {x}")
+        return x[:, None].copy()
 
     def __repr__(self) -> str:
         return f"Bernoulli(p={self._p!r})"
@@ -234,7 +237,10 @@ class Binomial(ClosedFormFamily):
         return np.where(ok, self._log_pmf(np.where(ok, x, 0.0)), -np.inf)
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        return _points(x)[:, None].copy()
+        x = _points(x)
+        if np.any((x < 0) | (x > self._trials) | (x != np.round(x))):
+            raise ValueError(f"x must contain integers 0..{self._trials}, got {x}")
+        return x[:, None].copy()
 
     def __repr__(self) -> str:
         return f"Binomial(trials={self._trials}, p={self._bern.p!r})"
@@ -428,7 +434,10 @@ class Poisson(ClosedFormFamily):
         return np.where(ok, self._log_pmf(np.where(ok, x, 0.0)), -np.inf)
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        return _points(x)[:, None].copy()
+        x = _points(x)
+        if np.any((x < 0) | (x != np.round(x))):
+            raise ValueError(f"x must contain non-negative integers, got {x}")
+        return x[:, None].copy()
 
     def __repr__(self) -> str:
         return f"Poisson(rate={self._rate!r})"
@@ -542,6 +551,8 @@ class BinaryIndependence(ClosedFormFamily):
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
         """T(x) = x: shape (N, n) for a batch, (n,) for one point of shape (n,)."""
         pts, single = self._as_points(x)
+        if np.any((pts != 1.0) & (pts != -1.0)):
+            raise ValueError(f"x must contain -1 or +1, got {x!r}")
         return pts[0].copy() if single else pts.copy()
 
     def __repr__(self) -> str:
