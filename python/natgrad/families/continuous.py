@@ -20,7 +20,9 @@ from ..family import ExponentialFamily
 from ._base import ClosedFormFamily
 from ._special import (
     a_trigamma_minus_one,
+    lgamma_bregman,
     log_minus_digamma,
+    log_ratio,
     newton_log_space,
     polygamma_difference,
     ratio_minus_one_minus_log,
@@ -83,7 +85,7 @@ class Exponential(ClosedFormFamily):
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)
         # log(b/b') + b'/b − 1 = r − 1 − log r,  r = b'/b
-        return float(ratio_minus_one_minus_log(o._rate / self._rate))
+        return float(ratio_minus_one_minus_log(o._rate, self._rate))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
@@ -178,6 +180,17 @@ class Gamma(ClosedFormFamily):
             return np.array([[polygamma(1, a), 1.0 / b], [1.0 / b, a / (b * b)]])
         d = float(a_trigamma_minus_one(a))  # b² det(I_θ), cancellation-free
         return np.array([[a / d, -b / d], [-b / d, b * b * polygamma(1, a) / d]])
+
+    def kl(self, other: ExponentialFamily) -> float:
+        """KL(self ‖ other) = D(a', a) + a (r − 1 − log r) + (a − a') log r, r = b'/b, where
+        D(a', a) = log Γ(a') − log Γ(a) − (a' − a) ψ(a): the Bregman divergence of ψ regrouped
+        into non-negative terms that are each computed without cancellation for close members."""
+        o = self._check_other(other)
+        return float(
+            lgamma_bregman(o._a, self._a)
+            + self._a * float(ratio_minus_one_minus_log(o._b, self._b))
+            + (self._a - o._a) * log_ratio(o._b, self._b)
+        )
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
@@ -288,6 +301,18 @@ class Beta(ClosedFormFamily):
         det = f[0, 0] * f[1, 1] - ts * ts
         return np.array([[f[1, 1], ts], [ts, f[0, 0]]]) / det
 
+    def kl(self, other: ExponentialFamily) -> float:
+        """KL(self ‖ other) = D(a', a) + D(b', b) − D(a' + b', a + b) with
+        D(x', x) = log Γ(x') − log Γ(x) − (x' − x) ψ(x) (the Bregman divergence of ψ = log B
+        regrouped; each D is computed without cancellation for close members)."""
+        o = self._check_other(other)
+        return float(
+            lgamma_bregman(o._a, self._a)
+            + lgamma_bregman(o._b, self._b)
+            # (a' − a) + (b' − b) is exact to rounding of δ; (a' + b') − (a + b) is not
+            - lgamma_bregman(o._a + o._b, self._a + self._b, (o._a - self._a) + (o._b - self._b))
+        )
+
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
         return as_generator(rng).beta(self._a, self._b, size)
@@ -394,7 +419,7 @@ class DiagonalGaussian(ClosedFormFamily):
 
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)
-        r = ratio_minus_one_minus_log(self._var / o._var)
+        r = ratio_minus_one_minus_log(self._var, o._var)
         return float(0.5 * np.sum(r + (self._mean - o._mean) ** 2 / o._var))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:

@@ -17,7 +17,13 @@ from scipy.special import expit, logsumexp
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from ..family import ExponentialFamily
 from ._base import ClosedFormFamily
-from ._special import binomial_log_pmf, poisson_log_pmf, ratio_minus_one_minus_log, softplus
+from ._special import (
+    bernoulli_kl_terms,
+    binomial_log_pmf,
+    poisson_log_pmf,
+    ratio_minus_one_minus_log,
+    softplus,
+)
 
 
 def _scalar_param(name: str, value: ArrayLike) -> float:
@@ -108,7 +114,7 @@ class Bernoulli(ClosedFormFamily):
 
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)
-        return self._p * (self._log_p - o._log_p) + self._q * (self._log_q - o._log_q)
+        return float(bernoulli_kl_terms(self._p, self._q, o._p, o._q))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
@@ -321,7 +327,9 @@ class Categorical(ClosedFormFamily):
         o = self._check_other(other)
         if o._p.size != self._p.size:
             raise ValueError(f"other must have {self._p.size} categories, got {o._p.size}")
-        return float(np.dot(self._p, self._log_p - o._log_p))
+        # Σ p_k φ(p'_k/p_k), φ(r) = r − 1 − log r ≥ 0: the first-order terms Σ (p'_k − p_k) = 0
+        # drop out, so close members do not cancel
+        return float(np.dot(self._p, ratio_minus_one_minus_log(o._p, self._p)))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
@@ -414,7 +422,7 @@ class Poisson(ClosedFormFamily):
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)
         # λ log(λ/λ') − λ + λ' = λ (r − 1 − log r),  r = λ'/λ
-        return float(self._rate * ratio_minus_one_minus_log(o._rate / self._rate))
+        return float(self._rate * ratio_minus_one_minus_log(o._rate, self._rate))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
@@ -517,9 +525,7 @@ class BinaryIndependence(ClosedFormFamily):
         o = self._check_other(other)
         if o.n != self.n:
             raise ValueError(f"other must have n={self.n}, got {o.n}")
-        return float(
-            np.sum(self._p * (self._log_p - o._log_p) + self._q * (self._log_q - o._log_q))
-        )
+        return float(np.sum(bernoulli_kl_terms(self._p, self._q, o._p, o._q)))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
