@@ -1,3 +1,10 @@
+// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsics headers when inlining
+// Eigen's 512-bit packet code (a false positive: the "uninitialised" operand is the intrinsics'
+// deliberately undefined register); silence that one diagnostic for this file only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include "natgrad/search.hpp"
 
 #include <Eigen/Eigenvalues>
@@ -35,13 +42,14 @@ MatrixXd gram_root(const MatrixXd& gram) {
     return r * ldlt.transpositionsP().transpose();
 }
 
-// W of §4.5 b: W = B phi(P B) with phi(t) = 1/(sqrt(a) + sqrt(a + t)), i.e.
+// W of the GEMM-form factor update (see gemm_factor_update): W = B phi(P B) with phi(t) = 1/(sqrt(a) + sqrt(a + t)), i.e.
 // W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1}. With P = R^T R, (P B)^k = R^T (R B R^T)^{k-1} R B gives
 // phi(P B) = phi(0) I + R^T psi(S) R B, S = R B R^T symmetric, psi(s) = (phi(s) - phi(0))/s
 // = -1 / (2 sqrt(a) (sqrt(a) + sqrt(a + s))^2): one symmetric K x K eigenproblem, no Schur form.
 // Negative entries of beta are halved until aI + S (equivalently aI + P B) has a positive spectrum
-// (CMA_AS_NATURAL_GRADIENT §4.4; never needed in exact arithmetic under the alpha_posdef cap of
-// Hansen 2016 eq. 52).
+// (each negative term has spectral norm c_mu |w_i| n, and the alpha_posdef cap of Hansen 2016
+// eq. 52 keeps their sum below a, so exact arithmetic never needs this; cf. the positive-definiteness
+// safeguards of Akimoto & Hansen 2020).
 MatrixXd root_weights(const MatrixXd& gram, VectorXd& beta, double a, int* shrinks) {
     const MatrixXd r = gram_root(gram);
     const double sqrt_a = std::sqrt(a);
@@ -81,12 +89,33 @@ double phi2(double x) {
     return (std::expm1(x) - x) / (x * x);
 }
 
+// out = alpha A + yt^T wz (+ (A v) extra^T when v is given), in blocks of rows so that each block
+// of A is read once and each block of out written once while cache-resident: with a rank-K term
+// this update is bound by memory traffic over the n x n factor, not by flops.
+RowMatrixXd scaled_plus_lowrank(const MatRef& factor, double alpha, const MatRef& yt,
+                                const RowMatrixXd& wz, const VectorXd* v,
+                                const VectorXd* extra) {
+    const Eigen::Index n = factor.rows();
+    RowMatrixXd out(n, factor.cols());
+    constexpr Eigen::Index block = 64;
+    for (Eigen::Index r0 = 0; r0 < n; r0 += block) {
+        const Eigen::Index b = std::min(block, n - r0);
+        auto dst = out.middleRows(r0, b);
+        const auto src = factor.middleRows(r0, b);
+        dst = alpha * src;
+        dst.noalias() += yt.middleCols(r0, b).transpose() * wz;  // n x K x n GEMM, by row blocks
+        if (v != nullptr) {
+            const VectorXd av = src * *v;  // this block's rows of A v
+            dst.noalias() += av * extra->transpose();
+        }
+    }
+    return out;
+}
+
 RowMatrixXd apply_root(const MatRef& factor, const MatRef& yt, const MatRef& zt,
                        const MatrixXd& w, double a) {
-    RowMatrixXd out = std::sqrt(a) * factor;
-    const RowMatrixXd wz = w * zt;            // K x n
-    out.noalias() += yt.transpose() * wz;     // the one n x K x n GEMM of the update
-    return out;
+    const RowMatrixXd wz = w * zt;  // K x n
+    return scaled_plus_lowrank(factor, std::sqrt(a), yt, wz, nullptr, nullptr);
 }
 
 }  // namespace
@@ -141,7 +170,7 @@ RowMatrixXd gemm_factor_update(const MatRef& factor, const MatRef& yt, const Mat
 }
 
 RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const MatRef& zt,
-                                const VecRef& s) {
+                                const VecRef& s, double scale) {
     const Eigen::Index n = factor.rows();
     const Eigen::Index k = s.size();
     require_shape("A", factor.rows(), factor.cols(), n, n);
@@ -157,10 +186,9 @@ RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const Ma
     const MatrixXd vr = eig.eigenvectors().transpose() * rd;  // V^T R D
     MatrixXd core = vr.transpose() * f.asDiagonal() * vr;
     core.diagonal() += s;
-    RowMatrixXd out = factor;
-    const RowMatrixXd cz = core * zt;        // K x n
-    out.noalias() += yt.transpose() * cz;    // A U (phi_1 S) U^T: one n x K x n GEMM
-    return out;
+    const RowMatrixXd cz = scale * (core * zt);  // K x n
+    // scale (A + A U (D + D R^T phi_2(S) R D) U^T): one n x K x n GEMM over A.
+    return scaled_plus_lowrank(factor, scale, yt, cz, nullptr, nullptr);
 }
 
 IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
@@ -221,7 +249,6 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     // Evolution path in z-coordinates, p_c = A p_c_z (eq. 45).
     VectorXd pcz = (1.0 - c_c) * p_c_z + h * std::sqrt(c_c * (2.0 - c_c) * mueff) * z_w;
     zt.row(k_count) = pcz.transpose();
-    yt.row(k_count).noalias() = (factor * pcz).transpose();
     beta(k_count) = c1;
     // C' = a C + c1 p_c p_c^T + cmu sum w°_i y_i y_i^T (eq. 47) = A (aI + U B U^T) A^T.
     const double a = 1.0 + c1 * (1.0 - h) * c_c * (2.0 - c_c) - c1 - cmu * weight_sum;
@@ -230,7 +257,7 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     out.negative_shrinks = 0;
     const Eigen::Index k = zt.rows();
     if (n <= k) {
-        // Small n (n <= K): any G with G G^T = M gives A' = A G (§4.5 b); the Cholesky factor of
+        // Small n (n <= K): any G with G G^T = M gives A' = A G; the Cholesky factor of
         // the n x n matrix M costs n^3/3 <= K n^2/3 flops, far less than a K x K eigenproblem.
         MatrixXd m_full(n, n);
         for (int attempt = 0;; ++attempt) {
@@ -253,7 +280,14 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     }
     const MatrixXd gram = zt * zt.transpose();
     const MatrixXd w = root_weights(gram, beta, a, &out.negative_shrinks);
-    out.factor = apply_root(factor, yt, zt, w, a);
+    // A' = sqrt(a) A + (A U) W U^T with A U = [y_k ..., A p_c_z]: the last column (p_c in
+    // x-space) is formed block by block inside the same pass over A.
+    {
+        const RowMatrixXd wz = w * zt;
+        const VectorXd pc_weights = wz.row(k_count).transpose();
+        out.factor = scaled_plus_lowrank(factor, std::sqrt(a), yt.topRows(k_count),
+                                         wz.topRows(k_count), &pcz, &pc_weights);
+    }
     // p_c_z <- G^{-1} p_c_z with G = sqrt(a) I + U W U^T (Woodbury), so that A' p_c_z' = p_c.
     const double sqrt_a = std::sqrt(a);
     MatrixXd inner = gram * w;
@@ -311,8 +345,7 @@ XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, con
     }
     // A <- A expm(eta_B/2 G_B) = exp(-eta_B c/2) A expm(U diag(eta_B u/2) U^T), U = Z^T.
     const VectorXd s = 0.5 * eta_b * u;
-    out.factor = lowrank_expm_factor(factor, yt, zt, s);
-    out.factor *= std::exp(-0.5 * eta_b * c);
+    out.factor = lowrank_expm_factor(factor, yt, zt, s, std::exp(-0.5 * eta_b * c));
     return out;
 }
 
