@@ -2,7 +2,6 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
-
 #include <algorithm>
 #include <cmath>
 #include <sstream>

@@ -1,9 +1,8 @@
 #include "natgrad/search.hpp"
 
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <Eigen/LU>
-#include <Eigen/Cholesky>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -35,14 +34,14 @@ MatrixXd gram_root(const MatrixXd& gram) {
     return r * ldlt.transpositionsP().transpose();
 }
 
-// W of the GEMM-form factor update (see gemm_factor_update): W = B phi(P B) with phi(t) = 1/(sqrt(a) + sqrt(a + t)), i.e.
-// W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1}. With P = R^T R, (P B)^k = R^T (R B R^T)^{k-1} R B gives
-// phi(P B) = phi(0) I + R^T psi(S) R B, S = R B R^T symmetric, psi(s) = (phi(s) - phi(0))/s
-// = -1 / (2 sqrt(a) (sqrt(a) + sqrt(a + s))^2): one symmetric K x K eigenproblem, no Schur form.
-// Negative entries of beta are halved until aI + S (equivalently aI + P B) has a positive spectrum
-// (each negative term has spectral norm c_mu |w_i| n, and the alpha_posdef cap of Hansen 2016
-// eq. 52 keeps their sum below a, so exact arithmetic never needs this; cf. the positive-definiteness
-// safeguards of Akimoto & Hansen 2020).
+// W of the GEMM-form factor update (see gemm_factor_update): W = B phi(P B) with phi(t) =
+// 1/(sqrt(a) + sqrt(a + t)), i.e. W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1}. With P = R^T R, (P
+// B)^k = R^T (R B R^T)^{k-1} R B gives phi(P B) = phi(0) I + R^T psi(S) R B, S = R B R^T symmetric,
+// psi(s) = (phi(s) - phi(0))/s = -1 / (2 sqrt(a) (sqrt(a) + sqrt(a + s))^2): one symmetric K x K
+// eigenproblem, no Schur form. Negative entries of beta are halved until aI + S (equivalently aI +
+// P B) has a positive spectrum (each negative term has spectral norm c_mu |w_i| n, and the
+// alpha_posdef cap of Hansen 2016 eq. 52 keeps their sum below a, so exact arithmetic never needs
+// this; cf. the positive-definiteness safeguards of Akimoto & Hansen 2020).
 MatrixXd root_weights(const MatrixXd& gram, VectorXd& beta, double a, int* shrinks) {
     const MatrixXd r = gram_root(gram);
     const double sqrt_a = std::sqrt(a);
@@ -86,8 +85,7 @@ double phi2(double x) {
 // of A is read once and each block of out written once while cache-resident: with a rank-K term
 // this update is bound by memory traffic over the n x n factor, not by flops.
 RowMatrixXd scaled_plus_lowrank(const MatRef& factor, double alpha, const MatRef& yt,
-                                const RowMatrixXd& wz, const VectorXd* v,
-                                const VectorXd* extra) {
+                                const RowMatrixXd& wz, const VectorXd* v, const VectorXd* extra) {
     const Eigen::Index n = factor.rows();
     RowMatrixXd out(n, factor.cols());
     constexpr Eigen::Index block = 64;
@@ -105,8 +103,8 @@ RowMatrixXd scaled_plus_lowrank(const MatRef& factor, double alpha, const MatRef
     return out;
 }
 
-RowMatrixXd apply_root(const MatRef& factor, const MatRef& yt, const MatRef& zt,
-                       const MatrixXd& w, double a) {
+RowMatrixXd apply_root(const MatRef& factor, const MatRef& yt, const MatRef& zt, const MatrixXd& w,
+                       double a) {
     const RowMatrixXd wz = w * zt;  // K x n
     return scaled_plus_lowrank(factor, std::sqrt(a), yt, wz, nullptr, nullptr);
 }
@@ -154,7 +152,8 @@ RowMatrixXd gemm_factor_update(const MatRef& factor, const MatRef& yt, const Mat
     require_shape("A", factor.rows(), factor.cols(), n, n);
     require_shape("zt", zt.rows(), zt.cols(), beta.size(), n);
     require_shape("yt", yt.rows(), yt.cols(), beta.size(), n);
-    if (!(a > 0.0) || !std::isfinite(a)) invalid("a must be finite and > 0, got " + std::to_string(a));
+    if (!(a > 0.0) || !std::isfinite(a))
+        invalid("a must be finite and > 0, got " + std::to_string(a));
     VectorXd b = beta;
     const MatrixXd gram = zt * zt.transpose();
     const MatrixXd w = root_weights(gram, b, a, nullptr);
@@ -334,7 +333,8 @@ XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, con
         out.sigma = sigma * std::exp((c_sigma / d_sigma) * (out.p_sigma.norm() / chi_n - 1.0));
     } else {
         out.p_sigma = p_sigma;
-        out.sigma = sigma * std::exp(0.5 * eta_sigma * g_sigma);  // sigma <- sigma exp(eta/2 G_sigma)
+        out.sigma =
+            sigma * std::exp(0.5 * eta_sigma * g_sigma);  // sigma <- sigma exp(eta/2 G_sigma)
     }
     // A <- A expm(eta_B/2 G_B) = exp(-eta_B c/2) A expm(U diag(eta_B u/2) U^T), U = Z^T.
     const VectorXd s = 0.5 * eta_b * u;
@@ -354,15 +354,17 @@ SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, con
 
     const std::vector<Eigen::Index> order = rank_order(values);
     VectorXd u_by_sample(lam);
-    for (Eigen::Index r = 0; r < lam; ++r) u_by_sample(order[static_cast<std::size_t>(r)]) = utilities(r);
+    for (Eigen::Index r = 0; r < lam; ++r)
+        u_by_sample(order[static_cast<std::size_t>(r)]) = utilities(r);
     // grad_mu = sum u_k z_k, grad_s = sum u_k (z_k^2 - 1) (Schaul et al. 2011, Alg. 1).
     const VectorXd grad_mu = noise.transpose() * u_by_sample;
-    const VectorXd grad_s =
-        noise.array().square().matrix().transpose() * u_by_sample -
-        VectorXd::Constant(n, u_by_sample.sum());
+    const VectorXd grad_s = noise.array().square().matrix().transpose() * u_by_sample -
+                            VectorXd::Constant(n, u_by_sample.sum());
     SNESStep out;
-    out.mean = mean + (eta_mu * sigma) * scales.cwiseProduct(grad_mu);  // mu <- mu + eta_mu sigma.*grad_mu
-    VectorXd log_scales = scales.array().log().matrix() + (0.5 * eta_sigma) * grad_s;  // sigma.*exp(eta/2 grad)
+    out.mean =
+        mean + (eta_mu * sigma) * scales.cwiseProduct(grad_mu);  // mu <- mu + eta_mu sigma.*grad_mu
+    VectorXd log_scales =
+        scales.array().log().matrix() + (0.5 * eta_sigma) * grad_s;  // sigma.*exp(eta/2 grad)
     const double log_gm = log_scales.mean();
     out.scales = (log_scales.array() - log_gm).exp().matrix();
     out.sigma = sigma * std::exp(log_gm);
