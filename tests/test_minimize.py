@@ -349,3 +349,21 @@ def test_callable_x0_is_drawn_at_every_restart():
 
 def test_integral_float_popsize_option():
     assert run_sphere(options={"popsize": 8.0}, max_evals=16).popsize == 8
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_numeric_strings_from_f_are_refused(vectorized):
+    # np.asarray(["1.5"], dtype=float) parses text: f returning strings must not pass as numbers
+    def f(x):
+        return np.array([str(v) for v in sphere(x)]) if vectorized else str(sphere(x))
+
+    with pytest.raises(ValueError, match="f must return real numbers"):
+        minimize(f, np.ones(2), 1.0, method=CSAES(), seed=0, vectorized=vectorized, max_evals=20)
+
+
+def test_values_with_none_and_per_point_arrays_are_accepted():
+    def f(x):
+        return None if x[0] > 1.5 else np.array([sphere(x)])  # shape (1,) per point, or None
+
+    res = minimize(f, np.ones(2), 0.5, method=CSAES(), seed=0, ftarget=1e-8)
+    assert res.stop_reason == "ftarget" and res.fun == sphere(res.x)

@@ -79,6 +79,8 @@ def test_tell_rejects_bad_batches_and_leaves_state_unchanged(rng):
         opt.tell(X, ["a"] * 6)
     with pytest.raises(ValueError, match="values must be real"):
         opt.tell(X, np.ones(6) * 1j)
+    with pytest.raises(ValueError, match="values must be real"):
+        opt.tell(X, ["1.0", None, 2.0, 3.0, 4.0, 5.0])  # text is not a number, even if it parses
     assert opt.generation == 0 and opt.evaluations == 0
     np.testing.assert_array_equal(opt.state.mean, before.mean)
     opt.tell(X, sphere(X))  # the pending batch is still valid

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import FloatArray, as_float_array, as_generator, as_int
-from .optimizer import CONVERGED_REASONS, Optimizer, as_count
+from .optimizer import CONVERGED_REASONS, Optimizer, as_count, real_values
 from .registry import DEFAULT_METHOD, get_strategy
 from .strategy import Strategy
 
@@ -76,8 +76,8 @@ def _evaluate(
     else:
         raw = [f(x) for x in work]
     try:
-        values = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+        values = real_values("f's values", raw)
+    except ValueError as exc:
         raise ValueError(f"f must return real numbers (or None), got {raw!r:.80}") from exc
     if values.size != X.shape[0]:
         raise ValueError(

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections import deque
 from typing import Any
 
@@ -142,6 +143,44 @@ class BoxTransform:
         high = self.has_upper & (y > ub - au) & ~low
         out = np.where(low, lb - al + 2 * np.sqrt(np.maximum(al * (y - lb), 0.0)), y)
         return np.where(high, ub + au - 2 * np.sqrt(np.maximum(au * (ub - y), 0.0)), out)
+
+
+def _real_scalar(value: Any) -> float:
+    """One value as a float: a real number, a size-1 real array, or None (NaN); else TypeError."""
+    if value is None:
+        return math.nan
+    if isinstance(value, numbers.Real):  # int, float, bool, Fraction, Decimal, NumPy reals
+        return float(value)
+    if isinstance(value, (str, bytes)):
+        raise TypeError
+    arr = np.asarray(value)
+    if arr.size != 1 or arr.dtype.kind not in "biuf":
+        raise TypeError
+    return float(arr.reshape(()))
+
+
+def real_values(name: str, values: Any) -> FloatArray:
+    """``values`` as a float64 array; None becomes NaN.
+
+    Only real numbers (Python, NumPy, or size-1 real arrays such as ``np.array([v])``) and None
+    are accepted: text is refused even when it parses as a number, and so are complex values.
+    """
+    try:
+        arr = np.asarray(values)
+        if arr.dtype.kind in "biuf":
+            return np.array(arr, dtype=np.float64)
+        if arr.dtype.kind != "O":
+            raise TypeError
+        return np.array([_real_scalar(v) for v in arr.reshape(-1)]).reshape(arr.shape)
+    except (TypeError, ValueError):
+        pass
+    # ragged input (e.g. size-1 arrays mixed with None): one value per item of a sequence
+    try:
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            raise TypeError
+        return np.array([_real_scalar(v) for v in values], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be real numbers (or None), got {values!r:.80}") from exc
 
 
 def _parse_bounds(bounds: Any, dim: int) -> BoxTransform | None:
@@ -378,13 +417,7 @@ class Optimizer:
             if values.shape != (self._popsize,):
                 raise ValueError(f"values must have shape ({self._popsize},), got {values.shape}")
             return values.copy()
-        try:
-            arr = np.asarray(values)
-            if arr.dtype.kind not in "biufO":
-                raise TypeError
-            arr = np.array(arr, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"values must be real numbers (or None), got {values!r:.80}") from exc
+        arr = real_values("values", values)
         if arr.shape != (self._popsize,):
             raise ValueError(f"values must have shape ({self._popsize},), got {arr.shape}")
         return arr
