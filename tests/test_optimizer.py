@@ -322,6 +322,25 @@ def test_one_sided_bounds(rng):
     np.testing.assert_allclose(Y[far, 0], ref0[far], rtol=1e-14)
 
 
+@pytest.mark.parametrize("bound", [1e300, 1.7e308])
+def test_huge_bounds_fold_near_the_right_bound(bound):
+    # the margin is (1 + |bound|)/20; the squares and products of the quadratic part used to
+    # overflow to inf for |bound| > ~1e155 and send points next to the lower bound to the upper
+    lb, ub = np.array([-bound]), np.array([bound])
+    box = BoxTransform(lb, ub)
+    margin = (1 + bound) / 20
+    Y = np.array([[-bound], [-bound + 0.5 * margin], [bound - 0.25 * margin], [bound]])
+    X = box.inverse(Y)
+    assert np.all(np.isfinite(X))
+    np.testing.assert_allclose(box(X), Y, rtol=1e-12)
+    # beyond the bound: mirrored back next to it (lb - al - t maps like lb - al + t)
+    t = 0.1 * margin  # lb - al - t stays below the largest float
+    np.testing.assert_allclose(box(np.array([[-bound - margin - t]])), box(X[:1] + t), rtol=1e-12)
+    opt = Optimizer(CSAES(), np.zeros(1), 1.0, bounds=(lb, ub), seed=0)
+    for Z in run(opt, generations=20):
+        assert np.all((Z >= lb) & (Z <= ub))
+
+
 def test_optimizer_with_bounds_asks_inside_and_finds_boundary_optimum():
     lower, upper = np.full(5, 1.0), np.full(5, 4.0)
     opt = Optimizer(CSAES(), np.full(5, 3.0), 1.0, bounds=(lower, upper), seed=2)

@@ -95,6 +95,10 @@ class BoxTransform:
     """
 
     def __init__(self, lower: FloatArray, upper: FloatArray) -> None:
+        with np.errstate(over="ignore"):  # u - l may overflow to inf for bounds near ±1.8e308
+            self._setup(lower, upper)
+
+    def _setup(self, lower: FloatArray, upper: FloatArray) -> None:
         self.has_lower = np.isfinite(lower)
         self.has_upper = np.isfinite(upper)
         self.two_sided = self.has_lower & self.has_upper
@@ -118,6 +122,12 @@ class BoxTransform:
         """Map points (any leading shape, last axis n) into the box."""
         if (x >= self.interior_low).all() and (x <= self.interior_high).all():
             return np.array(x, dtype=np.float64)
+        # huge bounds (|bound| above ~1e154) overflow periods to inf; the masks keep those
+        # branches unused, so the warnings they raise say nothing
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._fold(np.asarray(x, dtype=np.float64))
+
+    def _fold(self, x: FloatArray) -> FloatArray:
         lb, ub, al, au = self.lower, self.upper, self.margin_lower, self.margin_upper
         y = np.array(x, dtype=np.float64)
         if self.two_sided.any():
@@ -126,23 +136,33 @@ class BoxTransform:
             start = lb - 2 * al - self.width / 2
             far = self.two_sided & ((y < start) | (y > ub + 2 * au + self.width / 2))
             y = np.where(far, y - period * np.floor((y - start) / period), y)
-        y = np.where(self.has_upper & (y > ub + au), 2 * (ub + au) - y, y)  # mirror
-        y = np.where(self.has_lower & (y < lb - al), 2 * (lb - al) - y, y)
+        # mirror (b + (b - y), not 2b - y, which overflows for |b| near the largest float)
+        y = np.where(self.has_upper & (y > ub + au), (ub + au) + ((ub + au) - y), y)
+        y = np.where(self.has_lower & (y < lb - al), (lb - al) + ((lb - al) - y), y)
         low = self.has_lower & (y < lb + al)
         high = self.has_upper & (y > ub - au) & ~low
-        out = np.where(low, lb + (y - (lb - al)) ** 2 / (4 * al), y)
-        out = np.where(high, ub - (y - (ub + au)) ** 2 / (4 * au), out)
+        # d·(d/4a), not d²/4a: d² overflows once the margin a exceeds ~1e154
+        d_low, d_high = y - (lb - al), y - (ub + au)
+        out = np.where(low, lb + d_low * (d_low / (4 * al)), y)
+        out = np.where(high, ub - d_high * (d_high / (4 * au)), out)
         # rounding can leave the quadratic a hair outside the box
         out = np.where(self.has_lower, np.maximum(out, lb), out)
         return np.where(self.has_upper, np.minimum(out, ub), out)
 
     def inverse(self, y: FloatArray) -> FloatArray:
         """A preimage of box points ``y`` (the one in [lb - al, ub + au])."""
+        with np.errstate(over="ignore"):  # only in the unused branch, for huge bounds
+            return self._unfold(np.asarray(y, dtype=np.float64))
+
+    def _unfold(self, y: FloatArray) -> FloatArray:
         lb, ub, al, au = self.lower, self.upper, self.margin_lower, self.margin_upper
         low = self.has_lower & (y < lb + al)
         high = self.has_upper & (y > ub - au) & ~low
-        out = np.where(low, lb - al + 2 * np.sqrt(np.maximum(al * (y - lb), 0.0)), y)
-        return np.where(high, ub + au - 2 * np.sqrt(np.maximum(au * (ub - y), 0.0)), out)
+        # sqrt(a)·sqrt(d), not sqrt(a·d), which overflows for huge bounds
+        root_low = np.sqrt(al) * np.sqrt(np.maximum(y - lb, 0.0))
+        root_high = np.sqrt(au) * np.sqrt(np.maximum(ub - y, 0.0))
+        out = np.where(low, lb - al + 2 * root_low, y)
+        return np.where(high, ub + au - 2 * root_high, out)
 
 
 def _real_scalar(value: Any) -> float:
