@@ -123,7 +123,8 @@ def minimize(
         Box bounds; f is only called inside the box (see :class:`~natgrad.optim.Optimizer`).
     max_evals : int, optional
         Budget of f-evaluations over all restarts (no limit by default: the other termination
-        criteria end the run).
+        criteria end the run). f is evaluated on whole generations, so ``nfev`` may exceed
+        ``max_evals`` by less than the population size of the last run.
     ftarget : float, optional
         Stop once f <= ftarget.
     seed : int or numpy.random.Generator, optional

@@ -254,7 +254,9 @@ class Optimizer:
         Box bounds, scalars or (n,) arrays, ``±inf`` or None for a free side. See the module
         docstring for the transformation used and which points are told.
     max_evals : int, optional
-        Stop once this many values have been told (no limit by default).
+        Stop once this many values have been told (no limit by default). Whole generations are
+        told, so the last one may overshoot: ``evaluations`` ends in
+        [max_evals, max_evals + λ − 1].
     ftarget : float, optional
         Stop once a value <= ftarget has been told.
     tolx : float, optional
