@@ -124,6 +124,12 @@ def test_callback_stop_iteration():
     assert run_sphere(callback=callback).nit == 3
 
 
+def test_callback_returning_numpy_true_stops():
+    # a comparison of NumPy values gives np.True_, which `is True` missed: the run went on
+    res = run_sphere(callback=lambda info: info.nit >= np.int64(3))
+    assert res.stop_reason == "callback" and res.nit == 3
+
+
 def test_callback_returning_none_does_not_stop():
     assert run_sphere(callback=lambda info: None).stop_reason == "ftarget"
 

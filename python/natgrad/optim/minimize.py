@@ -136,8 +136,9 @@ def minimize(
         ``Client.get_executor()``); order is preserved. f must be picklable for processes.
     callback : callable, optional
         Called after each generation with an ``OptimizeResult`` holding ``x``, ``fun``, ``nfev``,
-        ``nit``, ``sigma``, ``mean`` and ``optimizer``; returning True (or raising
-        ``StopIteration``) stops the run with reason ``"callback"``.
+        ``nit``, ``sigma``, ``mean`` and ``optimizer``; returning True (a Python or NumPy bool;
+        other values are ignored) or raising ``StopIteration`` stops the run with reason
+        ``"callback"``.
     progress : bool
         Show a tqdm progress bar (needs ``tqdm``; otherwise a warning says so and the run goes on).
     restarts : int
@@ -268,7 +269,9 @@ def minimize(
                         stop = callback(info)
                     except StopIteration:
                         stop = True
-                    if stop is True:
+                    # True or np.True_ (e.g. a comparison of NumPy values); other truthy
+                    # returns (an accidental `return info`) do not stop the run
+                    if isinstance(stop, (bool, np.bool_)) and stop:
                         reason = "callback"
                         break
             reason = reason or opt.stop_reason or "callback"
