@@ -252,7 +252,8 @@ class Optimizer:
         Samples per generation λ (>= 2); default ``strategy.default_popsize(n)``.
     bounds : (lower, upper), optional
         Box bounds, scalars or (n,) arrays, ``±inf`` or None for a free side. See the module
-        docstring for the transformation used and which points are told.
+        docstring for the transformation used and which points are told. Continuous strategies
+        only (the binary model's samples are ±1; bounds raise ValueError there).
     max_evals : int, optional
         Stop once this many values have been told (no limit by default). Whole generations are
         told, so the last one may overshoot: ``evaluations`` ends in
@@ -319,6 +320,14 @@ class Optimizer:
             if popsize is None
             else as_count("popsize", popsize, minimum=2)
         )
+        # uniform draws for strategies that ask for them (the binary model), normal otherwise
+        self._uniform_noise = getattr(strategy, "noise_distribution", "normal") == "uniform"
+        if bounds is not None and self._uniform_noise:
+            # the box map would fold the ±1 samples of the binary model to other numbers
+            raise ValueError(
+                f"bounds apply to continuous strategies only; {strategy.name!r} samples "
+                f"{{-1, +1}}^n, got bounds={bounds!r:.80}"
+            )
         self._box = _parse_bounds(bounds, n)
         if self._box is not None:
             lb = np.where(self._box.has_lower, self._box.lower, -np.inf)
@@ -339,8 +348,6 @@ class Optimizer:
         )
         self._max_condition = as_float("max_condition", max_condition, positive=True)
         self._rng = as_generator(rng, seed)
-        # uniform draws for strategies that ask for them (the binary model), normal otherwise
-        self._uniform_noise = getattr(strategy, "noise_distribution", "normal") == "uniform"
 
         self._state = strategy.initial_state(x0_arr, self._sigma0)
         self._evaluations = 0
