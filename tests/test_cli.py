@@ -137,6 +137,10 @@ def test_popsize_and_restarts(capsys, test_method):
         (["minimize", "--sigma0", "0"], "--sigma0 must be > 0"),
         (["minimize", "--method", "nope"], "method must be one of"),
         (["minimize", "--every", "0"], "--every must be >= 1"),
+        (
+            ["minimize", "--seed", "-1"],
+            "seed must be a non-negative integer (or a sequence of them), got -1",
+        ),
         (["minimize", "--method", "binary-sngd", "--dim", "3"], "binary-sngd searches {-1, +1}^n"),
         ([], "required"),
     ],
