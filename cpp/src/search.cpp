@@ -243,8 +243,15 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     zt.row(k_count) = pcz.transpose();
     beta(k_count) = c1;
     // C' = a C + c1 p_c p_c^T + cmu sum w°_i y_i y_i^T (eq. 47) = A (aI + U B U^T) A^T.
-    const double a = 1.0 + c1 * (1.0 - h) * c_c * (2.0 - c_c) - c1 - cmu * weight_sum;
-    if (!(a > 0.0)) invalid("covariance decay a must be > 0, got " + std::to_string(a));
+    double a = 1.0 + c1 * (1.0 - h) * c_c * (2.0 - c_c) - c1 - cmu * weight_sum;
+    // Once c_mu reaches its cap 1 - c1 (large lambda in low dimension, Hansen 2016 eq. 58) the
+    // negative weights vanish (eq. 52) and a = 0 in exact arithmetic: the old covariance is
+    // forgotten. Clear the rounding residue; a = 0 is handled by the n <= K branch below.
+    if (std::abs(a) < 1e-12) a = 0.0;
+    if (!(a >= 0.0)) invalid("covariance decay a must be >= 0, got " + std::to_string(a));
+    if (a == 0.0 && n > zt.rows()) {
+        invalid("covariance decay a = 0 needs popsize >= dimension (c_mu at its cap)");
+    }
 
     out.negative_shrinks = 0;
     const Eigen::Index k = zt.rows();
@@ -257,7 +264,8 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
             m_full.diagonal().array() += a;
             Eigen::LLT<MatrixXd> llt(m_full);
             if (llt.info() == Eigen::Success &&
-                llt.matrixLLT().diagonal().array().square().minCoeff() > 1e-8 * a) {
+                llt.matrixLLT().diagonal().array().square().minCoeff() >
+                    1e-8 * std::max(a, m_full.diagonal().maxCoeff() * 1e-8)) {
                 const MatrixXd l = llt.matrixL();
                 out.factor.noalias() = factor * l.triangularView<Eigen::Lower>();
                 out.p_c_z = l.triangularView<Eigen::Lower>().solve(pcz);  // G^{-1} p_c_z
