@@ -139,7 +139,7 @@ def test_popsize_and_restarts(capsys, test_method):
         (["minimize", "--every", "0"], "--every must be >= 1"),
         (
             ["minimize", "--seed", "-1"],
-            "seed must be a non-negative integer (or a sequence of them), got -1",
+            "seed must be None, a non-negative integer or a SeedSequence, got -1",
         ),
         (["minimize", "--method", "binary-sngd", "--dim", "3"], "binary-sngd searches {-1, +1}^n"),
         ([], "required"),

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import natgrad as ng
+from natgrad._validation import as_generator
 
 
 def test_natural_gradient_matches_numpy_solve(rng):
@@ -107,3 +108,9 @@ def test_natural_gradient_refuses_asymmetric_fisher(rng):
 def test_natural_gradient_refuses_empty_fisher():
     with pytest.raises(ValueError, match=r"^fisher must be square and at least 1 x 1"):
         ng.natural_gradient(np.zeros((0, 0)), np.zeros(0))
+
+
+@pytest.mark.parametrize("seed", [-1, "abc", 1.5])
+def test_bad_seed_names_the_argument(seed):
+    with pytest.raises(ValueError, match="seed must be"):
+        as_generator(seed=seed)

@@ -300,9 +300,9 @@ def test_registry():
         ({"max_evals": "many"}, "max_evals must be an integer"),
         ({"max_evals": 10.5}, "max_evals must be an integer"),
         ({"sigma0": -1.0}, "sigma0 must be > 0"),
-        ({"seed": -1}, "seed must be a non-negative integer"),
-        ({"seed": "abc"}, "seed must be a non-negative integer"),
-        ({"seed": 1.5}, "seed must be a non-negative integer"),
+        ({"seed": -1}, "seed must be None, a non-negative integer"),
+        ({"seed": "abc"}, "seed must be None, a non-negative integer"),
+        ({"seed": 1.5}, "seed must be None, a non-negative integer"),
     ],
 )
 def test_bad_arguments(kwargs, match):

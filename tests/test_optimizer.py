@@ -492,7 +492,7 @@ def test_uniform_noise_for_strategies_that_ask_for_it():
         ({"popsize": 1}, "popsize must be >= 2"),
         ({"popsize": 2.5}, "popsize must be an integer"),
         ({"max_evals": 0}, "max_evals must be >= 1"),
-        ({"seed": -3}, r"seed must be a non-negative integer .*got -3"),
+        ({"seed": -3}, r"seed must be None, a non-negative integer .*got -3"),
         ({"ftarget": np.nan}, "ftarget must be finite"),
         ({"tolx": -1.0}, "tolx must be >= 0"),
         ({"tolfun": -1.0}, "tolfun must be >= 0"),

@@ -101,4 +101,9 @@ def as_generator(rng: Any = None, seed: Any = None) -> np.random.Generator:
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         return rng
-    return np.random.default_rng(seed)
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"seed must be None, a non-negative integer or a SeedSequence, got {seed!r}"
+        ) from exc

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import FloatArray, as_float_array, as_int
-from .optimizer import CONVERGED_REASONS, Optimizer, as_count, make_rng, real_values
+from .._validation import FloatArray, as_float_array, as_generator, as_int
+from .optimizer import CONVERGED_REASONS, Optimizer, as_count, real_values
 from .registry import DEFAULT_METHOD, get_strategy
 from .strategy import Strategy
 
@@ -174,7 +174,7 @@ def minimize(
         raise ValueError(f"f must be callable, got {f!r:.80}")
     if max_evals is not None:
         max_evals = as_count("max_evals", max_evals)
-    rng = make_rng(seed=seed)
+    rng = as_generator(seed=seed)
     x0_arr = as_float_array("x0", x0(rng) if callable(x0) else x0, ndim=1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable, got {callback!r:.80}")

@@ -165,18 +165,6 @@ class BoxTransform:
         return np.where(high, ub + au - 2 * root_high, out)
 
 
-def make_rng(rng: Any = None, seed: Any = None) -> np.random.Generator:
-    """:func:`as_generator`, with NumPy's errors for a bad ``seed`` as a ValueError naming it."""
-    if seed is not None and rng is None and not isinstance(seed, np.random.Generator):
-        try:
-            return np.random.default_rng(seed)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"seed must be a non-negative integer (or a sequence of them), got {seed!r:.80}"
-            ) from exc
-    return as_generator(rng, seed)
-
-
 def _real_scalar(value: Any) -> float:
     """One value as a float: a real number, a size-1 real array, or None (NaN); else TypeError."""
     if value is None:
@@ -359,7 +347,7 @@ class Optimizer:
             else as_count("stagnation", stagnation)
         )
         self._max_condition = as_float("max_condition", max_condition, positive=True)
-        self._rng = make_rng(rng, seed)
+        self._rng = as_generator(rng, seed)
 
         self._state = strategy.initial_state(x0_arr, self._sigma0)
         self._evaluations = 0
