@@ -30,3 +30,56 @@ def test_natural_gradient_failed_cholesky_names_pivot():
 def test_natural_gradient_bad_input(fisher, grad, damping, match):
     with pytest.raises(ValueError, match=match):
         ng.natural_gradient(fisher, grad, damping=damping)
+
+
+def test_woodbury_matches_dense_and_reference(rng):
+    from natgrad.reference import linalg as ref
+
+    m, n_samples = 50, 8
+    u = rng.standard_normal((m, n_samples))
+    g = rng.standard_normal(m)
+    dense = np.linalg.solve(0.3 * np.eye(m) + u @ u.T, g)
+    np.testing.assert_allclose(ng.woodbury_solve(u, g, 0.3), dense, rtol=1e-10)
+    np.testing.assert_allclose(ref.woodbury_solve(u, g, 0.3), dense, rtol=1e-10)
+    np.testing.assert_allclose(ng.natural_gradient(u @ u.T, g, 0.3), dense, rtol=1e-10)
+    np.testing.assert_allclose(ref.damped_cholesky_solve(u @ u.T, g, 0.3), dense, rtol=1e-10)
+    gg = rng.standard_normal((m, 3))
+    np.testing.assert_allclose(
+        ng.woodbury_solve(u, gg, 0.3), np.linalg.solve(0.3 * np.eye(m) + u @ u.T, gg), rtol=1e-10
+    )
+    # rank one: Sherman-Morrison closed form
+    v = u[:, :1]
+    sm = (g - v[:, 0] * (v[:, 0] @ g) / (0.3 + v[:, 0] @ v[:, 0])) / 0.3
+    np.testing.assert_allclose(ng.woodbury_solve(v, g, 0.3), sm, rtol=1e-12)
+
+
+def test_woodbury_empirical_fisher_of_gaussian_scores(rng):
+    # empirical Fisher from N < m score vectors of a Gaussian in theta: T(x) - eta
+    g = ng.Gaussian(np.zeros(4), np.eye(4))
+    t = g.sufficient_stats(g.sample(6, rng)) - g.expectation()
+    u = t.T / np.sqrt(len(t))
+    grad = rng.standard_normal(g.num_params)
+    dense = ng.natural_gradient(u @ u.T, grad, damping=1e-2)
+    np.testing.assert_allclose(ng.woodbury_solve(u, grad, 1e-2), dense, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("u", "grad", "damping", "match"),
+    [
+        (np.ones((3, 2)), np.ones(2), 1.0, "grad must have shape"),
+        (np.ones((3, 2)), np.ones(3), 0.0, "damping must be > 0"),
+        (np.ones(3), np.ones(3), 1.0, "u must be 2-dimensional"),
+        (np.full((3, 2), np.nan), np.ones(3), 1.0, "u must be finite"),
+    ],
+)
+def test_woodbury_bad_input(u, grad, damping, match):
+    with pytest.raises(ValueError, match=match):
+        ng.woodbury_solve(u, grad, damping)
+
+
+def test_failed_cholesky_large_names_pivot(rng):
+    a = rng.standard_normal((300, 300))
+    f = a @ a.T
+    f[150, 150] = -1.0
+    with pytest.raises(ValueError, match=r"pivot \d+.*increase damping"):
+        ng.natural_gradient(f, np.ones(300))

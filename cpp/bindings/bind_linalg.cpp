@@ -11,6 +11,13 @@ void bind_linalg(py::module_& m) {
             return natgrad::damped_cholesky_solve(fisher, rhs, damping);
         },
         py::arg("fisher").noconvert(), py::arg("rhs").noconvert(), py::arg("damping"));
+    m.def(
+        "woodbury_solve",
+        [](MatArg u, MatArg rhs, double damping) {
+            py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
+            return natgrad::woodbury_solve(u, rhs, damping);
+        },
+        py::arg("u").noconvert(), py::arg("rhs").noconvert(), py::arg("damping"));
 }
 
 }  // namespace natgrad::bindings

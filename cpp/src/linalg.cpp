@@ -1,10 +1,33 @@
 #include "natgrad/linalg.hpp"
 
 #include <Eigen/Cholesky>
+#include <Eigen/Dense>
 
 #include <string>
 
+#include "natgrad/gaussian.hpp"
+
 namespace natgrad {
+
+namespace {
+
+void check_damping(double damping, bool positive) {
+    if (!std::isfinite(damping) || damping < 0.0 || (positive && damping == 0.0)) {
+        invalid("damping must be finite and " + std::string(positive ? "> 0" : ">= 0") + ", got " +
+                std::to_string(damping));
+    }
+}
+
+// Copy of a row-major symmetric matrix into a column-major one. For a symmetric input the
+// row-major buffer read column-major is the same matrix, so a plain copy (no transpose) suffices;
+// only the lower triangle is used afterwards.
+MatrixXd symmetric_copy(const MatRef& a) {
+    const Eigen::Index m = a.rows();
+    if (a.outerStride() == m) return Eigen::Map<const MatrixXd>(a.data(), m, m);
+    return a.transpose();
+}
+
+}  // namespace
 
 MatrixXd damped_cholesky_solve(const MatRef& fisher, const MatRef& rhs, double damping) {
     const Eigen::Index m = fisher.rows();
@@ -13,26 +36,45 @@ MatrixXd damped_cholesky_solve(const MatRef& fisher, const MatRef& rhs, double d
         invalid("grad must have " + std::to_string(m) + " rows to match fisher, got " +
                 std::to_string(rhs.rows()));
     }
-    if (!std::isfinite(damping) || damping < 0.0) {
-        invalid("damping must be finite and >= 0, got " + std::to_string(damping));
-    }
+    check_damping(damping, false);
     require_finite("fisher", fisher);
     require_finite("grad", rhs);
 
-    MatrixXd a = fisher;
+    MatrixXd a = symmetric_copy(fisher);
     a.diagonal().array() += damping;
-    Eigen::LLT<MatrixXd, Eigen::Lower> llt(a);
-    if (llt.info() != Eigen::Success) {
-        // Find the failing pivot for the message: the first leading block that is not PD.
-        Eigen::Index pivot = 0;
-        for (; pivot < m; ++pivot) {
-            Eigen::LLT<MatrixXd> lead(a.topLeftCorner(pivot + 1, pivot + 1));
-            if (lead.info() != Eigen::Success) break;
-        }
+    // Blocked in-place LLT on the lower triangle; it reports the first failing pivot.
+    const Eigen::Index failed = Eigen::internal::llt_inplace<double, Eigen::Lower>::blocked(a);
+    if (failed >= 0) {
         invalid("fisher + damping*I is not positive definite (Cholesky failed at pivot " +
-                std::to_string(pivot) + "); increase damping");
+                std::to_string(failed) + "); increase damping");
     }
-    return llt.solve(MatrixXd(rhs));
+    MatrixXd x = rhs;
+    a.triangularView<Eigen::Lower>().solveInPlace(x);
+    a.triangularView<Eigen::Lower>().transpose().solveInPlace(x);
+    return x;
+}
+
+MatrixXd woodbury_solve(const MatRef& u, const MatRef& rhs, double damping) {
+    const Eigen::Index m = u.rows(), samples = u.cols();
+    if (m < 1 || samples < 1) invalid("u must be a non-empty m x N matrix");
+    if (rhs.rows() != m) {
+        invalid("grad must have " + std::to_string(m) + " rows to match u, got " +
+                std::to_string(rhs.rows()));
+    }
+    check_damping(damping, true);
+    require_finite("u", u);
+    require_finite("grad", rhs);
+    // K = d I_N + U'U (N x N), only its lower triangle.
+    MatrixXd k = MatrixXd::Zero(samples, samples);
+    k.selfadjointView<Eigen::Lower>().rankUpdate(u.transpose());
+    k.diagonal().array() += damping;
+    const MatrixXd lk = cholesky_lower(k, "damping*I + U'U is not positive definite");
+    MatrixXd y = u.transpose() * rhs;  // N x k
+    lk.triangularView<Eigen::Lower>().solveInPlace(y);
+    lk.transpose().triangularView<Eigen::Upper>().solveInPlace(y);
+    MatrixXd x = rhs;
+    x.noalias() -= u * y;
+    return x / damping;
 }
 
 }  // namespace natgrad

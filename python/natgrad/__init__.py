@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core
-from .linalg import natural_gradient
+from .gaussian import Gaussian
+from .linalg import natural_gradient, woodbury_solve
 
 __version__ = "0.1.0"
 
@@ -26,4 +27,4 @@ def build_info() -> dict[str, Any]:
     }
 
 
-__all__ = ["__version__", "build_info", "natural_gradient"]
+__all__ = ["Gaussian", "__version__", "build_info", "natural_gradient", "woodbury_solve"]

@@ -44,3 +44,36 @@ def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -
     d = as_float("damping", damping, nonnegative=True)
     out = _core.damped_cholesky_solve(f, g.reshape(f.shape[0], -1), d)
     return np.asarray(out).reshape(g.shape)
+
+
+def woodbury_solve(u: ArrayLike, grad: ArrayLike, damping: float) -> FloatArray:
+    """Solve ``(damping * I + U U^T) x = grad`` by the Woodbury identity in O(N² m).
+
+    For an empirical Fisher from N score vectors (the columns of U) in m coordinates, N < m:
+    only the N × N matrix ``damping * I_N + U^T U`` is factorised (Cholesky), so the m × m
+    matrix is never formed:
+    ``x = (grad - U (damping I_N + U^T U)^{-1} U^T grad) / damping``.
+
+    Parameters
+    ----------
+    u : (m, N) array_like
+        Columns are the (scaled) score vectors; F = U U^T (divide by sqrt(N) for a mean).
+    grad : (m,) or (m, k) array_like
+        Right-hand side(s).
+    damping : float
+        Must be > 0 (without it U U^T is singular when N < m).
+
+    Returns
+    -------
+    ndarray
+        The solution, with the shape of ``grad``.
+    """
+    uu = as_float_array("u", u, ndim=2)
+    g = as_float_array("grad", grad)
+    if g.ndim not in (1, 2) or g.shape[0] != uu.shape[0]:
+        raise ValueError(
+            f"grad must have shape ({uu.shape[0]},) or ({uu.shape[0]}, k), got {g.shape}"
+        )
+    d = as_float("damping", damping, positive=True)
+    out = _core.woodbury_solve(uu, g.reshape(uu.shape[0], -1), d)
+    return np.asarray(out).reshape(g.shape)

@@ -10,4 +10,10 @@ namespace natgrad {
 // pivot where the factorisation failed.
 MatrixXd damped_cholesky_solve(const MatRef& fisher, const MatRef& rhs, double damping);
 
+// (damping * I + U U^T)^{-1} G for U of shape m x N (an empirical Fisher from N score vectors,
+// typically N < m), by the Woodbury identity
+//   (d I + U U')^{-1} = (I - U (d I_N + U'U)^{-1} U') / d
+// in O(N^2 m + N^3): only the N x N matrix d I_N + U'U is factorised. Requires damping > 0.
+MatrixXd woodbury_solve(const MatRef& u, const MatRef& rhs, double damping);
+
 }  // namespace natgrad

@@ -1,0 +1,384 @@
+#include "natgrad/fisher.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Dense>
+#include <Eigen/Eigenvalues>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "natgrad/gaussian.hpp"
+#include "natgrad/packing.hpp"
+
+namespace natgrad {
+
+namespace {
+
+// Each packed coordinate a as a pair (first[a], second[a]) of augmented indices in {0..n}.
+struct PairTable {
+    std::vector<Eigen::Index> first, second;
+    std::vector<double> coef;  // coefficient of the coordinate system, filled by the caller
+};
+
+Eigen::Index check_square(const char* name, const MatRef& a) {
+    const Eigen::Index n = a.rows();
+    if (n < 1) invalid(std::string(name) + " must be at least 1 x 1");
+    require_shape(name, a.rows(), a.cols(), n, n);
+    require_finite(name, a);
+    return n;
+}
+
+void check_mean(const VecRef& mean, Eigen::Index n) {
+    require_size("mean", mean.size(), n);
+    require_finite("mean", mean);
+}
+
+// The packed indices to assemble: all of them, or the validated free list.
+std::vector<Eigen::Index> selected(Eigen::Index m, const std::optional<IndexList>& free) {
+    std::vector<Eigen::Index> idx;
+    if (!free) {
+        idx.resize(static_cast<size_t>(m));
+        for (Eigen::Index a = 0; a < m; ++a) idx[static_cast<size_t>(a)] = a;
+        return idx;
+    }
+    idx = *free;
+    for (size_t r = 0; r < idx.size(); ++r) {
+        if (idx[r] < 0 || idx[r] >= m) {
+            invalid("free indices must lie in [0, " + std::to_string(m) + "), got " +
+                    std::to_string(idx[r]));
+        }
+        if (r > 0 && idx[r] <= idx[r - 1]) invalid("free indices must be strictly increasing");
+    }
+    return idx;
+}
+
+// Pairs of the selected coordinates; coef_vector / coef_diag / coef_pair per coordinate type.
+PairTable pair_table(Eigen::Index n, const std::vector<Eigen::Index>& idx, double coef_vector,
+                     double coef_diag, double coef_pair) {
+    std::vector<Eigen::Index> all_first(static_cast<size_t>(packed_size(n)));
+    std::vector<Eigen::Index> all_second(all_first.size());
+    std::vector<double> all_coef(all_first.size());
+    Eigen::Index a = 0;
+    for (Eigen::Index k = 0; k < n; ++k, ++a) {
+        all_first[size_t(a)] = k, all_second[size_t(a)] = n, all_coef[size_t(a)] = coef_vector;
+    }
+    for (Eigen::Index i = 0; i < n; ++i, ++a) {
+        all_first[size_t(a)] = i, all_second[size_t(a)] = i, all_coef[size_t(a)] = coef_diag;
+    }
+    for (Eigen::Index i = 0; i < n; ++i) {
+        for (Eigen::Index j = i + 1; j < n; ++j, ++a) {
+            all_first[size_t(a)] = i, all_second[size_t(a)] = j, all_coef[size_t(a)] = coef_pair;
+        }
+    }
+    PairTable t;
+    for (Eigen::Index b : idx) {
+        t.first.push_back(all_first[size_t(b)]);
+        t.second.push_back(all_second[size_t(b)]);
+        t.coef.push_back(all_coef[size_t(b)]);
+    }
+    return t;
+}
+
+// F_ab = scale c_a c_b (A_ik A_jl + A_il A_jk) over the table, A symmetric (n+1) x (n+1).
+RowMatrixXd pair_gram(const RowMatrixXd& aug, const PairTable& t, double scale) {
+    const Eigen::Index mf = Eigen::Index(t.first.size());
+    RowMatrixXd f(mf, mf);
+    const Eigen::Index* ks = t.first.data();
+    const Eigen::Index* ls = t.second.data();
+    for (Eigen::Index r = 0; r < mf; ++r) {
+        const double* ai = aug.row(t.first[size_t(r)]).data();
+        const double* aj = aug.row(t.second[size_t(r)]).data();
+        const double cr = scale * t.coef[size_t(r)];
+        double* out = f.row(r).data();
+        for (Eigen::Index c = r; c < mf; ++c) {
+            const Eigen::Index k = ks[c], l = ls[c];
+            out[c] = cr * t.coef[size_t(c)] * (ai[k] * aj[l] + ai[l] * aj[k]);
+        }
+    }
+    f.triangularView<Eigen::StrictlyLower>() = f.transpose();
+    return f;
+}
+
+// Symmetric matrix part of a packed vector (offdiag_scale as in packing.hpp).
+MatrixXd matrix_part(const VecRef& v, Eigen::Index n, double offdiag_scale) {
+    return unpack_matrix_part(v, n, offdiag_scale);
+}
+
+void symmetrize(MatrixXd& a) { a = 0.5 * (a + a.transpose()).eval(); }
+
+VectorXd packed(const VectorXd& vec, const MatrixXd& mat, double offdiag_scale) {
+    const Eigen::Index n = vec.size();
+    VectorXd out(packed_size(n));
+    out.head(n) = vec;
+    pack_matrix_part(mat, offdiag_scale, out);
+    return out;
+}
+
+void check_grad(const char* name, const VecRef& v, Eigen::Index n) {
+    require_size(name, v.size(), packed_size(n));
+    require_finite(name, v);
+}
+
+void check_damping(double damping) {
+    if (!std::isfinite(damping) || damping < 0.0) {
+        invalid("damping must be finite and >= 0, got " + std::to_string(damping));
+    }
+}
+
+// Preconditioned conjugate gradients for the SPD system A x = b from x0; true on convergence
+// (residual <= 64 eps |b|, or a recomputed residual <= 1e-12 |b| once iterations stagnate).
+template <typename Apply, typename Precond>
+bool pcg(const Apply& apply, const Precond& precond, const VectorXd& b, VectorXd& x,
+         int max_iter) {
+    const double bnorm = b.norm();
+    const double tol = 64.0 * std::numeric_limits<double>::epsilon() * bnorm;
+    VectorXd r = b - apply(x);
+    if (r.norm() <= tol) return true;
+    VectorXd z = precond(r);
+    VectorXd p = z;
+    double rz = r.dot(z);
+    for (int it = 0; it < max_iter; ++it) {
+        const VectorXd ap = apply(p);
+        const double pap = p.dot(ap);
+        if (!(pap > 0.0)) break;
+        const double alpha = rz / pap;
+        x += alpha * p;
+        r -= alpha * ap;
+        if (r.norm() <= tol) return true;
+        z = precond(r);
+        const double rz_new = r.dot(z);
+        p = z + (rz_new / rz) * p;
+        rz = rz_new;
+    }
+    return (b - apply(x)).norm() <= 1e-12 * bnorm;
+}
+
+// (A + d I) x = b with products by A and by A^{-1} (the dual Fisher). CG preconditioned by A^{-1}
+// has condition number (1 + d/l_min)/(1 + d/l_max), plain CG (l_max + d)/(l_min + d); their
+// product is cond(A), so one of them is fast whenever d is small or large relative to the
+// spectrum. Try the first, then the second from the best iterate.
+template <typename Apply, typename Inverse>
+VectorXd damped_dual_solve(const Apply& apply, const Inverse& inverse, const VectorXd& b,
+                           double damping, int max_iter, const char* coords) {
+    if (b.norm() == 0.0) return VectorXd::Zero(b.size());
+    auto shifted = [&](const VectorXd& x) -> VectorXd { return apply(x) + damping * x; };
+    VectorXd x = inverse(b);
+    // scale the start so that it minimises the energy norm along its direction
+    const VectorXd ax = shifted(x);
+    const double xax = x.dot(ax);
+    if (xax > 0.0) x *= b.dot(x) / xax;
+    if (pcg(shifted, inverse, b, x, max_iter / 4)) return x;
+    if (pcg(shifted, [](const VectorXd& r) -> VectorXd { return r; }, b, x, max_iter)) return x;
+    const double rel = (b - shifted(x)).norm() / b.norm();
+    invalid(std::string("natural_gradient in ") + coords + " coordinates with damping did not " +
+            "converge in " + std::to_string(max_iter) + " conjugate-gradient iterations (relative "
+            "residual " + std::to_string(rel) + "); assemble fisher(coords) and use "
+            "natgrad.natural_gradient(F, grad, damping) instead");
+}
+
+}  // namespace
+
+RowMatrixXd fisher_natural(const VecRef& mean, const MatRef& cov,
+                           const std::optional<IndexList>& free) {
+    const Eigen::Index n = check_square("cov", cov);
+    check_mean(mean, n);
+    const std::vector<Eigen::Index> idx = selected(packed_size(n), free);
+    const PairTable t = pair_table(n, idx, 1.0, 1.0, 2.0);
+    // Augmented S = [[Sigma, 0], [0, 0]] and m = (mu, 1): the vector statistic x_k = x_k * 1.
+    RowMatrixXd s = RowMatrixXd::Zero(n + 1, n + 1);
+    s.topLeftCorner(n, n) = cov;
+    s.topLeftCorner(n, n) = (0.5 * (s.topLeftCorner(n, n) + s.topLeftCorner(n, n).transpose())).eval();
+    VectorXd mu(n + 1);
+    mu.head(n) = mean;
+    mu[n] = 1.0;
+    const Eigen::Index mf = Eigen::Index(idx.size());
+    // Column data gathered once: k, l, mu_k, mu_l, c.
+    std::vector<double> mk(static_cast<size_t>(mf)), ml(static_cast<size_t>(mf));
+    for (Eigen::Index c = 0; c < mf; ++c) {
+        mk[size_t(c)] = mu[t.first[size_t(c)]];
+        ml[size_t(c)] = mu[t.second[size_t(c)]];
+    }
+    const Eigen::Index* ks = t.first.data();
+    const Eigen::Index* ls = t.second.data();
+    const double* cs = t.coef.data();
+    RowMatrixXd f(mf, mf);
+    for (Eigen::Index r = 0; r < mf; ++r) {
+        const Eigen::Index i = t.first[size_t(r)], j = t.second[size_t(r)];
+        const double* si = s.row(i).data();
+        const double* sj = s.row(j).data();
+        const double mi = mu[i], mj = mu[j], cr = cs[r];
+        double* out = f.row(r).data();
+        // Cov(x_i x_j, x_k x_l) = S_ik S_jl + S_il S_jk + m_i m_k S_jl + m_i m_l S_jk
+        //                         + m_j m_k S_il + m_j m_l S_ik       (Isserlis)
+        for (Eigen::Index c = r; c < mf; ++c) {
+            const Eigen::Index k = ks[c], l = ls[c];
+            const double sik = si[k], sil = si[l], sjk = sj[k], sjl = sj[l];
+            const double muk = mk[size_t(c)], mul = ml[size_t(c)];
+            out[c] = cr * cs[c] *
+                     (sik * (sjl + mj * mul) + sil * (sjk + mj * muk) + mi * (muk * sjl + mul * sjk));
+        }
+    }
+    f.triangularView<Eigen::StrictlyLower>() = f.transpose();
+    return f;
+}
+
+RowMatrixXd fisher_expectation(const VecRef& mean, const MatRef& precision,
+                               const std::optional<IndexList>& free) {
+    const Eigen::Index n = check_square("precision", precision);
+    check_mean(mean, n);
+    const std::vector<Eigen::Index> idx = selected(packed_size(n), free);
+    const MatrixXd b = 0.5 * (MatrixXd(precision) + MatrixXd(precision).transpose());
+    const VectorXd u = b * mean;
+    // Bt = inverse of E[(x, 1)(x, 1)'] = [[B, -B mu], [-mu' B, 1 + mu' B mu]].
+    RowMatrixXd aug(n + 1, n + 1);
+    aug.topLeftCorner(n, n) = b;
+    aug.topRightCorner(n, 1) = -u;
+    aug.bottomLeftCorner(1, n) = -u.transpose();
+    aug(n, n) = 1.0 + mean.dot(u);
+    return pair_gram(aug, pair_table(n, idx, 2.0, 1.0, 1.0), 0.25);
+}
+
+RowMatrixXd fisher_mean_cov(const MatRef& precision, const std::optional<IndexList>& free) {
+    const Eigen::Index n = check_square("precision", precision);
+    const std::vector<Eigen::Index> idx = selected(packed_size(n), free);
+    RowMatrixXd aug = RowMatrixXd::Zero(n + 1, n + 1);
+    aug.topLeftCorner(n, n) = 0.5 * (MatrixXd(precision) + MatrixXd(precision).transpose());
+    aug(n, n) = 1.0;  // blockdiag(B, 1): the vector block is B, the cross block 0
+    return pair_gram(aug, pair_table(n, idx, 2.0, 1.0, 2.0), 0.25);
+}
+
+VectorXd fisher_product_natural(const VecRef& mean, const MatRef& cov, const VecRef& v) {
+    const Eigen::Index n = check_square("cov", cov);
+    check_mean(mean, n);
+    check_grad("v", v, n);
+    const MatrixXd s = cov;
+    // <v, T(x)> = a'x + x'Vx; Cov(x, .) = w and Cov(x x', .) = 2 S V S + mu w' + w mu'.
+    const MatrixXd sv = s * matrix_part(v, n, 1.0);
+    const VectorXd w = s * v.head(n) + 2.0 * (sv * mean);
+    MatrixXd m = 2.0 * sv * s;
+    symmetrize(m);
+    m.noalias() += mean * w.transpose() + w * mean.transpose();
+    return packed(w, m, 2.0);  // T_ij = 2 x_i x_j
+}
+
+VectorXd fisher_product_expectation(const VecRef& mean, const MatRef& precision, const VecRef& v) {
+    const Eigen::Index n = check_square("precision", precision);
+    check_mean(mean, n);
+    check_grad("v", v, n);
+    const MatrixXd b = precision;
+    const VectorXd dmu = v.head(n);
+    // Tangent (dmu, dSigma) of the eta-direction v; eta_ij = 2 E_ij, so dE = V / 2 off-diagonal.
+    MatrixXd dsigma = matrix_part(v, n, 2.0);
+    dsigma.noalias() -= dmu * mean.transpose() + mean * dmu.transpose();
+    MatrixXd g = b * dsigma * b;  // Miller: dmu' B . + 1/2 tr(B dSigma B .), pulled back to eta
+    symmetrize(g);
+    const VectorXd vec = b * dmu - g * mean;
+    return packed(vec, 0.5 * g, 1.0);
+}
+
+VectorXd fisher_product_mean_cov(const MatRef& precision, const VecRef& v) {
+    const Eigen::Index n = check_square("precision", precision);
+    check_grad("v", v, n);
+    const MatrixXd b = precision;
+    MatrixXd bvb = b * matrix_part(v, n, 1.0) * b;
+    symmetrize(bvb);
+    return packed(b * v.head(n), 0.5 * bvb, 2.0);
+}
+
+VectorXd natural_gradient_natural(const VecRef& mean, const MatRef& cov, const MatRef& precision,
+                                  const VecRef& grad, double damping, int max_iter) {
+    const Eigen::Index n = check_square("cov", cov);
+    require_shape("precision", precision.rows(), precision.cols(), n, n);
+    check_grad("grad", grad, n);
+    check_damping(damping);
+    if (damping == 0.0) return fisher_product_expectation(mean, precision, grad);  // I_theta^-1 = I_eta
+    return damped_dual_solve(
+        [&](const VectorXd& x) -> VectorXd { return fisher_product_natural(mean, cov, x); },
+        [&](const VectorXd& r) -> VectorXd {
+            return fisher_product_expectation(mean, precision, r);
+        },
+        VectorXd(grad), damping, max_iter, "natural");
+}
+
+VectorXd natural_gradient_expectation(const VecRef& mean, const MatRef& cov,
+                                      const MatRef& precision, const VecRef& grad, double damping,
+                                      int max_iter) {
+    const Eigen::Index n = check_square("cov", cov);
+    require_shape("precision", precision.rows(), precision.cols(), n, n);
+    check_grad("grad", grad, n);
+    check_damping(damping);
+    if (damping == 0.0) return fisher_product_natural(mean, cov, grad);  // I_eta^-1 = I_theta
+    return damped_dual_solve(
+        [&](const VectorXd& x) -> VectorXd {
+            return fisher_product_expectation(mean, precision, x);
+        },
+        [&](const VectorXd& r) -> VectorXd { return fisher_product_natural(mean, cov, r); },
+        VectorXd(grad), damping, max_iter, "expectation");
+}
+
+VectorXd natural_gradient_mean_cov(const MatRef& cov, const VecRef& grad, double damping,
+                                   int max_iter) {
+    const Eigen::Index n = check_square("cov", cov);
+    check_grad("grad", grad, n);
+    check_damping(damping);
+    const MatrixXd s = cov;
+    // The gradient's matrix part as a symmetric G with g_ii = G_ii, g_ij = 2 G_ij.
+    const MatrixXd gm = matrix_part(grad, n, 2.0);
+    if (damping == 0.0) {
+        MatrixXd x = 2.0 * s * gm * s;  // I_xi^{-1}: (Sigma g_mu, 2 Sigma G Sigma)
+        symmetrize(x);
+        return packed(s * grad.head(n), x, 1.0);
+    }
+    Eigen::SelfAdjointEigenSolver<MatrixXd> eig(s);
+    if (eig.info() != Eigen::Success || eig.eigenvalues().minCoeff() <= 0.0) {
+        invalid("cov must be symmetric positive definite (eigendecomposition failed or found a "
+                "non-positive eigenvalue)");
+    }
+    const MatrixXd& q = eig.eigenvectors();
+    const VectorXd lam = eig.eigenvalues();
+    // Mean block: (B + d I)^{-1} g = Q diag(lambda / (1 + d lambda)) Q' g.
+    const VectorXd vec =
+        q * (lam.array() / (1.0 + damping * lam.array())).matrix().asDiagonal() *
+        (q.transpose() * grad.head(n));
+    // Sigma block: 1/2 B X B + d/2 X + d/2 Diag(X) = G. In the eigenbasis (Y = Q'XQ) the first two
+    // terms are the Hadamard product H o Y, H_pq = (1/(l_p l_q) + d) / 2; Diag couples them.
+    MatrixXd h(n, n);
+    for (Eigen::Index p = 0; p < n; ++p)
+        for (Eigen::Index r = 0; r < n; ++r) h(p, r) = 0.5 * (1.0 / (lam[p] * lam[r]) + damping);
+    const MatrixXd rhs = q.transpose() * gm * q;
+    auto apply = [&](const MatrixXd& y) -> MatrixXd {
+        const VectorXd d = ((q * y).cwiseProduct(q)).rowwise().sum();  // diag(Q Y Q')
+        MatrixXd out = h.cwiseProduct(y);
+        out.noalias() += 0.5 * damping * (q.transpose() * d.asDiagonal() * q);
+        return out;
+    };
+    MatrixXd y = rhs.cwiseQuotient(h);
+    MatrixXd r = rhs - apply(y);
+    const double bnorm = rhs.norm();
+    const double tol = 16.0 * std::numeric_limits<double>::epsilon() * bnorm;
+    if (bnorm > 0.0 && r.norm() > tol) {
+        MatrixXd z = r.cwiseQuotient(h);
+        MatrixXd p = z;
+        double rz = r.cwiseProduct(z).sum();
+        int it = 0;
+        for (; it < max_iter; ++it) {
+            const MatrixXd ap = apply(p);
+            const double alpha = rz / p.cwiseProduct(ap).sum();
+            y += alpha * p;
+            r -= alpha * ap;
+            if (r.norm() <= tol) break;
+            z = r.cwiseQuotient(h);
+            const double rz_new = r.cwiseProduct(z).sum();
+            p = z + (rz_new / rz) * p;
+            rz = rz_new;
+        }
+        // The preconditioned condition number is <= 2; reaching max_iter means only rounding
+        // noise is left in the residual, so the iterate is kept.
+    }
+    MatrixXd x = q * y * q.transpose();
+    symmetrize(x);
+    return packed(vec, x, 1.0);
+}
+
+}  // namespace natgrad

@@ -1,0 +1,254 @@
+#include "natgrad/gaussian.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Dense>
+
+#include <string>
+
+#include "natgrad/packing.hpp"
+
+namespace natgrad {
+
+namespace {
+
+constexpr double kLog2Pi = 1.8378770664093454835606594728112353;
+
+Eigen::Index dim_of_packed(const char* name, Eigen::Index m) {
+    const Eigen::Index n = dim_from_packed_size(m);
+    if (n < 1) {
+        invalid(std::string(name) + " must have length n + n(n+1)/2 for some n >= 1 (2, 5, 9, 14, "
+                                    "...), got " + std::to_string(m));
+    }
+    return n;
+}
+
+Eigen::Index check_mean_cov(const VecRef& mean, const MatRef& cov) {
+    const Eigen::Index n = mean.size();
+    if (n < 1) invalid("mean must have at least one entry");
+    require_shape("cov", cov.rows(), cov.cols(), n, n);
+    require_finite("mean", mean);
+    require_finite("cov", cov);
+    return n;
+}
+
+MatrixXd chol_of_cov(const MatRef& cov) {
+    return cholesky_lower(MatrixXd(cov), "cov must be symmetric positive definite");
+}
+
+// Sum of log L_ii = 1/2 log det(L L^T).
+double half_logdet(const MatrixXd& chol) { return chol.diagonal().array().log().sum(); }
+
+// Lower Cholesky factor of the precision -2 Theta of a packed theta, with the theta message.
+MatrixXd chol_of_precision(const VecRef& theta, Eigen::Index n) {
+    const MatrixXd precision = -2.0 * unpack_matrix_part(theta, n, 1.0);
+    return cholesky_lower(precision,
+                          "theta must have a negative-definite matrix part Theta, i.e. -2 Theta "
+                          "positive definite");
+}
+
+}  // namespace
+
+MatrixXd cholesky_lower(const MatrixXd& a, const std::string& what) {
+    MatrixXd l = a;
+    // Eigen's blocked in-place LLT reports the first failing pivot (-1 on success).
+    const Eigen::Index failed = Eigen::internal::llt_inplace<double, Eigen::Lower>::blocked(l);
+    if (failed >= 0) invalid(what + " (Cholesky failed at pivot " + std::to_string(failed) + ")");
+    l.triangularView<Eigen::StrictlyUpper>().setZero();
+    return l;
+}
+
+MatrixXd spd_inverse_from_cholesky(const MatrixXd& chol) {
+    const Eigen::Index n = chol.rows();
+    MatrixXd linv = MatrixXd::Identity(n, n);
+    chol.triangularView<Eigen::Lower>().solveInPlace(linv);
+    MatrixXd inv = MatrixXd::Zero(n, n);
+    inv.selfadjointView<Eigen::Lower>().rankUpdate(linv.transpose());
+    return inv.selfadjointView<Eigen::Lower>();
+}
+
+MatrixXd precision_from_cov(const MatRef& cov) {
+    require_shape("cov", cov.rows(), cov.cols(), cov.rows(), cov.rows());
+    require_finite("cov", cov);
+    return spd_inverse_from_cholesky(chol_of_cov(cov));
+}
+
+VectorXd natural_from_mean_cov(const VecRef& mean, const MatRef& cov) {
+    const Eigen::Index n = check_mean_cov(mean, cov);
+    const MatrixXd l = chol_of_cov(cov);
+    VectorXd theta(packed_size(n));
+    // Sigma^{-1} mu by two triangular solves (backward stable), not through the inverse.
+    theta.head(n) = l.triangularView<Eigen::Lower>().solve(mean);
+    l.transpose().triangularView<Eigen::Upper>().solveInPlace(theta.head(n));
+    pack_matrix_part(MatrixXd(-0.5 * spd_inverse_from_cholesky(l)), 1.0, theta);
+    return theta;
+}
+
+VectorXd expectation_from_mean_cov(const VecRef& mean, const MatRef& cov) {
+    const Eigen::Index n = check_mean_cov(mean, cov);
+    chol_of_cov(cov);  // refuse a covariance that is not positive definite
+    VectorXd eta(packed_size(n));
+    eta.head(n) = mean;
+    const MatrixXd second_moment = MatrixXd(cov) + mean * mean.transpose();
+    pack_matrix_part(second_moment, 2.0, eta);  // eta_ij = 2 E_ij
+    return eta;
+}
+
+VectorXd pack_mean_cov(const VecRef& mean, const MatRef& cov) {
+    const Eigen::Index n = check_mean_cov(mean, cov);
+    VectorXd xi(packed_size(n));
+    xi.head(n) = mean;
+    pack_matrix_part(MatrixXd(cov), 1.0, xi);
+    return xi;
+}
+
+GaussianMoments mean_cov_from_natural(const VecRef& theta) {
+    const Eigen::Index n = dim_of_packed("theta", theta.size());
+    require_finite("theta", theta);
+    GaussianMoments out;
+    out.precision = -2.0 * unpack_matrix_part(theta, n, 1.0);  // Sigma^{-1} = -2 Theta exactly
+    const MatrixXd lp = cholesky_lower(out.precision,
+                                       "theta must have a negative-definite matrix part Theta, "
+                                       "i.e. -2 Theta positive definite");
+    out.mean = lp.triangularView<Eigen::Lower>().solve(theta.head(n));
+    lp.transpose().triangularView<Eigen::Upper>().solveInPlace(out.mean);
+    out.cov = spd_inverse_from_cholesky(lp);
+    return out;
+}
+
+GaussianMoments mean_cov_from_expectation(const VecRef& eta) {
+    const Eigen::Index n = dim_of_packed("eta", eta.size());
+    require_finite("eta", eta);
+    GaussianMoments out;
+    out.mean = eta.head(n);
+    out.cov = unpack_matrix_part(eta, n, 2.0);
+    out.cov.noalias() -= out.mean * out.mean.transpose();
+    cholesky_lower(out.cov,
+                   "eta must have E - eta_mu eta_mu' positive definite (E the second-moment "
+                   "matrix of its matrix part)");
+    return out;
+}
+
+GaussianMoments mean_cov_from_packed(const VecRef& xi) {
+    const Eigen::Index n = dim_of_packed("xi", xi.size());
+    require_finite("xi", xi);
+    GaussianMoments out;
+    out.mean = xi.head(n);
+    out.cov = unpack_matrix_part(xi, n, 1.0);
+    cholesky_lower(out.cov, "xi must have a positive-definite covariance part");
+    return out;
+}
+
+VectorXd expectation_from_natural(const VecRef& theta) {
+    const GaussianMoments g = mean_cov_from_natural(theta);
+    const Eigen::Index n = g.mean.size();
+    VectorXd eta(packed_size(n));
+    eta.head(n) = g.mean;
+    pack_matrix_part(MatrixXd(g.cov + g.mean * g.mean.transpose()), 2.0, eta);
+    return eta;
+}
+
+VectorXd natural_from_expectation(const VecRef& eta) {
+    const GaussianMoments g = mean_cov_from_expectation(eta);
+    return natural_from_mean_cov(g.mean, g.cov);
+}
+
+double log_partition_natural(const VecRef& theta) {
+    const Eigen::Index n = dim_of_packed("theta", theta.size());
+    require_finite("theta", theta);
+    const MatrixXd lp = chol_of_precision(theta, n);
+    // 1/2 t' P^{-1} t = 1/2 |Lp^{-1} t|^2 and 1/2 log|Sigma| = -sum log (Lp)_ii.
+    const VectorXd w = lp.triangularView<Eigen::Lower>().solve(theta.head(n));
+    return 0.5 * double(n) * kLog2Pi + 0.5 * w.squaredNorm() - half_logdet(lp);
+}
+
+double log_partition_mean_cov(const VecRef& mean, const MatRef& cov) {
+    const Eigen::Index n = check_mean_cov(mean, cov);
+    const MatrixXd l = chol_of_cov(cov);
+    const VectorXd w = l.triangularView<Eigen::Lower>().solve(mean);
+    return 0.5 * double(n) * kLog2Pi + 0.5 * w.squaredNorm() + half_logdet(l);
+}
+
+double neg_entropy_natural(const VecRef& theta) {
+    const Eigen::Index n = dim_of_packed("theta", theta.size());
+    require_finite("theta", theta);
+    return -0.5 * double(n) * (kLog2Pi + 1.0) + half_logdet(chol_of_precision(theta, n));
+}
+
+double neg_entropy_expectation(const VecRef& eta) {
+    const GaussianMoments g = mean_cov_from_expectation(eta);
+    const Eigen::Index n = g.mean.size();
+    return -0.5 * double(n) * (kLog2Pi + 1.0) - half_logdet(cholesky_lower(g.cov, "eta"));
+}
+
+double neg_entropy_mean_cov(const MatRef& cov) {
+    const Eigen::Index n = cov.rows();
+    if (n < 1) invalid("cov must be at least 1 x 1");
+    require_shape("cov", cov.rows(), cov.cols(), n, n);
+    require_finite("cov", cov);
+    return -0.5 * double(n) * (kLog2Pi + 1.0) - half_logdet(chol_of_cov(cov));
+}
+
+double kl_mean_cov(const VecRef& mean_p, const MatRef& cov_p, const VecRef& mean_q,
+                   const MatRef& cov_q) {
+    const Eigen::Index n = check_mean_cov(mean_p, cov_p);
+    if (mean_q.size() != n) {
+        invalid("other must have dimension " + std::to_string(n) + ", got " +
+                std::to_string(mean_q.size()));
+    }
+    check_mean_cov(mean_q, cov_q);
+    const MatrixXd lp = chol_of_cov(cov_p);
+    const MatrixXd lq = cholesky_lower(MatrixXd(cov_q),
+                                       "other cov must be symmetric positive definite");
+    // tr(Sq^{-1} Sp) = |Lq^{-1} Lp|_F^2; Mahalanobis term |Lq^{-1}(mq - mp)|^2.
+    const MatrixXd a = lq.triangularView<Eigen::Lower>().solve(lp);
+    const VectorXd d = lq.triangularView<Eigen::Lower>().solve(VectorXd(mean_q - mean_p));
+    return 0.5 * (a.squaredNorm() + d.squaredNorm() - double(n)) + half_logdet(lq) -
+           half_logdet(lp);
+}
+
+VectorXd log_prob_mean_cov(const VecRef& mean, const MatRef& cov, const MatRef& x) {
+    const Eigen::Index n = check_mean_cov(mean, cov);
+    if (x.cols() != n) {
+        invalid("x must have " + std::to_string(n) + " columns, got " + std::to_string(x.cols()));
+    }
+    require_finite("x", x);
+    const MatrixXd l = chol_of_cov(cov);
+    MatrixXd centred = (x.rowwise() - mean.transpose()).transpose();  // n x N
+    l.triangularView<Eigen::Lower>().solveInPlace(centred);
+    const double constant = -0.5 * double(n) * kLog2Pi - half_logdet(l);
+    return (constant - 0.5 * centred.colwise().squaredNorm().array()).matrix().transpose();
+}
+
+RowMatrixXd sufficient_stats(const MatRef& x) {
+    const Eigen::Index n = x.cols(), rows = x.rows();
+    if (n < 1) invalid("x must have at least one column");
+    require_finite("x", x);
+    RowMatrixXd t(rows, packed_size(n));
+    for (Eigen::Index r = 0; r < rows; ++r) {
+        const auto xr = x.row(r);
+        double* out = t.row(r).data();
+        for (Eigen::Index i = 0; i < n; ++i) out[i] = xr[i];
+        for (Eigen::Index i = 0; i < n; ++i) out[n + i] = xr[i] * xr[i];
+        Eigen::Index k = 2 * n;
+        for (Eigen::Index i = 0; i < n; ++i) {
+            const double twice = 2.0 * xr[i];
+            for (Eigen::Index j = i + 1; j < n; ++j) out[k++] = twice * xr[j];
+        }
+    }
+    return t;
+}
+
+RowMatrixXd sample_mean_cov(const VecRef& mean, const MatRef& cov, const MatRef& normals) {
+    const Eigen::Index n = check_mean_cov(mean, cov);
+    if (normals.cols() != n) {
+        invalid("normals must have " + std::to_string(n) + " columns, got " +
+                std::to_string(normals.cols()));
+    }
+    require_finite("normals", normals);
+    const MatrixXd l = chol_of_cov(cov);
+    RowMatrixXd x = normals * l.transpose();
+    x.rowwise() += mean.transpose();
+    return x;
+}
+
+}  // namespace natgrad
