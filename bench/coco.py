@@ -233,7 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="algorithms run in parallel")
     parser.add_argument("--no-postprocess", action="store_true", help="skip cocopp")
     parser.add_argument("--results", default=str(RESULTS), help="output root")
-    parser.add_argument("--figures", default=None, help="copy the ECDF PNGs here")
+    parser.add_argument(
+        "--figures", default=None, help="copy the all-functions ECDF PNG of each dimension here"
+    )
     args = parser.parse_args(argv)
 
     if args.smoke:
@@ -251,7 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     dims = _ranges(args.dims) if args.dims else dims
     instances = _ranges(args.instances) if args.instances else instances
     budget = args.budget or budget
+    custom = any(v is not None for v in (args.functions, args.dims, args.instances, args.budget))
     mode_name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    if custom:
+        mode_name += "-custom"
 
     info = adapters.environment()
     adapters.print_environment(info)
@@ -323,8 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.figures and pngs:
             dest = Path(args.figures)
             dest.mkdir(parents=True, exist_ok=True)
-            for png in pngs:
-                shutil.copy(png, dest / f"coco_{mode_name}_{Path(png).name}")
+            for png in pngs:  # the all-functions ECDF per dimension
+                if png.endswith("noiselessall.png"):
+                    shutil.copy(png, dest / f"coco_{mode_name}_{Path(png).name}")
     out = workdir / "coco.json"
     out.write_text(json.dumps(report, indent=1, default=str))
     print(f"# wrote {out}")

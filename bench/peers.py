@@ -508,7 +508,14 @@ def plot_counts(
                 if s["ert"] is None:
                     ax.plot(x, s["total_evals"] / s["runs"], "x", color=colours[label], ms=7)
                     continue
-                ax.bar(x, s["ert"], width, color=colours[label], label=label if i == 0 else None)
+                ax.bar(
+                    x,
+                    s["ert"],
+                    width,
+                    color=colours[label],
+                    edgecolor="black" if label.startswith("natgrad") else "none",
+                    label=label if i == 0 else None,
+                )
                 top = max(top, s["ert"])
                 if s["successes"] < s["runs"]:
                     ax.text(
@@ -590,6 +597,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for spec in skipped:
         print(f"# skipped {spec.label}: {spec.unavailable}")
     print("# running: " + ", ".join(f"{s.label}" for s in specs))
+    # tables and figures group each natgrad method with the peers of its family
+    family_order = {"cma": 0, "xnes": 1, "snes": 2, "other": 3}
+    specs.sort(key=lambda s: (family_order.get(s.family, 9), s.library != "natgrad"))
     labels = [s.label for s in specs]
     families = {s.label: s.family for s in specs}
     natgrad_full = next((s.label for s in specs if s.label == "natgrad igo-cma"), None)

@@ -18,7 +18,12 @@ for script in bench/*.py; do
   case "$script" in bench/peers.py | bench/coco.py | bench/adapters.py) continue ;; esac
   if grep -q -- '"--quick"' "$script"; then
     echo "== bench smoke: $script --quick"
-    (cd "$out" && "$py" "$OLDPWD/$script" --quick)
+    name="$(basename "$script" .py)"
+    if grep -q -- '"--out"' "$script"; then
+      "$py" "$script" --quick --out "$out/$name.json"
+    else
+      (cd "$out" && "$py" "$OLDPWD/$script" --quick)
+    fi
   fi
 done
 echo "== bench smoke: done"
