@@ -8,9 +8,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core
+from . import _core, estimation, flows, functions
+from .descent import (
+    DescentResult,
+    DescentState,
+    GradientDescent,
+    MirrorDescent,
+    NaturalGradientDescent,
+    Objective,
+)
+from .families import (
+    Bernoulli,
+    Beta,
+    BinaryIndependence,
+    Binomial,
+    Categorical,
+    DiagonalGaussian,
+    Exponential,
+    Gamma,
+    Poisson,
+)
+from .family import ExponentialFamily
 from .gaussian import Gaussian
 from .linalg import natural_gradient, woodbury_solve
+from .optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer, minimize
 
 __version__ = "0.1.0"
 
@@ -27,4 +48,36 @@ def build_info() -> dict[str, Any]:
     }
 
 
-__all__ = ["Gaussian", "__version__", "build_info", "natural_gradient", "woodbury_solve"]
+__all__ = [
+    "Bernoulli",
+    "Beta",
+    "BinaryIndependence",
+    "BinarySNGD",
+    "Binomial",
+    "Categorical",
+    "DescentResult",
+    "DescentState",
+    "DiagonalGaussian",
+    "Exponential",
+    "ExponentialFamily",
+    "Gamma",
+    "Gaussian",
+    "GradientDescent",
+    "IGOCMA",
+    "MirrorDescent",
+    "NaturalGradientDescent",
+    "Objective",
+    "Optimizer",
+    "Poisson",
+    "SNES",
+    "SNGD",
+    "XNES",
+    "__version__",
+    "build_info",
+    "estimation",
+    "flows",
+    "functions",
+    "minimize",
+    "natural_gradient",
+    "woodbury_solve",
+]

@@ -51,3 +51,69 @@ def gaussian_natural_gradient_expectation(
     mean: F64, cov: F64, precision: F64, grad: F64, damping: float
 ) -> F64: ...
 def gaussian_natural_gradient_mean_cov(cov: F64, grad: F64, damping: float) -> F64: ...
+
+# estimation (Monte Carlo estimators for stochastic relaxation)
+def cov_f_stats(X: F64, f: F64) -> F64: ...
+def empirical_fisher(X: F64) -> F64: ...
+def natural_gradient_theta_empirical(X: F64, f: F64, damping: float) -> F64: ...
+def natural_gradient_theta_exact(X: F64, f: F64, mean: F64, cov: F64) -> F64: ...
+def natural_gradient_mean_cov(X: F64, f: F64, mean: F64) -> F64: ...
+def tangent_mean_cov_to_theta(mean: F64, cov: F64, dxi: F64) -> F64: ...
+def tangent_theta_to_mean_cov(mean: F64, cov: F64, dtheta: F64) -> F64: ...
+def binary_cov_f_x(X: F64, f: F64) -> F64: ...
+def binary_fisher_theta(theta: F64) -> F64: ...
+def binary_natural_gradient(X: F64, f: F64, theta: F64) -> F64: ...
+
+# search (IGO-CMA, xNES, SNES kernels)
+def sample_full(mean: F64, sigma: float, factor: F64, noise: F64) -> F64: ...
+def sample_diagonal(mean: F64, sigma: float, scales: F64, noise: F64) -> F64: ...
+def gemm_factor_update(factor: F64, yt: F64, zt: F64, beta: F64, a: float) -> tuple[F64, F64]: ...
+def lowrank_expm_factor(factor: F64, yt: F64, zt: F64, s: F64) -> F64: ...
+def igo_cma_update(
+    mean: F64,
+    sigma: float,
+    factor: F64,
+    p_sigma: F64,
+    p_c_z: F64,
+    noise: F64,
+    samples: F64,
+    values: F64,
+    weights: F64,
+    generation: int,
+    c_sigma: float,
+    d_sigma: float,
+    c_c: float,
+    c1: float,
+    cmu: float,
+    mueff: float,
+    chi_n: float,
+) -> tuple[F64, float, F64, F64, F64, bool, int]: ...
+def xnes_update(
+    mean: F64,
+    sigma: float,
+    factor: F64,
+    p_sigma: F64,
+    noise: F64,
+    samples: F64,
+    values: F64,
+    utilities: F64,
+    recombination: F64,
+    eta_mu: float,
+    eta_sigma: float,
+    eta_b: float,
+    csa: bool,
+    c_sigma: float,
+    d_sigma: float,
+    mueff_pos: float,
+    chi_n: float,
+) -> tuple[F64, float, F64, F64]: ...
+def snes_update(
+    mean: F64,
+    sigma: float,
+    scales: F64,
+    noise: F64,
+    values: F64,
+    utilities: F64,
+    eta_mu: float,
+    eta_sigma: float,
+) -> tuple[F64, float, F64]: ...

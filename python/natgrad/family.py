@@ -39,6 +39,14 @@ class ExponentialFamily(ABC):
     def from_expectation(cls, eta: ArrayLike) -> ExponentialFamily:
         """The member with expectation parameter ``eta = E[T]``."""
 
+    def with_natural(self, theta: ArrayLike) -> ExponentialFamily:
+        """A member of the same family (same fixed hyperparameters, e.g. trials) at ``theta``."""
+        return type(self).from_natural(theta)
+
+    def with_expectation(self, eta: ArrayLike) -> ExponentialFamily:
+        """A member of the same family (same fixed hyperparameters) at ``eta``."""
+        return type(self).from_expectation(eta)
+
     # --- coordinates and potentials ---------------------------------------------------------
     @abstractmethod
     def natural(self) -> FloatArray:
@@ -64,7 +72,17 @@ class ExponentialFamily(ABC):
         """Differential (or Shannon) entropy −E[log p(X)]."""
         return -self.neg_entropy()
 
+    @property
+    def dimension(self) -> int:
+        """Number m of natural (and expectation) coordinates."""
+        return int(self.natural().size)
+
     # --- geometry ---------------------------------------------------------------------------
+    def _check_coords(self, coords: str) -> str:
+        if coords not in self.coordinate_systems:
+            raise ValueError(f"coords must be one of {self.coordinate_systems}, got {coords!r}")
+        return coords
+
     @abstractmethod
     def fisher(self, coords: str = "natural") -> FloatArray:
         """Fisher information matrix in the coordinate system ``coords``."""
@@ -77,10 +95,27 @@ class ExponentialFamily(ABC):
 
         return natural_gradient(self.fisher(coords), grad, damping)
 
-    def kl(self, other: ExponentialFamily) -> float:
-        """KL(self ‖ other) as the Bregman divergence ψ(θ') − ψ(θ) − ⟨θ' − θ, η⟩."""
+    def _check_other(self, other: Any) -> Any:
         if type(other) is not type(self):
             raise ValueError(f"other must be a {type(self).__name__}, got {type(other).__name__}")
+        if other.dimension != self.dimension:
+            raise ValueError(f"other must have dimension {self.dimension}, got {other.dimension}")
+        return other
+
+    def kl(self, other: ExponentialFamily) -> float:
+        """KL(self ‖ other), the Bregman divergence of ψ (see :meth:`bregman_divergence`).
+
+        Subclasses may override it with an algebraically identical form that avoids cancellation.
+        """
+        return self.bregman_divergence(other)
+
+    def bregman_divergence(self, other: ExponentialFamily) -> float:
+        """B_ψ(θ', θ) = ψ(θ') − ψ(θ) − ⟨θ' − θ, η⟩ with θ' = other's natural parameter.
+
+        Equal to KL(self ‖ other) = B_φ(η, η'); evaluated literally, so it cancels when the two
+        members are close (``kl`` may do better).
+        """
+        self._check_other(other)
         theta, eta = self.natural(), self.expectation()
         return float(
             other.log_partition() - self.log_partition() - np.dot(other.natural() - theta, eta)

@@ -1,6 +1,35 @@
 """Stochastic-relaxation optimisers: natural-gradient descent on a search distribution."""
 
+from .binary import BinarySNGD, BinarySNGDState
+from .igo_cma import IGOCMA, IGOCMAState
+from .minimize import minimize
+from .optimizer import BoxTransform, Optimizer
+from .registry import DEFAULT_METHOD, METHODS, get_strategy
+from .snes import SNES, SNESState
+from .sngd import SNGD, SNGDState
 from .strategy import Strategy
 from .utilities import cma_weights, nes_utilities, rank_values
+from .xnes import XNES, XNESState
 
-__all__ = ["Strategy", "cma_weights", "nes_utilities", "rank_values"]
+__all__ = [
+    "DEFAULT_METHOD",
+    "IGOCMA",
+    "METHODS",
+    "SNES",
+    "SNGD",
+    "XNES",
+    "BinarySNGD",
+    "BinarySNGDState",
+    "BoxTransform",
+    "IGOCMAState",
+    "Optimizer",
+    "SNESState",
+    "SNGDState",
+    "Strategy",
+    "XNESState",
+    "cma_weights",
+    "get_strategy",
+    "minimize",
+    "nes_utilities",
+    "rank_values",
+]

@@ -38,6 +38,8 @@ class Strategy(Protocol):
 
     #: short name used by ``natgrad.minimize(method=...)`` and the command line
     name: str
+    # A strategy may set ``noise_distribution = "uniform"`` (the binary model); the default,
+    # when the attribute is absent, is "normal" (standard normal noise).
 
     def initial_state(self, x0: FloatArray, sigma0: float) -> Any:
         """State at generation 0 with mean ``x0`` and step size ``sigma0`` (already validated)."""

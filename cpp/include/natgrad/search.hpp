@@ -1,0 +1,88 @@
+// Search-distribution kernels of the stochastic-relaxation optimisers (IGO-CMA, xNES, SNES).
+//
+// Pure functions: every state array comes in, every new array goes out; no randomness (the
+// standard normal draws Z are an argument) and no hidden state. Rows of Z and X are samples
+// (lambda x n, row-major like NumPy); the full-covariance factor A is n x n with C = A A^T.
+#pragma once
+
+#include "natgrad/types.hpp"
+
+#include <vector>
+
+namespace natgrad {
+
+// X = m + sigma * Z A^T (one GEMM): row k is x_k = m + sigma * A z_k.
+RowMatrixXd sample_full(const VecRef& mean, double sigma, const MatRef& factor, const MatRef& noise);
+
+// X = m + sigma * Z diag(scales): row k is x_k = m + sigma * (scales .* z_k).
+RowMatrixXd sample_diagonal(const VecRef& mean, double sigma, const VecRef& scales,
+                            const MatRef& noise);
+
+// Sample indices sorted by value, best (smallest) first; ties keep their order (stable).
+std::vector<Eigen::Index> rank_order(const VecRef& values);
+
+// GEMM-form factor update (CMA_AS_NATURAL_GRADIENT §4.5 b). With U = zt^T (n x K) and
+// AU = yt^T = A U, returns A' = sqrt(a) A + (AU W) U^T with W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1},
+// P = U^T U, B = diag(beta), so that A' A'^T = A (aI + U B U^T) A^T and A' = A G with
+// G = (aI + U B U^T)^{1/2} (symmetric root). `w_out` receives W (K x K).
+RowMatrixXd gemm_factor_update(const MatRef& factor, const MatRef& yt, const MatRef& zt,
+                               const VecRef& beta, double a, MatrixXd* w_out = nullptr);
+
+// A expm(U diag(s) U^T) with U = zt^T (n x K) and AU = yt^T, in O(n^2 K) through
+// expm(U S U^T) = I + U phi_1(S P) S U^T, P = U^T U (phi_1 of a K x K matrix).
+RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const MatRef& zt,
+                                const VecRef& s);
+
+// Result of one IGO-CMA generation.
+struct IGOCMAStep {
+    VectorXd mean;
+    double sigma;
+    RowMatrixXd factor;
+    VectorXd p_sigma;
+    VectorXd p_c_z;
+    bool h_sigma;
+    int negative_shrinks;  // times the negative weights were halved to keep aI + PB positive
+};
+
+// One generation of IGO-CMA (Hansen 2016 tutorial eqs. 41-47 with the factor update of §4.5 b).
+// `weights` are the recombination weights by rank (best first, active negatives included);
+// `generation` counts completed generations before this one (for h_sigma).
+IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
+                          const VecRef& p_sigma, const VecRef& p_c_z, const MatRef& noise,
+                          const MatRef& samples, const VecRef& values, const VecRef& weights,
+                          long generation, double c_sigma, double d_sigma, double c_c, double c1,
+                          double cmu, double mueff, double chi_n);
+
+// Result of one xNES generation.
+struct XNESStep {
+    VectorXd mean;
+    double sigma;
+    RowMatrixXd factor;
+    VectorXd p_sigma;
+};
+
+// One generation of xNES (Glasmachers et al. 2010, Algorithm 1) with the low-rank expm.
+// `utilities` by rank, best first (zero-sum NES utilities). csa = false: sigma by the NES rule
+// sigma <- sigma exp(eta_sigma/2 G_sigma); csa = true: sigma by cumulative step-size adaptation
+// with path p_sigma (Hansen 2016 eqs. 43-44) using the positive part of the utilities as weights.
+XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, const VecRef& p_sigma,
+                     const MatRef& noise, const MatRef& samples, const VecRef& values,
+                     const VecRef& utilities, const VecRef& recombination, double eta_mu,
+                     double eta_sigma, double eta_b,
+                     bool csa, double c_sigma, double d_sigma, double mueff_pos, double chi_n);
+
+// Result of one SNES generation.
+struct SNESStep {
+    VectorXd mean;
+    double sigma;
+    VectorXd scales;
+};
+
+// One generation of SNES (Schaul, Glasmachers, Schmidhuber 2011, Algorithm 1), O(lambda n).
+// The per-coordinate standard deviations are sigma * scales; on return the geometric mean of
+// `scales` is 1 and sigma carries the overall size.
+SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, const MatRef& noise,
+                     const VecRef& values, const VecRef& utilities, double eta_mu,
+                     double eta_sigma);
+
+}  // namespace natgrad

@@ -1,0 +1,346 @@
+#include "natgrad/search.hpp"
+
+#include <Eigen/Eigenvalues>
+#include <Eigen/LU>
+#include <Eigen/Cholesky>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+
+namespace natgrad {
+
+namespace {
+
+void require_population(const MatRef& noise, const MatRef* samples, Eigen::Index n,
+                        const VecRef& values) {
+    if (noise.rows() < 1 || noise.cols() != n) {
+        invalid("noise must have shape (popsize, " + std::to_string(n) + "), got (" +
+                std::to_string(noise.rows()) + ", " + std::to_string(noise.cols()) + ")");
+    }
+    if (samples != nullptr) {
+        require_shape("X", samples->rows(), samples->cols(), noise.rows(), n);
+    }
+    require_size("values", values.size(), noise.rows());
+}
+
+// R (K x K) with R^T R = P for a positive semi-definite Gram matrix P, by pivoted LDL^T:
+// P = T^T L D L^T T  ->  R = D_+^{1/2} L^T T. Works for singular P (K > n, or p_c in span(z)).
+MatrixXd gram_root(const MatrixXd& gram) {
+    Eigen::LDLT<MatrixXd> ldlt(gram);
+    const VectorXd d = ldlt.vectorD().cwiseMax(0.0).cwiseSqrt();
+    MatrixXd r = d.asDiagonal() * MatrixXd(ldlt.matrixU());
+    return r * ldlt.transpositionsP().transpose();
+}
+
+// W of §4.5 b: W = B phi(P B) with phi(t) = 1/(sqrt(a) + sqrt(a + t)), i.e.
+// W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1}. With P = R^T R, (P B)^k = R^T (R B R^T)^{k-1} R B gives
+// phi(P B) = phi(0) I + R^T psi(S) R B, S = R B R^T symmetric, psi(s) = (phi(s) - phi(0))/s
+// = -1 / (2 sqrt(a) (sqrt(a) + sqrt(a + s))^2): one symmetric K x K eigenproblem, no Schur form.
+// Negative entries of beta are halved until aI + S (equivalently aI + P B) has a positive spectrum
+// (CMA_AS_NATURAL_GRADIENT §4.4; never needed in exact arithmetic under the alpha_posdef cap of
+// Hansen 2016 eq. 52).
+MatrixXd root_weights(const MatrixXd& gram, VectorXd& beta, double a, int* shrinks) {
+    const MatrixXd r = gram_root(gram);
+    const double sqrt_a = std::sqrt(a);
+    for (int attempt = 0; attempt <= 60; ++attempt) {
+        const MatrixXd rb = r * beta.asDiagonal();
+        const MatrixXd s = rb * r.transpose();
+        Eigen::SelfAdjointEigenSolver<MatrixXd> eig(s);
+        if (eig.info() != Eigen::Success) invalid("eigendecomposition of R B R^T failed");
+        if (eig.eigenvalues().minCoeff() + a > 1e-8 * a) {
+            const VectorXd psi = eig.eigenvalues().unaryExpr([sqrt_a, a](double x) {
+                const double q = sqrt_a + std::sqrt(a + x);
+                return -1.0 / (2.0 * sqrt_a * q * q);
+            });
+            const MatrixXd vr = eig.eigenvectors().transpose() * rb;  // V^T R B
+            MatrixXd w = vr.transpose() * psi.asDiagonal() * vr;
+            w.diagonal() += beta / (2.0 * sqrt_a);
+            return w;
+        }
+        for (Eigen::Index i = 0; i < beta.size(); ++i) {
+            if (beta(i) < 0.0) beta(i) *= 0.5;
+        }
+        if (shrinks != nullptr) ++*shrinks;
+    }
+    invalid("aI + P B has no positive spectrum even after shrinking the negative weights");
+}
+
+// phi_2(x) = (e^x - 1 - x)/x^2, by its series near 0 (where the closed form cancels).
+double phi2(double x) {
+    if (std::abs(x) < 0.5) {
+        double term = 0.5, sum = 0.5;
+        for (int k = 1; k < 25; ++k) {
+            term *= x / static_cast<double>(k + 2);
+            sum += term;
+        }
+        return sum;
+    }
+    return (std::expm1(x) - x) / (x * x);
+}
+
+RowMatrixXd apply_root(const MatRef& factor, const MatRef& yt, const MatRef& zt,
+                       const MatrixXd& w, double a) {
+    RowMatrixXd out = std::sqrt(a) * factor;
+    const RowMatrixXd wz = w * zt;            // K x n
+    out.noalias() += yt.transpose() * wz;     // the one n x K x n GEMM of the update
+    return out;
+}
+
+}  // namespace
+
+RowMatrixXd sample_full(const VecRef& mean, double sigma, const MatRef& factor,
+                        const MatRef& noise) {
+    const Eigen::Index n = mean.size();
+    require_shape("A", factor.rows(), factor.cols(), n, n);
+    if (noise.cols() != n) {
+        invalid("noise must have " + std::to_string(n) + " columns, got " +
+                std::to_string(noise.cols()));
+    }
+    RowMatrixXd x(noise.rows(), n);
+    x.noalias() = (sigma * noise) * factor.transpose();  // sigma folds into the GEMM's alpha
+    x.rowwise() += mean.transpose();
+    return x;
+}
+
+RowMatrixXd sample_diagonal(const VecRef& mean, double sigma, const VecRef& scales,
+                            const MatRef& noise) {
+    const Eigen::Index n = mean.size();
+    require_size("scales", scales.size(), n);
+    if (noise.cols() != n) {
+        invalid("noise must have " + std::to_string(n) + " columns, got " +
+                std::to_string(noise.cols()));
+    }
+    RowMatrixXd x = noise * (sigma * scales).asDiagonal();
+    x.rowwise() += mean.transpose();
+    return x;
+}
+
+std::vector<Eigen::Index> rank_order(const VecRef& values) {
+    std::vector<Eigen::Index> order(static_cast<std::size_t>(values.size()));
+    std::iota(order.begin(), order.end(), Eigen::Index{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&values](Eigen::Index i, Eigen::Index j) { return values(i) < values(j); });
+    return order;
+}
+
+RowMatrixXd gemm_factor_update(const MatRef& factor, const MatRef& yt, const MatRef& zt,
+                               const VecRef& beta, double a, MatrixXd* w_out) {
+    const Eigen::Index n = factor.rows();
+    require_shape("A", factor.rows(), factor.cols(), n, n);
+    require_shape("zt", zt.rows(), zt.cols(), beta.size(), n);
+    require_shape("yt", yt.rows(), yt.cols(), beta.size(), n);
+    if (!(a > 0.0) || !std::isfinite(a)) invalid("a must be finite and > 0, got " + std::to_string(a));
+    VectorXd b = beta;
+    const MatrixXd gram = zt * zt.transpose();
+    const MatrixXd w = root_weights(gram, b, a, nullptr);
+    if (w_out != nullptr) *w_out = w;
+    return apply_root(factor, yt, zt, w, a);
+}
+
+RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const MatRef& zt,
+                                const VecRef& s) {
+    const Eigen::Index n = factor.rows();
+    const Eigen::Index k = s.size();
+    require_shape("A", factor.rows(), factor.cols(), n, n);
+    require_shape("zt", zt.rows(), zt.cols(), k, n);
+    require_shape("yt", yt.rows(), yt.cols(), k, n);
+    // (U D U^T)^j = U (D P)^{j-1} D U^T = U D R^T S^{j-2} R D U^T (j >= 2) with P = R^T R and
+    // S = R D R^T symmetric, so expm(U D U^T) = I + U (D + D R^T phi_2(S) R D) U^T.
+    const MatrixXd r = gram_root(zt * zt.transpose());
+    const MatrixXd rd = r * s.asDiagonal();
+    Eigen::SelfAdjointEigenSolver<MatrixXd> eig(rd * r.transpose());
+    if (eig.info() != Eigen::Success) invalid("eigendecomposition of R D R^T failed");
+    const VectorXd f = eig.eigenvalues().unaryExpr([](double x) { return phi2(x); });
+    const MatrixXd vr = eig.eigenvectors().transpose() * rd;  // V^T R D
+    MatrixXd core = vr.transpose() * f.asDiagonal() * vr;
+    core.diagonal() += s;
+    RowMatrixXd out = factor;
+    const RowMatrixXd cz = core * zt;        // K x n
+    out.noalias() += yt.transpose() * cz;    // A U (phi_1 S) U^T: one n x K x n GEMM
+    return out;
+}
+
+IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
+                          const VecRef& p_sigma, const VecRef& p_c_z, const MatRef& noise,
+                          const MatRef& samples, const VecRef& values, const VecRef& weights,
+                          long generation, double c_sigma, double d_sigma, double c_c, double c1,
+                          double cmu, double mueff, double chi_n) {
+    const Eigen::Index n = mean.size();
+    require_shape("A", factor.rows(), factor.cols(), n, n);
+    require_size("p_sigma", p_sigma.size(), n);
+    require_size("p_c_z", p_c_z.size(), n);
+    require_population(noise, &samples, n, values);
+    const Eigen::Index lam = noise.rows();
+    require_size("weights", weights.size(), lam);
+    if (!(sigma > 0.0)) invalid("sigma must be > 0, got " + std::to_string(sigma));
+
+    const std::vector<Eigen::Index> order = rank_order(values);
+    const double inv_sigma = 1.0 / sigma;
+
+    // Columns of U (rows of zt) and of AU (rows of yt): every sample with a non-zero weight, then
+    // the evolution path. y_k = (x_k - m)/sigma = A z_k (recomputed from x, as x is what f saw).
+    Eigen::Index k_count = 0;
+    for (Eigen::Index r = 0; r < lam; ++r) k_count += weights(r) != 0.0 ? 1 : 0;
+    RowMatrixXd zt(k_count + 1, n), yt(k_count + 1, n);
+    VectorXd beta(k_count + 1);
+    VectorXd y_w = VectorXd::Zero(n), z_w = VectorXd::Zero(n);
+    double weight_sum = 0.0;
+    Eigen::Index col = 0;
+    for (Eigen::Index r = 0; r < lam; ++r) {
+        const double w = weights(r);
+        weight_sum += w;
+        if (w == 0.0) continue;
+        const Eigen::Index idx = order[static_cast<std::size_t>(r)];
+        zt.row(col) = noise.row(idx);
+        yt.row(col) = (samples.row(idx) - mean.transpose()) * inv_sigma;
+        if (w > 0.0) {
+            y_w.noalias() += w * yt.row(col).transpose();  // (Hansen 2016 eq. 41)
+            z_w.noalias() += w * zt.row(col).transpose();  // = A^{-1} y_w without a solve
+            beta(col) = cmu * w;
+        } else {
+            beta(col) = cmu * w * static_cast<double>(n) / zt.row(col).squaredNorm();  // (eq. 46)
+        }
+        ++col;
+    }
+
+    IGOCMAStep out;
+    // Natural-gradient mean step with c_m = 1: m + sigma y_w = m + sum w_i (x_i - m) (eq. 42).
+    out.mean = mean + sigma * y_w;
+    // CSA with A^{-1} in place of C^{-1/2} (Krause et al. 2016) (eq. 43), then (eq. 44).
+    out.p_sigma = (1.0 - c_sigma) * p_sigma + std::sqrt(c_sigma * (2.0 - c_sigma) * mueff) * z_w;
+    const double ps_norm = out.p_sigma.norm();
+    out.sigma = sigma * std::exp((c_sigma / d_sigma) * (ps_norm / chi_n - 1.0));
+    // Stall of the rank-one path while p_sigma is long (Hansen 2016, h_sigma below eq. 45).
+    const double ps_corr =
+        std::sqrt(1.0 - std::pow(1.0 - c_sigma, 2.0 * static_cast<double>(generation + 1)));
+    out.h_sigma = ps_norm / ps_corr < (1.4 + 2.0 / (static_cast<double>(n) + 1.0)) * chi_n;
+    const double h = out.h_sigma ? 1.0 : 0.0;
+    // Evolution path in z-coordinates, p_c = A p_c_z (eq. 45).
+    VectorXd pcz = (1.0 - c_c) * p_c_z + h * std::sqrt(c_c * (2.0 - c_c) * mueff) * z_w;
+    zt.row(k_count) = pcz.transpose();
+    yt.row(k_count).noalias() = (factor * pcz).transpose();
+    beta(k_count) = c1;
+    // C' = a C + c1 p_c p_c^T + cmu sum w°_i y_i y_i^T (eq. 47) = A (aI + U B U^T) A^T.
+    const double a = 1.0 + c1 * (1.0 - h) * c_c * (2.0 - c_c) - c1 - cmu * weight_sum;
+    if (!(a > 0.0)) invalid("covariance decay a must be > 0, got " + std::to_string(a));
+
+    out.negative_shrinks = 0;
+    const Eigen::Index k = zt.rows();
+    if (n <= k) {
+        // Small n (n <= K): any G with G G^T = M gives A' = A G (§4.5 b); the Cholesky factor of
+        // the n x n matrix M costs n^3/3 <= K n^2/3 flops, far less than a K x K eigenproblem.
+        MatrixXd m_full(n, n);
+        for (int attempt = 0;; ++attempt) {
+            m_full.noalias() = zt.transpose() * beta.asDiagonal() * zt;
+            m_full.diagonal().array() += a;
+            Eigen::LLT<MatrixXd> llt(m_full);
+            if (llt.info() == Eigen::Success &&
+                llt.matrixLLT().diagonal().array().square().minCoeff() > 1e-8 * a) {
+                const MatrixXd l = llt.matrixL();
+                out.factor.noalias() = factor * l.triangularView<Eigen::Lower>();
+                out.p_c_z = l.triangularView<Eigen::Lower>().solve(pcz);  // G^{-1} p_c_z
+                return out;
+            }
+            if (attempt >= 60) invalid("aI + U B U^T is not positive definite after shrinking");
+            for (Eigen::Index i = 0; i < k; ++i) {
+                if (beta(i) < 0.0) beta(i) *= 0.5;
+            }
+            ++out.negative_shrinks;
+        }
+    }
+    const MatrixXd gram = zt * zt.transpose();
+    const MatrixXd w = root_weights(gram, beta, a, &out.negative_shrinks);
+    out.factor = apply_root(factor, yt, zt, w, a);
+    // p_c_z <- G^{-1} p_c_z with G = sqrt(a) I + U W U^T (Woodbury), so that A' p_c_z' = p_c.
+    const double sqrt_a = std::sqrt(a);
+    MatrixXd inner = gram * w;
+    inner.diagonal().array() += sqrt_a;
+    const VectorXd utv = zt * pcz;
+    const VectorXd coef = w * inner.partialPivLu().solve(utv);
+    out.p_c_z = (pcz - zt.transpose() * coef) / sqrt_a;
+    return out;
+}
+
+XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, const VecRef& p_sigma,
+                     const MatRef& noise, const MatRef& samples, const VecRef& values,
+                     const VecRef& utilities, const VecRef& recombination, double eta_mu,
+                     double eta_sigma, double eta_b, bool csa, double c_sigma, double d_sigma,
+                     double mueff_pos, double chi_n) {
+    const Eigen::Index n = mean.size();
+    require_shape("A", factor.rows(), factor.cols(), n, n);
+    require_size("p_sigma", p_sigma.size(), n);
+    require_population(noise, &samples, n, values);
+    const Eigen::Index lam = noise.rows();
+    require_size("utilities", utilities.size(), lam);
+    require_size("recombination", recombination.size(), lam);
+    if (!(sigma > 0.0)) invalid("sigma must be > 0, got " + std::to_string(sigma));
+
+    const std::vector<Eigen::Index> order = rank_order(values);
+    const double inv_sigma = 1.0 / sigma;
+    RowMatrixXd zt(lam, n), yt(lam, n);
+    VectorXd u(lam);
+    VectorXd step = VectorXd::Zero(n), z_w = VectorXd::Zero(n);
+    double trace_term = 0.0;  // sum_k u_k |z_k|^2
+    for (Eigen::Index r = 0; r < lam; ++r) {
+        const Eigen::Index idx = order[static_cast<std::size_t>(r)];
+        u(r) = utilities(r);
+        zt.row(r) = noise.row(idx);
+        yt.row(r) = (samples.row(idx) - mean.transpose()) * inv_sigma;
+        step.noalias() += u(r) * (samples.row(idx) - mean.transpose()).transpose();
+        trace_term += u(r) * zt.row(r).squaredNorm();
+        if (recombination(r) != 0.0) z_w.noalias() += recombination(r) * zt.row(r).transpose();
+    }
+    XNESStep out;
+    // m <- m + eta_mu sigma A sum u_k z_k (Glasmachers et al. 2010, Alg. 1; sum u_k (x_k - m)).
+    out.mean = mean + eta_mu * step;
+    // G_M = sum u_k (z_k z_k^T - I); G_sigma = tr(G_M)/n; G_B = G_M - G_sigma I
+    //     = Z^T diag(u) Z - c I with c = sum u_k |z_k|^2 / n (Alg. 1).
+    const double c = trace_term / static_cast<double>(n);
+    const double g_sigma = c - utilities.sum();
+    if (csa) {
+        // Cumulative step-size adaptation (Hansen 2016 eqs. 43-44), weights = positive part.
+        out.p_sigma =
+            (1.0 - c_sigma) * p_sigma + std::sqrt(c_sigma * (2.0 - c_sigma) * mueff_pos) * z_w;
+        out.sigma = sigma * std::exp((c_sigma / d_sigma) * (out.p_sigma.norm() / chi_n - 1.0));
+    } else {
+        out.p_sigma = p_sigma;
+        out.sigma = sigma * std::exp(0.5 * eta_sigma * g_sigma);  // sigma <- sigma exp(eta/2 G_sigma)
+    }
+    // A <- A expm(eta_B/2 G_B) = exp(-eta_B c/2) A expm(U diag(eta_B u/2) U^T), U = Z^T.
+    const VectorXd s = 0.5 * eta_b * u;
+    out.factor = lowrank_expm_factor(factor, yt, zt, s);
+    out.factor *= std::exp(-0.5 * eta_b * c);
+    return out;
+}
+
+SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, const MatRef& noise,
+                     const VecRef& values, const VecRef& utilities, double eta_mu,
+                     double eta_sigma) {
+    const Eigen::Index n = mean.size();
+    require_size("scales", scales.size(), n);
+    require_population(noise, nullptr, n, values);
+    const Eigen::Index lam = noise.rows();
+    require_size("utilities", utilities.size(), lam);
+    if (!(sigma > 0.0)) invalid("sigma must be > 0, got " + std::to_string(sigma));
+
+    const std::vector<Eigen::Index> order = rank_order(values);
+    VectorXd u_by_sample(lam);
+    for (Eigen::Index r = 0; r < lam; ++r) u_by_sample(order[static_cast<std::size_t>(r)]) = utilities(r);
+    // grad_mu = sum u_k z_k, grad_s = sum u_k (z_k^2 - 1) (Schaul et al. 2011, Alg. 1).
+    const VectorXd grad_mu = noise.transpose() * u_by_sample;
+    const VectorXd grad_s =
+        noise.array().square().matrix().transpose() * u_by_sample -
+        VectorXd::Constant(n, u_by_sample.sum());
+    SNESStep out;
+    out.mean = mean + (eta_mu * sigma) * scales.cwiseProduct(grad_mu);  // mu <- mu + eta_mu sigma.*grad_mu
+    VectorXd log_scales = scales.array().log().matrix() + (0.5 * eta_sigma) * grad_s;  // sigma.*exp(eta/2 grad)
+    const double log_gm = log_scales.mean();
+    out.scales = (log_scales.array() - log_gm).exp().matrix();
+    out.sigma = sigma * std::exp(log_gm);
+    return out;
+}
+
+}  // namespace natgrad

@@ -1,0 +1,193 @@
+"""Command line: ``python -m natgrad minimize ...`` and ``python -m natgrad demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["build_parser", "main"]
+
+_EPILOG = """\
+example:
+  python -m natgrad minimize --function rosenbrock --dim 100 --seed 1
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m natgrad`` (methods as registered at call time)."""
+    from . import functions
+    from .optim.registry import DEFAULT_METHOD, METHODS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m natgrad",
+        description="natgrad: natural-gradient optimisation over exponential families.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "minimize",
+        help="minimise a test function and print the progress and the result",
+        description=(
+            "Minimise a test function from natgrad.functions with natgrad.minimize, printing "
+            "generation, evaluations, best f and step size every few generations."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--function",
+        default="rosenbrock",
+        choices=sorted(functions.CONTINUOUS),
+        help="test function to minimise (default: %(default)s)",
+    )
+    run.add_argument("--dim", type=int, default=10, help="dimension n (default: %(default)s)")
+    run.add_argument(
+        "--method",
+        default=DEFAULT_METHOD,
+        help=f"optimiser; one of: {', '.join(sorted(METHODS)) or '(none installed)'} "
+        "(default: %(default)s)",
+    )
+    run.add_argument(
+        "--seed", type=int, default=None, help="random seed; same seed, same run (default: none)"
+    )
+    run.add_argument(
+        "--x0",
+        type=float,
+        default=3.0,
+        help="every coordinate of the initial mean (default: %(default)s)",
+    )
+    run.add_argument(
+        "--sigma0", type=float, default=1.0, help="initial step size (default: %(default)s)"
+    )
+    run.add_argument(
+        "--max-evals",
+        type=float,
+        default=None,
+        help="budget of function evaluations, e.g. 1e6 (default: no limit)",
+    )
+    run.add_argument(
+        "--ftarget",
+        type=float,
+        default=1e-8,
+        help="stop once f <= ftarget; every test function has minimum 0 (default: %(default)s)",
+    )
+    run.add_argument(
+        "--popsize",
+        type=int,
+        default=None,
+        help="samples per generation (default: the method's choice for --dim)",
+    )
+    run.add_argument(
+        "--restarts",
+        type=int,
+        default=0,
+        help="IPOP restarts with doubled population size (default: %(default)s)",
+    )
+    run.add_argument(
+        "--every",
+        type=int,
+        default=None,
+        help="print a progress line every this many generations (default: 25 * sqrt(dim))",
+    )
+    run.add_argument("--quiet", action="store_true", help="print only the result")
+
+    commands.add_parser(
+        "demo",
+        help="run the demonstration (natgrad.demo.run_demo)",
+        description="Run natgrad's demonstration, natgrad.demo.run_demo().",
+    )
+    return parser
+
+
+def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from . import functions
+    from .optim import minimize
+
+    if args.dim < (2 if args.function == "rosenbrock" else 1):
+        parser.error(
+            f"--dim must be >= {2 if args.function == 'rosenbrock' else 1} for {args.function}"
+        )
+    if args.every is not None and args.every < 1:
+        parser.error(f"--every must be >= 1, got {args.every}")
+    if not args.sigma0 > 0:
+        parser.error(f"--sigma0 must be > 0, got {args.sigma0}")
+    f = functions.CONTINUOUS[args.function]
+    options: dict[str, Any] = {}
+    if args.popsize is not None:
+        options["popsize"] = args.popsize
+    every = args.every
+    if every is None:
+        every = max(1, round(25 * args.dim**0.5))
+    start = time.perf_counter()
+
+    def report(info: Any) -> None:
+        if info.nit % every == 0:
+            print(
+                f"{info.nit:>8d} {info.nfev:>11d} {info.fun:>14.6e} {info.sigma:>11.3e}",
+                flush=True,
+            )
+
+    if not args.quiet:
+        print(
+            f"natgrad minimize: {args.function}, n={args.dim}, method={args.method}, "
+            f"seed={args.seed}, x0={args.x0}, sigma0={args.sigma0}"
+        )
+        print(f"{'gen':>8s} {'evals':>11s} {'best f':>14s} {'sigma':>11s}")
+    try:
+        result = minimize(
+            f,
+            np.full(args.dim, args.x0),
+            args.sigma0,
+            method=args.method,
+            max_evals=args.max_evals,
+            ftarget=args.ftarget,
+            seed=args.seed,
+            vectorized=True,
+            callback=None if args.quiet else report,
+            restarts=args.restarts,
+            options=options,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    elapsed = time.perf_counter() - start
+    x = np.array2string(result.x, threshold=8, precision=6)
+    print(f"stop:        {result.stop_reason} ({result.message})")
+    print(f"success:     {result.success}")
+    print(f"best f:      {result.fun:.6e}")
+    print(f"evaluations: {result.nfev}")
+    print(f"generations: {result.nit}")
+    print(f"restarts:    {result.restarts}")
+    print(f"step size:   {result.sigma:.3e}")
+    print(f"x:           {x}")
+    print(f"time:        {elapsed:.2f} s")
+    return 0
+
+
+def _run_demo() -> int:
+    try:
+        from .demo import run_demo
+    except ImportError as exc:
+        print(
+            f"natgrad demo is not available in this installation ({exc}); "
+            "try `python -m natgrad minimize --help`",
+            file=sys.stderr,
+        )
+        return 1
+    run_demo()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m natgrad``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return _run_demo()
+    return _run_minimize(args, parser)

@@ -1,0 +1,224 @@
+"""IGO-CMA: CMA-ES read as an information-geometric (natural-gradient) optimiser, in O(λn²).
+
+The mean step and the rank-μ covariance step are one Monte-Carlo natural-gradient step of
+E_θ[W_f(x)] on θ = (m, C) with rank-based weights (the IGO reading of CMA-ES: Akimoto, Nagata,
+Ono & Kobayashi, PPSN 2010 and arXiv:1206.0730; Ollivier, Arnold, Auger & Hansen, JMLR 18, 2017).
+To it are added the rank-one update from the evolution path p_c (a MAP-IGO natural gradient:
+Hamano, Shirakawa & Nomura, arXiv:2406.16506), active negative weights, and cumulative step-size
+adaptation (CSA) with the h_σ stall, all with the defaults of Hansen, "The CMA Evolution
+Strategy: A Tutorial", arXiv:1604.00772 (2016), eqs. 41–58.
+
+The covariance is kept as a factor C = A Aᵀ and updated in the GEMM form
+A' = √a·A + (AU·W)·Uᵀ with a K×K matrix square root (K ≤ λ+1): two n×K×n GEMMs per generation
+(sampling and update), no n×n eigendecomposition or matrix exponential. CSA uses A⁻¹y_w = z_w in
+place of C^{-1/2}y_w (Krause, Arbonès & Igel, NeurIPS 2016), which needs no solve.
+
+Work per generation O(λn²); memory O(n²).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import _core
+from .._validation import FloatArray
+from . import _common
+from .utilities import cma_weights
+
+
+class IGOCMAState(NamedTuple):
+    """State of IGO-CMA after ``generation`` generations (immutable; ``update`` returns a new one).
+
+    Attributes
+    ----------
+    mean : ndarray (n,)
+        Mean m of the search distribution N(m, σ² A Aᵀ).
+    sigma : float
+        Step size σ.
+    factor : ndarray (n, n)
+        Factor A of the covariance shape C = A Aᵀ (not triangular in general).
+    p_sigma : ndarray (n,)
+        Conjugate evolution path of CSA (in z-coordinates).
+    p_c_z : ndarray (n,)
+        Evolution path of the rank-one update in z-coordinates: p_c = A p_c_z.
+    generation : int
+        Completed generations.
+    """
+
+    mean: FloatArray
+    sigma: float
+    factor: FloatArray
+    p_sigma: FloatArray
+    p_c_z: FloatArray
+    generation: int
+
+
+class IGOCMAParameters(NamedTuple):
+    """Constants of one (n, λ) pair (Hansen 2016, Table 1 / eqs. 49–58)."""
+
+    weights: FloatArray  # by rank, best first; negative (active) weights for ranks > μ
+    mueff: float
+    c_sigma: float
+    d_sigma: float
+    c_c: float
+    c1: float
+    cmu: float
+    chi_n: float
+
+
+@lru_cache(maxsize=64)
+def _parameters(dim: int, popsize: int, active: bool) -> IGOCMAParameters:
+    weights, mueff = cma_weights(popsize, dim, active=active)  # (eqs. 49–53)
+    c_sigma, d_sigma = _common.csa_constants(dim, mueff)  # (eq. 55)
+    c_c = (4 + mueff / dim) / (dim + 4 + 2 * mueff / dim)  # (eq. 56)
+    c1 = 2 / ((dim + 1.3) ** 2 + mueff)  # (eq. 57)
+    cmu = min(1 - c1, 2 * (mueff - 2 + 1 / mueff) / ((dim + 2) ** 2 + mueff))  # (eq. 58)
+    return IGOCMAParameters(
+        weights=_common.readonly(weights),
+        mueff=mueff,
+        c_sigma=c_sigma,
+        d_sigma=d_sigma,
+        c_c=c_c,
+        c1=c1,
+        cmu=cmu,
+        chi_n=_common.expected_norm(dim),
+    )
+
+
+def parameters(dim: int, popsize: int, *, active: bool = True) -> IGOCMAParameters:
+    """Default constants of IGO-CMA in dimension ``dim`` with population ``popsize``."""
+    return _parameters(_common.check_dim(dim), _common.check_popsize(popsize), bool(active))
+
+
+def initial_state(x0: ArrayLike, sigma0: float) -> IGOCMAState:
+    """Generation 0: mean ``x0``, step size ``sigma0``, A = I, zero paths."""
+    mean, sigma = _common.start(x0, sigma0)
+    n = mean.size
+    return IGOCMAState(mean, sigma, np.eye(n), np.zeros(n), np.zeros(n), 0)
+
+
+default_popsize = _common.default_popsize
+
+
+def noise_shape(state: IGOCMAState, popsize: int) -> tuple[int, int]:
+    """(λ, n): one standard normal vector per candidate."""
+    return (int(popsize), state.mean.size)
+
+
+def sample(state: IGOCMAState, noise: ArrayLike) -> FloatArray:
+    """Candidates x_k = m + σ A z_k (Hansen 2016, eqs. 39–40), as one GEMM X = m + σ Z Aᵀ."""
+    z = np.ascontiguousarray(noise, dtype=np.float64)
+    if z.ndim != 2 or z.shape[1] != state.mean.size:
+        raise ValueError(f"noise must have shape (popsize, {state.mean.size}), got {z.shape}")
+    return _core.sample_full(state.mean, state.sigma, state.factor, z)
+
+
+def update(
+    state: IGOCMAState,
+    noise: ArrayLike,
+    X: ArrayLike,
+    values: ArrayLike,
+    *,
+    params: IGOCMAParameters | None = None,
+) -> IGOCMAState:
+    """One IGO-CMA generation from the draws ``noise``, candidates ``X`` and finite ``values``.
+
+    Everything (ranking, mean, paths, σ, factor) happens in one compiled call; see the module
+    docstring for the equations. ``params`` defaults to :func:`parameters` for (n, λ).
+    """
+    n = state.mean.size
+    z, x, v = _common.population(noise, X, values, n)
+    p = params if params is not None else _parameters(n, z.shape[0], True)
+    mean, sigma, factor, p_sigma, p_c_z, _h_sigma, _shrinks = _core.igo_cma_update(
+        state.mean,
+        state.sigma,
+        state.factor,
+        state.p_sigma,
+        state.p_c_z,
+        z,
+        x,
+        v,
+        p.weights,
+        state.generation,
+        p.c_sigma,
+        p.d_sigma,
+        p.c_c,
+        p.c1,
+        p.cmu,
+        p.mueff,
+        p.chi_n,
+    )
+    return IGOCMAState(mean, sigma, factor, p_sigma, p_c_z, state.generation + 1)
+
+
+def condition_number(state: IGOCMAState) -> float:
+    """cond(C) = (s_max/s_min)² from the singular values of A (O(n³): call it sparingly)."""
+    s = np.linalg.svd(state.factor, compute_uv=False)
+    return float((s[0] / s[-1]) ** 2) if s[-1] > 0 else float("inf")
+
+
+def axis_scales(state: IGOCMAState) -> FloatArray:
+    """σ √diag(A Aᵀ): the row norms of A times σ (O(n²))."""
+    return np.asarray(state.sigma * np.sqrt(np.einsum("ij,ij->i", state.factor, state.factor)))
+
+
+class IGOCMA:
+    """Full-covariance natural-gradient optimiser with CMA-ES's sample efficiency (``"igo-cma"``).
+
+    Parameters
+    ----------
+    active : bool, default True
+        Use the negative (active) recombination weights for the covariance update
+        (Hansen 2016, eq. 53); ``False`` gives the classic positive-weight rank-μ update.
+
+    Notes
+    -----
+    Stateless apart from its options: the state lives in :class:`IGOCMAState` records. A minimal
+    loop, with ``f`` mapping a (λ, n) batch to λ values::
+
+        s = IGOCMA(); st = s.initial_state(x0, 0.5); lam = s.default_popsize(len(x0))
+        for _ in range(200):
+            Z = rng.standard_normal(s.noise_shape(st, lam))
+            X = s.sample(st, Z)
+            st = s.update(st, Z, X, f(X))
+    """
+
+    name = "igo-cma"
+
+    def __init__(self, *, active: bool = True) -> None:
+        if not isinstance(active, (bool, np.bool_)):
+            raise ValueError(f"active must be True or False, got {active!r}")
+        self.active = bool(active)
+
+    def __repr__(self) -> str:
+        return f"IGOCMA(active={self.active})"
+
+    def initial_state(self, x0: FloatArray, sigma0: float) -> IGOCMAState:
+        return initial_state(x0, sigma0)
+
+    def default_popsize(self, dim: int) -> int:
+        return default_popsize(dim)
+
+    def noise_shape(self, state: IGOCMAState, popsize: int) -> tuple[int, ...]:
+        return noise_shape(state, popsize)
+
+    def sample(self, state: IGOCMAState, noise: FloatArray) -> FloatArray:
+        return sample(state, noise)
+
+    def update(
+        self, state: IGOCMAState, noise: FloatArray, X: FloatArray, values: FloatArray
+    ) -> IGOCMAState:
+        n = state.mean.size
+        lam = np.shape(noise)[0] if np.ndim(noise) == 2 else 0
+        params = _parameters(n, lam, self.active) if lam >= 2 else None
+        return update(state, noise, X, values, params=params)
+
+    def condition_number(self, state: IGOCMAState) -> float:
+        return condition_number(state)
+
+    def axis_scales(self, state: IGOCMAState) -> FloatArray:
+        return axis_scales(state)

@@ -1,0 +1,299 @@
+"""``natgrad.minimize``: run an ask/tell optimiser on a black-box function to the end."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._validation import FloatArray, as_float_array, as_generator, as_int
+from .optimizer import CONVERGED_REASONS, Optimizer
+from .registry import DEFAULT_METHOD, get_strategy
+from .strategy import Strategy
+
+__all__ = ["STATUS", "minimize"]
+
+logger = logging.getLogger("natgrad")
+
+#: ``OptimizeResult.status`` for each stop reason
+STATUS = {
+    "ftarget": 0,
+    "tolx": 1,
+    "tolfun": 2,
+    "max_evals": 3,
+    "stagnation": 4,
+    "condition": 5,
+    "nonfinite": 6,
+    "invalid_state": 7,
+    "callback": 8,
+}
+
+_MESSAGES = {
+    "ftarget": "reached ftarget",
+    "tolx": "step size below tolx",
+    "tolfun": "function values flat to within tolfun",
+    "max_evals": "reached max_evals",
+    "stagnation": "no improvement for `stagnation` generations",
+    "condition": "covariance condition number above max_condition",
+    "nonfinite": "no finite value for 10 generations in a row",
+    "invalid_state": "the strategy produced a non-finite state",
+    "callback": "stopped by the callback",
+}
+
+#: ``options`` keys that go to the :class:`Optimizer`; every other key goes to the strategy
+_SHELL_OPTIONS = frozenset({"popsize", "tolx", "tolfun", "stagnation", "max_condition"})
+
+
+def _optimize_result() -> Any:
+    try:
+        from scipy.optimize import OptimizeResult
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "natgrad.minimize returns a scipy.optimize.OptimizeResult and needs SciPy (a "
+            "dependency of natgrad): `pip install scipy`"
+        ) from exc
+    return OptimizeResult
+
+
+def _evaluate(
+    f: Callable[..., Any], X: FloatArray, vectorized: bool, executor: Executor | None
+) -> FloatArray:
+    """f at the rows of X, in row order, as a float array (None becomes NaN).
+
+    f receives a writable copy: it may scribble on its input without changing the batch told.
+    """
+    work = np.array(X)
+    if vectorized:
+        raw = f(work)
+    elif executor is not None:
+        raw = list(executor.map(f, work))
+    else:
+        raw = [f(x) for x in work]
+    try:
+        values = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"f must return real numbers (or None), got {raw!r:.80}") from exc
+    if values.size != X.shape[0]:
+        raise ValueError(
+            f"f must return one value per row of the ({X.shape[0]}, {X.shape[1]}) batch, "
+            f"got shape {values.shape}"
+        )
+    return values.reshape(-1)
+
+
+def minimize(
+    f: Callable[..., Any],
+    x0: ArrayLike,
+    sigma0: float,
+    method: str | Strategy = DEFAULT_METHOD,
+    bounds: Any = None,
+    max_evals: int | None = None,
+    ftarget: float | None = None,
+    seed: Any = None,
+    vectorized: bool = False,
+    executor: Executor | None = None,
+    callback: Callable[[Any], Any] | None = None,
+    progress: bool = False,
+    restarts: int = 0,
+    options: dict[str, Any] | None = None,
+) -> Any:
+    """Minimise a black-box function with a natural-gradient evolution strategy.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float`` for x of shape (n,); with ``vectorized=True``, ``f(X) -> (λ,)`` for
+        X of shape (λ, n). NaN, ±Inf and None are ranked worst (see
+        :mod:`natgrad.optim.optimizer`). An exception raised by f propagates unchanged.
+    x0 : array_like, shape (n,)
+        Initial mean of the search distribution.
+    sigma0 : float
+        Initial step size (about a quarter of the width of the region that should be searched).
+    method : str or Strategy
+        A name from ``natgrad.optim.METHODS`` (default ``"igo-cma"``) or a Strategy instance.
+    bounds : (lower, upper), optional
+        Box bounds; f is only called inside the box (see :class:`~natgrad.optim.Optimizer`).
+    max_evals : int, optional
+        Budget of f-evaluations over all restarts (no limit by default: the other termination
+        criteria end the run).
+    ftarget : float, optional
+        Stop once f <= ftarget.
+    seed : int or numpy.random.Generator, optional
+        Seed (or generator) of all random numbers; a given seed gives bit-identical runs.
+    vectorized : bool
+        Call f once per generation on the whole (λ, n) batch.
+    executor : concurrent.futures.Executor, optional
+        Evaluate rows with ``executor.map(f, rows)`` (threads, processes, or Dask's
+        ``Client.get_executor()``); order is preserved. f must be picklable for processes.
+    callback : callable, optional
+        Called after each generation with an ``OptimizeResult`` holding ``x``, ``fun``, ``nfev``,
+        ``nit``, ``sigma``, ``mean`` and ``optimizer``; returning True (or raising
+        ``StopIteration``) stops the run with reason ``"callback"``.
+    progress : bool
+        Show a tqdm progress bar (needs ``tqdm``; otherwise a warning says so and the run goes on).
+    restarts : int
+        IPOP restarts (Auger & Hansen, "A restart CMA evolution strategy with increasing population
+        size", CEC 2005): after a run ends without reaching ``ftarget``, ``max_evals`` or a callback
+        stop, start again from ``x0`` with ``sigma0`` and twice the population size, up to
+        ``restarts`` times. The best point over all runs is returned.
+    options : dict, optional
+        ``popsize``, ``tolx``, ``tolfun``, ``stagnation``, ``max_condition`` go to
+        :class:`~natgrad.optim.Optimizer`; any other key is passed to the strategy's constructor.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        ``x`` (best point evaluated), ``fun`` (its value), ``nfev``, ``nit`` (generations),
+        ``success`` (stopped by ftarget, tolx or tolfun), ``status`` (see ``STATUS``),
+        ``message``, ``stop_reason`` (of the last run), ``stop_reasons`` (one per run), ``sigma``
+        and ``mean`` (of the last run), ``popsize`` (of the last run), ``restarts`` (restarts run)
+        and ``method``.
+    """
+    OptimizeResult = _optimize_result()
+    x0_arr = as_float_array("x0", x0, ndim=1)
+    if not callable(f):
+        raise ValueError(f"f must be callable, got {f!r:.80}")
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be callable, got {callback!r:.80}")
+    if executor is not None and not isinstance(executor, Executor) and not hasattr(executor, "map"):
+        raise ValueError(f"executor must be a concurrent.futures.Executor, got {executor!r:.80}")
+    restarts = as_int("restarts", restarts, minimum=0)
+    opts = dict(options or {})
+    shell_opts = {k: opts.pop(k) for k in list(opts) if k in _SHELL_OPTIONS}
+    if isinstance(method, str):
+        strategy = get_strategy(method, **opts)
+    elif isinstance(method, Strategy):
+        if opts:
+            raise ValueError(f"options {sorted(opts)} are unknown (method is a Strategy instance)")
+        strategy = method
+    else:
+        raise ValueError(f"method must be a method name or a Strategy, got {method!r:.80}")
+    rng = as_generator(seed=seed)
+    popsize = shell_opts.pop("popsize", None)
+    base_popsize = (
+        strategy.default_popsize(x0_arr.size)
+        if popsize is None
+        else as_int("popsize", popsize, minimum=2)
+    )
+
+    bar = None
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            warnings.warn(
+                "progress=True needs tqdm (pip install tqdm); running without a progress bar",
+                stacklevel=2,
+            )
+        else:
+            bar = tqdm(total=max_evals, unit="eval", desc=f"natgrad {strategy.name}")
+
+    total_evals = 0
+    total_gens = 0
+    best_x: FloatArray | None = None
+    best_f = math.inf
+    reasons: list[str] = []
+    opt: Optimizer | None = None
+    try:
+        for run in range(restarts + 1):
+            remaining = None if max_evals is None else max_evals - total_evals
+            opt = Optimizer(
+                strategy,
+                x0_arr,
+                sigma0,
+                popsize=base_popsize * 2**run,
+                bounds=bounds,
+                max_evals=remaining,
+                ftarget=ftarget,
+                rng=rng,
+                **shell_opts,
+            )
+            logger.info(
+                "natgrad %s run %d: n=%d popsize=%d sigma0=%g",
+                strategy.name,
+                run,
+                opt.dim,
+                opt.popsize,
+                opt.sigma,
+            )
+            reason = None
+            while not opt.should_stop():
+                X = opt.ask()
+                values = _evaluate(f, X, vectorized, executor)
+                opt.tell(X, values)
+                if bar is not None:
+                    bar.update(opt.popsize)
+                    bar.set_postfix(f=f"{min(best_f, opt.best_f):.3e}", sigma=f"{opt.sigma:.2e}")
+                logger.debug(
+                    "gen %d evals %d best f %.6e sigma %.3e",
+                    opt.generation,
+                    total_evals + opt.evaluations,
+                    opt.best_f,
+                    opt.sigma,
+                )
+                if callback is not None:
+                    info = OptimizeResult(
+                        x=opt.best_x if opt.best_f < best_f else best_x,
+                        fun=min(opt.best_f, best_f),
+                        nfev=total_evals + opt.evaluations,
+                        nit=total_gens + opt.generation,
+                        sigma=opt.sigma,
+                        mean=opt.mean,
+                        optimizer=opt,
+                    )
+                    try:
+                        stop = callback(info)
+                    except StopIteration:
+                        stop = True
+                    if stop is True:
+                        reason = "callback"
+                        break
+            reason = reason or opt.stop_reason or "callback"
+            reasons.append(reason)
+            total_evals += opt.evaluations
+            total_gens += opt.generation
+            if opt.best_f < best_f:
+                best_f, best_x = opt.best_f, opt.best_x
+            logger.info(
+                "natgrad %s run %d stopped (%s) after %d evaluations: best f %.6e",
+                strategy.name,
+                run,
+                reason,
+                opt.evaluations,
+                opt.best_f,
+            )
+            if reason in ("ftarget", "max_evals", "callback"):
+                break
+            if max_evals is not None and total_evals >= max_evals:
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+
+    assert opt is not None  # the loop runs at least once
+    reason = reasons[-1]
+    if best_x is None:  # no finite value was ever told
+        best_x = opt.mean
+    success = best_f <= ftarget if ftarget is not None else reason in CONVERGED_REASONS
+    return OptimizeResult(
+        x=best_x,
+        fun=best_f,
+        nfev=total_evals,
+        nit=total_gens,
+        success=bool(success),
+        status=STATUS[reason],
+        message=_MESSAGES[reason],
+        stop_reason=reason,
+        stop_reasons=reasons,
+        sigma=opt.sigma,
+        mean=opt.mean,
+        popsize=opt.popsize,
+        restarts=len(reasons) - 1,
+        method=strategy.name,
+    )

@@ -1,0 +1,490 @@
+"""The ask/tell shell shared by every strategy.
+
+A :class:`~natgrad.optim.strategy.Strategy` holds the mathematics of one search distribution; the
+:class:`Optimizer` here does everything else once: random numbers, checking what the user tells,
+the NaN/Inf policy, box bounds, the best point seen so far, termination and pickling.
+
+Policies (documented once, tested in ``tests/test_optimizer.py``)
+-----------------------------------------------------------------
+Told batch
+    ``tell(X, values)`` must receive the batch returned by the most recent ``ask()`` (equal
+    values; the array returned by ``ask`` is a copy, so mutating it and telling it raises).
+    Anything else — a different array, a wrong shape, a ``tell`` without a pending ``ask`` — raises
+    ``ValueError`` and leaves the optimiser unchanged. Calling ``ask()`` again before ``tell``
+    abandons the earlier batch (it can no longer be told) and draws a fresh one.
+NaN / Inf / None values
+    Values that are NaN, ±Inf or None are *invalid*: they count as evaluations but are ranked
+    strictly worse than every finite value of the generation (they are replaced by
+    ``worst + spread`` of the finite values before the strategy sees them), so a sample with an
+    invalid value is never preferred to a valid one and never pulls the distribution towards
+    itself. ``-inf`` is treated as invalid too (an unbounded-below objective is a bug far more
+    often than a result). If *every* value of a generation is invalid, the generation is
+    discarded (no update; the step size is halved, so the next samples stay closer to the mean)
+    and after ``max_nonfinite`` (10) such generations in a row the run stops with reason
+    ``"nonfinite"``.
+Exceptions
+    Nothing the user's f does can reach the optimiser between ``ask`` and ``tell``: if f raises,
+    the exception propagates unchanged, the optimiser's state is untouched and the run continues
+    with a new ``ask()`` (or by telling the pending batch once its values are known). An exception
+    inside ``tell`` (bad input) leaves the state as it was before the call.
+Box bounds
+    ``bounds=(lower, upper)`` (scalars or length-n arrays, ``±inf`` allowed per coordinate) are
+    handled as in pycma's default ``BoundTransform``: the search distribution lives in the
+    unbounded space and every sample is mapped into the box by the periodic
+    linear/quadratic transformation ``cma.transformations.BoxConstraintsLinQuadTransformation``
+    (N. Hansen; identity in the interior, smooth quadratic folding in a margin
+    ``min((u - l)/2, (1 + |bound|)/20)`` next to each bound, mirrored periodically beyond).
+    ``ask()`` returns the *mapped* points, which lie inside the box; f sees them, and they are what
+    must be told back. ``best_x`` and ``mean`` are in the box as well; ``state.mean`` is the
+    unmapped distribution mean.
+Termination
+    ``should_stop()`` becomes true and ``stop_reason`` names the first criterion met:
+    ``"ftarget"`` (best f <= ftarget), ``"max_evals"``, ``"nonfinite"``, ``"tolfun"`` (all values of the
+    last ``10 + ceil(30 n / λ)`` generations' best and of the current generation within
+    ``tolfun``, as in pycma), ``"stagnation"`` (no improvement of the best value for
+    ``stagnation`` generations), ``"tolx"`` (every σ·sqrt(C_ii) below ``tolx``) and
+    ``"condition"`` (condition number of C above ``max_condition``). ``"invalid_state"``: the
+    strategy returned a state with a non-finite σ (not applied) or other non-finite entries; the
+    optimiser then keeps the last state verified to be finite. ftarget, max_evals and stagnation are checked
+    after every ``tell``; the others ask the strategy or scan the state and are checked every
+    ``max(10, ceil(n / 10))`` generations, so the shell's cost stays a handful of NumPy calls
+    per generation at any n.
+Reproducibility
+    All randomness comes from one ``numpy.random.Generator`` (``seed=`` or ``rng=``). A pickled
+    optimiser carries the generator's state, so a resumed run reproduces the uninterrupted one
+    bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import deque
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
+from .strategy import Strategy, is_finite_state
+
+__all__ = ["BoxTransform", "Optimizer"]
+
+#: consecutive generations without any finite value before the run stops with "nonfinite"
+MAX_NONFINITE = 10
+#: stop reasons that mean the run converged (used for ``success`` by ``natgrad.minimize``)
+CONVERGED_REASONS = frozenset({"ftarget", "tolx", "tolfun"})
+
+
+def as_count(name: str, value: Any, *, minimum: int = 1) -> int:
+    """An integer count; integral floats such as ``1e5`` are accepted."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    return as_int(name, value, minimum=minimum)
+
+
+class BoxTransform:
+    """pycma's periodic linear/quadratic map of R^n onto a box (see the module docstring).
+
+    Parameters
+    ----------
+    lower, upper : array_like, shape (n,)
+        Bounds with ``lower < upper``; ``-inf`` / ``inf`` mean no bound on that side.
+    """
+
+    def __init__(self, lower: FloatArray, upper: FloatArray) -> None:
+        self.has_lower = np.isfinite(lower)
+        self.has_upper = np.isfinite(upper)
+        self.two_sided = self.has_lower & self.has_upper
+        # finite placeholders keep inf out of the arithmetic; masks select what applies
+        self.lower = np.where(self.has_lower, lower, 0.0)
+        self.upper = np.where(self.has_upper, upper, 0.0)
+        width = np.where(self.two_sided, self.upper - self.lower, np.inf)
+        self.width = np.where(self.two_sided, width, 0.0)
+        # margins of the quadratic part next to each bound
+        self.margin_lower = np.where(
+            self.has_lower, np.minimum(width / 2, (1 + np.abs(self.lower)) / 20), 1.0
+        )
+        self.margin_upper = np.where(
+            self.has_upper, np.minimum(width / 2, (1 + np.abs(self.upper)) / 20), 1.0
+        )
+        # where the map is the identity
+        self.interior_low = np.where(self.has_lower, self.lower + self.margin_lower, -np.inf)
+        self.interior_high = np.where(self.has_upper, self.upper - self.margin_upper, np.inf)
+
+    def __call__(self, x: FloatArray) -> FloatArray:
+        """Map points (any leading shape, last axis n) into the box."""
+        if (x >= self.interior_low).all() and (x <= self.interior_high).all():
+            return np.array(x, dtype=np.float64)
+        lb, ub, al, au = self.lower, self.upper, self.margin_lower, self.margin_upper
+        y = np.array(x, dtype=np.float64)
+        if self.two_sided.any():
+            # shift far points by whole periods into [lb - 2al - w/2, ub + 2au + w/2]
+            period = 2 * (self.width + al + au)
+            start = lb - 2 * al - self.width / 2
+            far = self.two_sided & ((y < start) | (y > ub + 2 * au + self.width / 2))
+            y = np.where(far, y - period * np.floor((y - start) / period), y)
+        y = np.where(self.has_upper & (y > ub + au), 2 * (ub + au) - y, y)  # mirror
+        y = np.where(self.has_lower & (y < lb - al), 2 * (lb - al) - y, y)
+        low = self.has_lower & (y < lb + al)
+        high = self.has_upper & (y > ub - au) & ~low
+        out = np.where(low, lb + (y - (lb - al)) ** 2 / (4 * al), y)
+        out = np.where(high, ub - (y - (ub + au)) ** 2 / (4 * au), out)
+        # rounding can leave the quadratic a hair outside the box
+        out = np.where(self.has_lower, np.maximum(out, lb), out)
+        return np.where(self.has_upper, np.minimum(out, ub), out)
+
+    def inverse(self, y: FloatArray) -> FloatArray:
+        """A preimage of box points ``y`` (the one in [lb - al, ub + au])."""
+        lb, ub, al, au = self.lower, self.upper, self.margin_lower, self.margin_upper
+        low = self.has_lower & (y < lb + al)
+        high = self.has_upper & (y > ub - au) & ~low
+        out = np.where(low, lb - al + 2 * np.sqrt(np.maximum(al * (y - lb), 0.0)), y)
+        return np.where(high, ub + au - 2 * np.sqrt(np.maximum(au * (ub - y), 0.0)), out)
+
+
+def _parse_bounds(bounds: Any, dim: int) -> BoxTransform | None:
+    if bounds is None:
+        return None
+    try:
+        lower_in, upper_in = bounds
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bounds must be a pair (lower, upper), got {bounds!r}") from exc
+    parts = []
+    for name, value, free in (
+        ("bounds lower", lower_in, -np.inf),
+        ("bounds upper", upper_in, np.inf),
+    ):
+        arr = as_float_array(name, free if value is None else value, finite=False)
+        if np.isnan(arr).any():
+            raise ValueError(f"{name} must not contain NaN, got {arr}")
+        if arr.ndim == 0:
+            arr = np.full(dim, float(arr))
+        if arr.shape != (dim,):
+            raise ValueError(f"{name} must be a scalar or have shape ({dim},), got {arr.shape}")
+        parts.append(arr)
+    lower, upper = parts
+    if not np.all(lower < upper):
+        raise ValueError(f"bounds need lower < upper in every coordinate, got {lower} and {upper}")
+    return BoxTransform(lower, upper)
+
+
+def _with_sigma(state: Any, sigma: float) -> Any:
+    if hasattr(state, "_replace"):
+        return state._replace(sigma=sigma)
+    if dataclasses.is_dataclass(state) and not isinstance(state, type):
+        return dataclasses.replace(state, sigma=sigma)
+    return state
+
+
+class Optimizer:
+    """Ask/tell optimiser running any :class:`~natgrad.optim.strategy.Strategy`.
+
+    Parameters
+    ----------
+    strategy : Strategy
+        The search-distribution update (e.g. ``natgrad.optim.get_strategy("igo-cma")``).
+    x0 : array_like, shape (n,)
+        Initial mean (inside ``bounds`` if given).
+    sigma0 : float
+        Initial step size, > 0.
+    popsize : int, optional
+        Samples per generation λ (>= 2); default ``strategy.default_popsize(n)``.
+    bounds : (lower, upper), optional
+        Box bounds, scalars or (n,) arrays, ``±inf`` or None for a free side. See the module
+        docstring for the transformation used and which points are told.
+    max_evals : int, optional
+        Stop once this many values have been told (no limit by default).
+    ftarget : float, optional
+        Stop once a value <= ftarget has been told.
+    tolx : float, optional
+        Stop when every σ·sqrt(C_ii) < tolx; default ``1e-12 * sigma0``.
+    tolfun : float
+        Stop when the best values of the last ``10 + ceil(30 n / λ)`` generations and all values of
+        the current one lie within ``tolfun`` (default 1e-12).
+    stagnation : int, optional
+        Stop after this many generations without improvement of the best value; default
+        ``100 + 100 n^1.5 / λ`` (pycma's ``tolstagnation``).
+    max_condition : float
+        Stop when the condition number of C exceeds this (default 1e14).
+    seed : int, optional
+        Seed of a new ``numpy.random.Generator``; or pass ``rng``.
+    rng : numpy.random.Generator, optional
+        Generator to draw from (its stream advances).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from natgrad.optim import Optimizer, get_strategy
+    >>> opt = Optimizer(get_strategy("igo-cma"), np.full(5, 3.0), 1.0, seed=1)  # doctest: +SKIP
+    >>> while not opt.should_stop():  # doctest: +SKIP
+    ...     X = opt.ask()
+    ...     opt.tell(X, (X**2).sum(axis=1))
+    >>> opt.best_f < 1e-10, opt.stop_reason  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        x0: ArrayLike,
+        sigma0: float,
+        *,
+        popsize: int | None = None,
+        bounds: Any = None,
+        max_evals: int | None = None,
+        ftarget: float | None = None,
+        tolx: float | None = None,
+        tolfun: float = 1e-12,
+        stagnation: int | None = None,
+        max_condition: float = 1e14,
+        seed: Any = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if not isinstance(strategy, Strategy):
+            raise ValueError(
+                f"strategy must implement natgrad.optim.Strategy, got {type(strategy).__name__}"
+            )
+        x0_arr = as_float_array("x0", x0, ndim=1)
+        if x0_arr.size == 0:
+            raise ValueError("x0 must have at least one coordinate, got shape (0,)")
+        n = x0_arr.size
+        self._sigma0 = as_float("sigma0", sigma0, positive=True)
+        self._strategy = strategy
+        self._dim = n
+        self._popsize = (
+            as_int("popsize", strategy.default_popsize(n), minimum=2)
+            if popsize is None
+            else as_count("popsize", popsize, minimum=2)
+        )
+        self._box = _parse_bounds(bounds, n)
+        if self._box is not None:
+            lb = np.where(self._box.has_lower, self._box.lower, -np.inf)
+            ub = np.where(self._box.has_upper, self._box.upper, np.inf)
+            if not np.all((lb <= x0_arr) & (x0_arr <= ub)):
+                raise ValueError(f"x0 must lie inside bounds, got {x0_arr}")
+            x0_arr = self._box.inverse(x0_arr)
+        self._max_evals = None if max_evals is None else as_count("max_evals", max_evals)
+        self._ftarget = None if ftarget is None else as_float("ftarget", ftarget)
+        self._tolx = (
+            1e-12 * self._sigma0 if tolx is None else as_float("tolx", tolx, nonnegative=True)
+        )
+        self._tolfun = as_float("tolfun", tolfun, nonnegative=True)
+        self._stagnation = (
+            int(100 + 100 * n**1.5 / self._popsize)
+            if stagnation is None
+            else as_count("stagnation", stagnation)
+        )
+        self._max_condition = as_float("max_condition", max_condition, positive=True)
+        self._rng = as_generator(rng, seed)
+        # uniform draws for strategies that ask for them (the binary model), normal otherwise
+        self._uniform_noise = getattr(strategy, "noise_distribution", "normal") == "uniform"
+
+        self._state = strategy.initial_state(x0_arr, self._sigma0)
+        self._evaluations = 0
+        self._generation = 0
+        self._best_x: FloatArray | None = None
+        self._best_f = math.inf
+        self._best_generation = 0
+        self._history: deque[float] = deque(maxlen=10 + math.ceil(30 * n / self._popsize))
+        self._check_every = max(10, math.ceil(n / 10))
+        self._nonfinite_run = 0
+        self._stop_reason: str | None = None
+        # the pending batch: standard draws, unbounded samples, what ask() returned
+        self._noise: FloatArray | None = None
+        self._samples: FloatArray | None = None
+        self._asked: FloatArray | None = None
+        self._returned: FloatArray | None = None
+        self._checked_state = self._state  # last state that passed is_finite_state
+
+    # ------------------------------------------------------------------ ask / tell
+    def ask(self) -> FloatArray:
+        """Draw a new generation: an (λ, n) array (a copy; inside ``bounds`` if given)."""
+        shape = self._strategy.noise_shape(self._state, self._popsize)
+        noise = self._rng.random(shape) if self._uniform_noise else self._rng.standard_normal(shape)
+        samples = self._strategy.sample(self._state, noise)
+        asked = samples if self._box is None else self._box(samples)
+        returned = asked.copy()
+        # read-only, so an unchanged batch is recognised by identity in tell()
+        returned.flags.writeable = False
+        self._noise, self._samples, self._asked, self._returned = noise, samples, asked, returned
+        return returned
+
+    def tell(self, X: ArrayLike, values: ArrayLike) -> None:
+        """Update the distribution with the values of the batch from the last :meth:`ask`.
+
+        Parameters
+        ----------
+        X : array_like, shape (λ, n)
+            The array returned by the last ``ask()`` (values must be unchanged).
+        values : array_like, shape (λ,)
+            f at the rows of X; lower is better. NaN, ±Inf and None are ranked worst (see the
+            module docstring).
+
+        Raises
+        ------
+        ValueError
+            If no batch is pending, X is not that batch, or values has the wrong shape or type.
+        """
+        asked, noise, samples = self._asked, self._noise, self._samples
+        if asked is None or noise is None or samples is None:
+            raise ValueError("tell() needs the batch of a preceding ask(); none is pending")
+        if X is not self._returned or X.flags.writeable:
+            X_arr = np.asarray(X)
+            if X_arr.shape != asked.shape:
+                raise ValueError(
+                    f"X must have shape {asked.shape} (the last ask()), got {X_arr.shape}"
+                )
+            if not np.array_equal(X_arr, asked):
+                raise ValueError("X is not the batch returned by the last ask() (it was modified)")
+        vals = self._as_values(values)
+
+        all_finite = math.isfinite(vals.sum())  # one reduction instead of isfinite + all
+        finite = None if all_finite else np.isfinite(vals)
+        if finite is not None and not finite.all():
+            if not finite.any():
+                self._discard_generation()
+                return
+            good = vals[finite]
+            worst = good.max()
+            spread = max(worst - good.min(), abs(worst) * 1e-12, 1e-300)
+            vals[~finite] = min(worst + spread, np.finfo(np.float64).max)
+
+        state = self._strategy.update(self._state, noise, samples, vals)
+        self._evaluations += vals.size
+        self._generation += 1
+        self._nonfinite_run = 0
+        self._noise = self._samples = self._asked = self._returned = None
+        i = vals.argmin()
+        best = float(vals[i])
+        if best < self._best_f:  # invalid values were made worse than every finite one
+            self._best_f = best
+            self._best_x = asked[i].copy()
+            self._best_generation = self._generation
+        self._history.append(best)
+        if not math.isfinite(state.sigma):
+            if not is_finite_state(self._state):
+                self._state = self._checked_state
+            self._stop_reason = "invalid_state"
+            return
+        self._state = state
+        self._stop_reason = self._check_stop(vals, finite)
+
+    def _as_values(self, values: Any) -> FloatArray:
+        if type(values) is np.ndarray and values.dtype == np.float64:
+            if values.shape != (self._popsize,):
+                raise ValueError(f"values must have shape ({self._popsize},), got {values.shape}")
+            return values.copy()
+        try:
+            arr = np.asarray(values)
+            if arr.dtype.kind not in "biufO":
+                raise TypeError
+            arr = np.array(arr, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"values must be real numbers (or None), got {values!r:.80}") from exc
+        if arr.shape != (self._popsize,):
+            raise ValueError(f"values must have shape ({self._popsize},), got {arr.shape}")
+        return arr
+
+    def _discard_generation(self) -> None:
+        self._evaluations += self._popsize
+        self._generation += 1
+        self._nonfinite_run += 1
+        self._noise = self._samples = self._asked = self._returned = None
+        self._state = _with_sigma(self._state, 0.5 * float(self._state.sigma))
+        if self._nonfinite_run >= MAX_NONFINITE:
+            self._stop_reason = "nonfinite"
+        elif self._max_evals is not None and self._evaluations >= self._max_evals:
+            self._stop_reason = "max_evals"
+
+    def _check_stop(self, vals: FloatArray, finite: Any) -> str | None:
+        if self._ftarget is not None and self._best_f <= self._ftarget:
+            return "ftarget"
+        if self._max_evals is not None and self._evaluations >= self._max_evals:
+            return "max_evals"
+        if self._generation - self._best_generation >= self._stagnation:
+            return "stagnation"
+        if self._generation % self._check_every:
+            return None
+        # the criteria below cost more than a comparison: checked every few generations
+        if not is_finite_state(self._state):
+            self._state = self._checked_state
+            return "invalid_state"
+        self._checked_state = self._state
+        history = self._history
+        if len(history) == history.maxlen and max(history) - min(history) < self._tolfun:
+            current = vals if finite is None else vals[finite]
+            if current.max() - current.min() < self._tolfun:
+                return "tolfun"
+        if np.max(self._strategy.axis_scales(self._state)) < self._tolx:
+            return "tolx"
+        if self._strategy.condition_number(self._state) > self._max_condition:
+            return "condition"
+        return None
+
+    def should_stop(self) -> bool:
+        """True once a termination criterion is met; :attr:`stop_reason` says which."""
+        return self._stop_reason is not None
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def stop_reason(self) -> str | None:
+        """Name of the criterion that ended the run, or None while running."""
+        return self._stop_reason
+
+    @property
+    def strategy(self) -> Strategy:
+        """The strategy whose state this optimiser advances."""
+        return self._strategy
+
+    @property
+    def state(self) -> Any:
+        """The strategy's current (immutable) state record."""
+        return self._state
+
+    @property
+    def dim(self) -> int:
+        """Search-space dimension n."""
+        return self._dim
+
+    @property
+    def popsize(self) -> int:
+        """Samples per generation λ."""
+        return self._popsize
+
+    @property
+    def mean(self) -> FloatArray:
+        """Mean of the search distribution (mapped into the box when ``bounds`` is given)."""
+        m = np.array(self._state.mean, dtype=np.float64)
+        return m if self._box is None else self._box(m)
+
+    @property
+    def sigma(self) -> float:
+        """Current step size σ."""
+        return float(self._state.sigma)
+
+    @property
+    def best_x(self) -> FloatArray | None:
+        """Best point told so far (a copy), or None before the first finite value."""
+        return None if self._best_x is None else self._best_x.copy()
+
+    @property
+    def best_f(self) -> float:
+        """Best finite value told so far (inf before the first one)."""
+        return self._best_f
+
+    @property
+    def evaluations(self) -> int:
+        """Values told so far (invalid ones included)."""
+        return self._evaluations
+
+    @property
+    def generation(self) -> int:
+        """Generations told so far."""
+        return self._generation
+
+    def __repr__(self) -> str:
+        return (
+            f"Optimizer({self._strategy.name!r}, n={self._dim}, popsize={self._popsize}, "
+            f"generation={self._generation}, evaluations={self._evaluations}, "
+            f"best_f={self._best_f:.6g}, sigma={self.sigma:.3g}, stop_reason={self._stop_reason!r})"
+        )

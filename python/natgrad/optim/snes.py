@@ -1,0 +1,182 @@
+"""SNES: separable natural evolution strategies, diagonal covariance, O(λn) per generation.
+
+Schaul, Glasmachers & Schmidhuber, "High dimensions and heavy tails for natural evolution
+strategies", GECCO 2011, Algorithm 1 (also Wierstra et al., JMLR 15 (2014), Algorithm 6). With
+x_k = μ + s ⊙ z_k and zero-sum rank utilities u_k:
+
+    ∇_μ J = Σ u_k z_k,   ∇_s J = Σ u_k (z_k² − 1),
+    μ ← μ + η_μ s ⊙ ∇_μ J,   s ← s ⊙ exp(η_σ/2 · ∇_s J),
+
+with η_μ = 1 and η_σ = (3 + ln n)/(5√n). natgrad stores s = σ·scales with the geometric mean of
+``scales`` equal to 1, so ``sigma`` reports the overall step size; the distribution is the same.
+Memory O(n), so n = 10⁵ and beyond is routine. Not rotation invariant (diagonal model).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import _core
+from .._validation import FloatArray
+from . import _common
+from .utilities import nes_utilities
+
+
+class SNESState(NamedTuple):
+    """State of SNES after ``generation`` generations (immutable).
+
+    Attributes
+    ----------
+    mean : ndarray (n,)
+        Mean μ.
+    sigma : float
+        Overall step size (geometric mean of the per-coordinate standard deviations).
+    scales : ndarray (n,)
+        Per-coordinate scales with geometric mean 1: the standard deviations are sigma * scales.
+    generation : int
+        Completed generations.
+    """
+
+    mean: FloatArray
+    sigma: float
+    scales: FloatArray
+    generation: int
+
+
+class SNESParameters(NamedTuple):
+    """Constants of one (n, λ) pair."""
+
+    utilities: FloatArray
+    eta_mu: float
+    eta_sigma: float
+
+
+def default_rates(dim: int) -> tuple[float, float]:
+    """(η_μ, η_σ) = (1, (3 + ln n)/(5√n)) (Schaul et al. 2011, Table 1)."""
+    n = _common.check_dim(dim)
+    return 1.0, (3 + math.log(n)) / (5 * math.sqrt(n))
+
+
+@lru_cache(maxsize=64)
+def _parameters(
+    dim: int, popsize: int, eta_mu: float | None, eta_sigma: float | None
+) -> SNESParameters:
+    d_mu, d_sigma = default_rates(dim)
+    return SNESParameters(
+        utilities=_common.readonly(nes_utilities(popsize)),
+        eta_mu=d_mu if eta_mu is None else eta_mu,
+        eta_sigma=d_sigma if eta_sigma is None else eta_sigma,
+    )
+
+
+def parameters(
+    dim: int, popsize: int, *, eta_mu: float | None = None, eta_sigma: float | None = None
+) -> SNESParameters:
+    """Constants of SNES for (``dim``, ``popsize``); None rates take the paper's defaults."""
+    return _parameters(
+        _common.check_dim(dim),
+        _common.check_popsize(popsize),
+        _common.check_rate("eta_mu", eta_mu),
+        _common.check_rate("eta_sigma", eta_sigma),
+    )
+
+
+def initial_state(x0: ArrayLike, sigma0: float) -> SNESState:
+    """Generation 0: mean ``x0``, all standard deviations ``sigma0``."""
+    mean, sigma = _common.start(x0, sigma0)
+    return SNESState(mean, sigma, np.ones(mean.size), 0)
+
+
+default_popsize = _common.default_popsize
+
+
+def noise_shape(state: SNESState, popsize: int) -> tuple[int, int]:
+    """(λ, n)."""
+    return (int(popsize), state.mean.size)
+
+
+def sample(state: SNESState, noise: ArrayLike) -> FloatArray:
+    """x_k = μ + σ scales ⊙ z_k (Schaul et al. 2011, Alg. 1)."""
+    z = np.ascontiguousarray(noise, dtype=np.float64)
+    if z.ndim != 2 or z.shape[1] != state.mean.size:
+        raise ValueError(f"noise must have shape (popsize, {state.mean.size}), got {z.shape}")
+    return _core.sample_diagonal(state.mean, state.sigma, state.scales, z)
+
+
+def update(
+    state: SNESState,
+    noise: ArrayLike,
+    X: ArrayLike,
+    values: ArrayLike,
+    *,
+    params: SNESParameters | None = None,
+) -> SNESState:
+    """One SNES generation in one compiled call; ``X`` is only shape-checked (z suffices)."""
+    n = state.mean.size
+    z, _, v = _common.population(noise, X, values, n)
+    p = params if params is not None else _parameters(n, z.shape[0], None, None)
+    mean, sigma, scales = _core.snes_update(
+        state.mean, state.sigma, state.scales, z, v, p.utilities, p.eta_mu, p.eta_sigma
+    )
+    return SNESState(mean, sigma, scales, state.generation + 1)
+
+
+def condition_number(state: SNESState) -> float:
+    """(max scale / min scale)² of the diagonal covariance."""
+    return float((state.scales.max() / state.scales.min()) ** 2)
+
+
+def axis_scales(state: SNESState) -> FloatArray:
+    """σ · scales."""
+    return np.asarray(state.sigma * state.scales)
+
+
+class SNES:
+    """Separable natural evolution strategies, diagonal covariance (``"snes"``).
+
+    Parameters
+    ----------
+    eta_mu, eta_sigma : float, optional
+        Learning rates of the mean and of the scales (> 0); defaults 1 and (3 + ln n)/(5√n).
+    """
+
+    name = "snes"
+
+    def __init__(self, *, eta_mu: float | None = None, eta_sigma: float | None = None) -> None:
+        self.eta_mu = _common.check_rate("eta_mu", eta_mu)
+        self.eta_sigma = _common.check_rate("eta_sigma", eta_sigma)
+
+    def __repr__(self) -> str:
+        return f"SNES(eta_mu={self.eta_mu}, eta_sigma={self.eta_sigma})"
+
+    def initial_state(self, x0: FloatArray, sigma0: float) -> SNESState:
+        return initial_state(x0, sigma0)
+
+    def default_popsize(self, dim: int) -> int:
+        return default_popsize(dim)
+
+    def noise_shape(self, state: SNESState, popsize: int) -> tuple[int, ...]:
+        return noise_shape(state, popsize)
+
+    def sample(self, state: SNESState, noise: FloatArray) -> FloatArray:
+        return sample(state, noise)
+
+    def update(
+        self, state: SNESState, noise: FloatArray, X: FloatArray, values: FloatArray
+    ) -> SNESState:
+        lam = np.shape(noise)[0] if np.ndim(noise) == 2 else 0
+        params = (
+            _parameters(state.mean.size, lam, self.eta_mu, self.eta_sigma) if lam >= 2 else None
+        )
+        return update(state, noise, X, values, params=params)
+
+    def condition_number(self, state: SNESState) -> float:
+        return condition_number(state)
+
+    def axis_scales(self, state: SNESState) -> FloatArray:
+        return axis_scales(state)

@@ -1,0 +1,163 @@
+"""python -m natgrad: help, minimize (progress and result), demo, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from es_strategy import CSAES
+from natgrad import cli
+from natgrad.optim import METHODS
+
+
+@pytest.fixture
+def test_method(monkeypatch):
+    monkeypatch.setitem(METHODS, "test-csa-es", CSAES)
+    return "test-csa-es"
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["minimize", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for option in [
+        "--function",
+        "--dim",
+        "--method",
+        "--seed",
+        "--x0",
+        "--sigma0",
+        "--max-evals",
+        "--ftarget",
+        "--popsize",
+        "--restarts",
+        "--every",
+        "--quiet",
+    ]:
+        assert option in text
+    assert "rosenbrock" in text
+
+
+def test_module_entry_point_help():
+    out = subprocess.run(
+        [sys.executable, "-m", "natgrad", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "minimize" in out and "demo" in out
+
+
+def test_minimize_prints_progress_and_result(capsys, test_method):
+    code = cli.main(
+        [
+            "minimize",
+            "--function",
+            "sphere",
+            "--dim",
+            "4",
+            "--method",
+            test_method,
+            "--seed",
+            "1",
+            "--every",
+            "5",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "gen" in out and "evals" in out and "best f" in out and "sigma" in out
+    progress = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert len(progress) >= 3
+    gens = [int(p[0]) for p in progress]
+    assert all(g % 5 == 0 for g in gens)
+    best = [float(p[2]) for p in progress]
+    assert best == sorted(best, reverse=True)
+    assert "stop:        ftarget" in out and "success:     True" in out
+
+
+def test_minimize_is_reproducible_and_quiet(capsys, test_method):
+    argv = [
+        "minimize",
+        "--function",
+        "rosenbrock",
+        "--dim",
+        "3",
+        "--method",
+        test_method,
+        "--seed",
+        "2",
+        "--max-evals",
+        "500",
+        "--quiet",
+    ]
+    cli.main(argv)
+    first = capsys.readouterr().out
+    cli.main(argv)
+    second = capsys.readouterr().out
+    strip = [line for line in first.splitlines() if not line.startswith("time")]
+    assert strip == [line for line in second.splitlines() if not line.startswith("time")]
+    assert "gen" not in first.split("stop:")[0]
+    nfev = int(
+        next(line for line in first.splitlines() if line.startswith("evaluations")).split()[1]
+    )
+    assert 500 <= nfev < 500 + 7  # the budget, overshot by less than one generation (λ = 7)
+
+
+def test_popsize_and_restarts(capsys, test_method):
+    cli.main(
+        [
+            "minimize",
+            "--function",
+            "rastrigin",
+            "--dim",
+            "2",
+            "--method",
+            test_method,
+            "--seed",
+            "0",
+            "--popsize",
+            "6",
+            "--restarts",
+            "2",
+            "--quiet",
+            "--ftarget",
+            "-1",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "restarts:    2" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["minimize", "--function", "nope"], "invalid choice"),
+        (["minimize", "--dim", "1"], "--dim must be >= 2"),
+        (["minimize", "--sigma0", "0"], "--sigma0 must be > 0"),
+        (["minimize", "--method", "nope"], "method must be one of"),
+        (["minimize", "--every", "0"], "--every must be >= 1"),
+        ([], "required"),
+    ],
+)
+def test_bad_arguments_exit_2(argv, match, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    assert match in capsys.readouterr().err
+
+
+def test_demo_absent_gives_clear_message(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "natgrad.demo", None)
+    assert cli.main(["demo"]) == 1
+    assert "demo is not available" in capsys.readouterr().err
+
+
+def test_demo_runs_run_demo(monkeypatch):
+    import types
+
+    called = []
+    module = types.ModuleType("natgrad.demo")
+    module.run_demo = lambda: called.append(True)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "natgrad.demo", module)
+    assert cli.main(["demo"]) == 0 and called == [True]

@@ -1,0 +1,495 @@
+"""One contract over every exponential family, checked against independent routes:
+finite differences, enumeration, quadrature, Monte Carlo, closed forms and mpmath."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate
+from scipy.special import digamma, gammaln
+
+import natgrad as ng
+
+# ------------------------------------------------------------------------------------------
+# Independent expectation routes: enumeration of the support, or adaptive quadrature.
+
+
+def _support(member: ng.ExponentialFamily) -> np.ndarray | None:
+    """All support points carrying non-negligible mass (discrete families), else None."""
+    if isinstance(member, ng.Bernoulli):
+        return np.array([0.0, 1.0])
+    if isinstance(member, ng.Binomial):
+        return np.arange(member.trials + 1.0)
+    if isinstance(member, ng.Categorical):
+        return np.arange(float(member.probs.size))
+    if isinstance(member, ng.Poisson):
+        return np.arange(0.0, member.rate + 60 * np.sqrt(member.rate) + 60)
+    if isinstance(member, ng.BinaryIndependence):
+        return np.array(list(itertools.product([-1.0, 1.0], repeat=member.n)))
+    return None
+
+
+def _interval(member: ng.ExponentialFamily) -> tuple[float, float]:
+    if isinstance(member, ng.Beta):
+        return 0.0, 1.0
+    return 0.0, np.inf
+
+
+def expect(member: ng.ExponentialFamily, g: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """E_member[g(X)] for a vector-valued g, without using the family's own potentials."""
+    pts = _support(member)
+    if pts is not None:
+        w = np.exp(member.log_prob(pts))
+        return np.atleast_1d(np.einsum("n,n...->...", w, g(pts)))
+    lo, hi = _interval(member)
+    m = np.atleast_1d(g(np.array([0.5]))[0]).size
+    out = np.empty(m)
+    for k in range(m):
+
+        def integrand(x: float, k: int = k) -> float:
+            xa = np.array([x])
+            return float(np.exp(member.log_prob(xa))[0] * np.atleast_1d(g(xa)[0])[k])
+
+        out[k] = integrate.quad(integrand, lo, hi, epsabs=0, epsrel=1e-13, limit=200)[0]
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+@dataclass
+class Case:
+    name: str
+    make: Callable[[], ng.ExponentialFamily]
+    other: Callable[[], ng.ExponentialFamily]
+
+
+CASES = [
+    Case("bernoulli", lambda: ng.Bernoulli(0.3), lambda: ng.Bernoulli(0.75)),
+    Case("binomial", lambda: ng.Binomial(12, 0.35), lambda: ng.Binomial(12, 0.6)),
+    Case(
+        "categorical",
+        lambda: ng.Categorical([0.1, 0.2, 0.3, 0.4]),
+        lambda: ng.Categorical([0.4, 0.3, 0.2, 0.1]),
+    ),
+    Case("poisson", lambda: ng.Poisson(3.7), lambda: ng.Poisson(1.2)),
+    Case("exponential", lambda: ng.Exponential(1.7), lambda: ng.Exponential(0.4)),
+    Case("gamma", lambda: ng.Gamma(2.5, 1.5), lambda: ng.Gamma(4.0, 0.7)),
+    Case("beta", lambda: ng.Beta(2.0, 3.5), lambda: ng.Beta(1.5, 1.2)),
+    Case(
+        "diag_gaussian",
+        lambda: ng.DiagonalGaussian([0.5, -1.0], [0.7, 2.0]),
+        lambda: ng.DiagonalGaussian([-0.2, 0.3], [1.3, 0.5]),
+    ),
+    Case(
+        "binary",
+        lambda: ng.BinaryIndependence([0.3, -1.1, 0.7]),
+        lambda: ng.BinaryIndependence([-0.5, 0.2, 1.5]),
+    ),
+]
+if hasattr(ng, "Gaussian"):
+    CASES.append(
+        Case(
+            "gaussian",
+            lambda: ng.Gaussian([0.5, -1.0], [[1.0, 0.3], [0.3, 0.8]]),
+            lambda: ng.Gaussian([0.1, 0.2], [[0.7, -0.2], [-0.2, 1.5]]),
+        )
+    )
+
+ids = [c.name for c in CASES]
+contract = pytest.mark.parametrize("case", CASES, ids=ids)
+
+
+def _jacobian(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float) -> np.ndarray:
+    """Central finite-difference Jacobian (fourth-order stencil), truncation ~h⁴."""
+    cols = []
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        cols.append((-fn(x + 2 * e) + 8 * fn(x + e) - 8 * fn(x - e) + fn(x - 2 * e)) / (12 * h))
+    return np.array(cols).T
+
+
+def _hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, h: float) -> np.ndarray:
+    m = x.size
+    out = np.empty((m, m))
+    for i in range(m):
+        for j in range(m):
+            ei, ej = np.zeros(m), np.zeros(m)
+            ei[i], ej[j] = h, h
+            out[i, j] = (fn(x + ei + ej) - fn(x + ei - ej) - fn(x - ei + ej) + fn(x - ei - ej)) / (
+                4 * h * h
+            )
+    return out
+
+
+@contract
+def test_round_trips(case: Case) -> None:
+    p = case.make()
+    theta, eta = p.natural(), p.expectation()
+    np.testing.assert_allclose(p.with_expectation(eta).natural(), theta, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(p.with_natural(theta).expectation(), eta, rtol=1e-14, atol=1e-14)
+    assert p.dimension == theta.size == eta.size
+
+
+@contract
+def test_legendre_gap(case: Case) -> None:
+    for p in (case.make(), case.other()):
+        psi, phi, pair = p.log_partition(), p.legendre_dual(), float(p.natural() @ p.expectation())
+        assert abs(psi + phi - pair) <= 1e-12 * (abs(psi) + abs(phi) + abs(pair))
+
+
+@contract
+def test_fisher_inverse_pair(case: Case) -> None:
+    p = case.make()
+    fi_t, fi_e = p.fisher("natural"), p.fisher("expectation")
+    np.testing.assert_allclose(fi_t, fi_t.T, rtol=0, atol=1e-15 * np.abs(fi_t).max())
+    cond = np.linalg.cond(fi_t)
+    np.testing.assert_allclose(fi_t @ fi_e, np.eye(p.dimension), rtol=0, atol=1e-14 * cond)
+
+
+@contract
+def test_gradients_and_fisher_by_finite_differences(case: Case) -> None:
+    p = case.make()
+    theta, eta = p.natural(), p.expectation()
+
+    def psi(t: np.ndarray) -> float:
+        return p.with_natural(t).log_partition()
+
+    def phi(e: np.ndarray) -> float:
+        return p.with_expectation(e).legendre_dual()
+
+    # ∇ψ = η and ∇φ = θ (fourth-order differences, h = 1e-4: truncation ~1e-13, rounding ~1e-12)
+    np.testing.assert_allclose(
+        _jacobian(lambda t: np.array([psi(t)]), theta, 1e-4)[0], eta, rtol=1e-9, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        _jacobian(lambda e: np.array([phi(e)]), eta, 1e-4)[0], theta, rtol=1e-8, atol=1e-8
+    )
+    # Hess ψ = I_θ and Hess φ = I_η: as Jacobians of the exact gradients, and as second differences
+    jac_t = _jacobian(lambda t: p.with_natural(t).expectation(), theta, 1e-4)
+    np.testing.assert_allclose(jac_t, p.fisher("natural"), rtol=1e-9, atol=1e-10)
+    jac_e = _jacobian(lambda e: p.with_expectation(e).natural(), eta, 1e-4)
+    np.testing.assert_allclose(jac_e, p.fisher("expectation"), rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(
+        _hessian(psi, theta, 1e-4), p.fisher("natural"), rtol=1e-5, atol=1e-6
+    )
+
+
+@contract
+def test_kl_hessian_is_fisher(case: Case) -> None:
+    p = case.make()
+    theta, eta = p.natural(), p.expectation()
+    h_t = _hessian(lambda t: p.kl(p.with_natural(t)), theta, 1e-4)
+    np.testing.assert_allclose(h_t, p.fisher("natural"), rtol=1e-5, atol=1e-7)
+    h_e = _hessian(lambda e: p.kl(p.with_expectation(e)), eta, 1e-4)
+    np.testing.assert_allclose(h_e, p.fisher("expectation"), rtol=1e-5, atol=1e-6)
+    assert p.kl(p) == pytest.approx(0.0, abs=1e-15)
+
+
+@contract
+def test_kl_against_independent_reference(case: Case) -> None:
+    p, q = case.make(), case.other()
+    kl = p.kl(q)
+    assert kl > 0
+    # the Bregman divergence of ψ, evaluated literally, is the same number
+    assert kl == pytest.approx(p.bregman_divergence(q), rel=1e-12)
+    if isinstance(p, ng.DiagonalGaussian):
+        m0, v0, m1, v1 = p.mean, p.var, q.mean, q.var
+        ref = 0.5 * np.sum(np.log(v1 / v0) + (v0 + (m0 - m1) ** 2) / v1 - 1)
+    elif hasattr(ng, "Gaussian") and isinstance(p, ng.Gaussian):
+        pytest.skip("full Gaussian KL is checked in the Gaussian's own tests")
+    else:
+        ref = expect(p, lambda x: p.log_prob(x) - q.log_prob(x))[0]
+    assert kl == pytest.approx(ref, rel=1e-11)
+
+
+@contract
+def test_expectation_and_neg_entropy_by_enumeration_or_quadrature(case: Case) -> None:
+    p = case.make()
+    if isinstance(p, ng.DiagonalGaussian):
+        ref_eta = np.concatenate([p.mean, p.var + p.mean**2])
+        ref_neg_entropy = -0.5 * np.sum(np.log(2 * np.pi * np.e * p.var))
+    elif hasattr(ng, "Gaussian") and isinstance(p, ng.Gaussian):
+        pytest.skip("full Gaussian moments are checked in the Gaussian's own tests")
+    else:
+        ref_eta = expect(p, p.sufficient_stats)
+        ref_neg_entropy = expect(p, p.log_prob)[0]
+        assert expect(p, lambda x: np.ones(len(x)))[0] == pytest.approx(1.0, rel=1e-12)
+        # Cov(T, T) = I_θ
+        eta = p.expectation()
+        cov = expect(
+            p,
+            lambda x: np.einsum("ni,nj->nij", *(2 * [p.sufficient_stats(x) - eta])).reshape(
+                len(x), -1
+            ),
+        )
+        np.testing.assert_allclose(
+            cov.reshape(eta.size, eta.size), p.fisher("natural"), rtol=1e-11, atol=1e-13
+        )
+    np.testing.assert_allclose(p.expectation(), ref_eta, rtol=1e-12, atol=1e-13)
+    assert p.neg_entropy() == pytest.approx(ref_neg_entropy, rel=1e-12, abs=1e-13)
+    assert p.entropy() == -p.neg_entropy()
+
+
+@contract
+def test_moments_by_sampling(case: Case, rng: np.random.Generator) -> None:
+    p = case.make()
+    n = 40_000
+    x = p.sample(n, rng)
+    t = p.sufficient_stats(x)
+    assert t.shape == (n, p.dimension)
+    se = np.sqrt(np.diag(p.fisher("natural")) / n)
+    z = (t.mean(axis=0) - p.expectation()) / se
+    assert np.all(np.abs(z) < 5), z
+    # the same seed reproduces the draws; a default generator works too
+    np.testing.assert_array_equal(
+        p.sample(5, np.random.default_rng(3)), p.sample(5, np.random.default_rng(3))
+    )
+    assert np.all(np.isfinite(p.log_prob(x[:100])))
+
+
+@contract
+def test_natural_gradient_is_gradient_in_the_dual_coordinates(case: Case) -> None:
+    """Duality (SEED_ERRATA §6): I_θ⁻¹ ∇_θ F = ∇_η F for a smooth non-linear F(η)."""
+    p = case.make()
+    w = np.linspace(0.5, 1.5, p.dimension)
+
+    def f_eta(e: np.ndarray) -> np.ndarray:
+        return np.array([np.sum(w * np.sin(e))])
+
+    grad_eta = w * np.cos(p.expectation())
+    grad_theta = _jacobian(lambda t: f_eta(p.with_natural(t).expectation()), p.natural(), 1e-4)[0]
+    np.testing.assert_allclose(
+        p.natural_gradient(grad_theta, "natural"), grad_eta, rtol=1e-8, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        p.natural_gradient(grad_eta, "expectation"), grad_theta, rtol=1e-8, atol=1e-9
+    )
+
+
+@contract
+def test_instances_do_not_alias_inputs_or_outputs(case: Case) -> None:
+    p = case.make()
+    t = p.natural()
+    t[...] = 123.0
+    assert not np.any(p.natural() == 123.0)
+    with pytest.raises(ValueError, match="coords"):
+        p.fisher("polar")
+    with pytest.raises(ValueError, match="other"):
+        p.kl(ng.Exponential(1.0) if not isinstance(p, ng.Exponential) else ng.Poisson(1.0))
+
+
+# ------------------------------------------------------------------------------------------
+# Bad parameters: ValueError naming the argument.
+BAD = [
+    (lambda: ng.Bernoulli(0.0), "p"),
+    (lambda: ng.Bernoulli(1.0), "p"),
+    (lambda: ng.Bernoulli(float("nan")), "p"),
+    (lambda: ng.Bernoulli.from_expectation([1.5]), "eta"),
+    (lambda: ng.Binomial(0, 0.5), "trials"),
+    (lambda: ng.Binomial(2.5, 0.5), "trials"),
+    (lambda: ng.Binomial.from_expectation([3.0], trials=3), "eta"),
+    (lambda: ng.Categorical([0.5, 0.6]), "probs"),
+    (lambda: ng.Categorical([1.0, 0.0]), "probs"),
+    (lambda: ng.Categorical([1.0]), "probs"),
+    (lambda: ng.Categorical.from_expectation([0.6, 0.5]), "eta"),
+    (lambda: ng.Poisson(-1.0), "rate"),
+    (lambda: ng.Poisson.from_natural([800.0]), "theta"),
+    (lambda: ng.Exponential(0.0), "rate"),
+    (lambda: ng.Exponential.from_natural([0.5]), "theta"),
+    (lambda: ng.Gamma(-1.0, 1.0), "shape"),
+    (lambda: ng.Gamma(1.0, float("inf")), "rate"),
+    (lambda: ng.Gamma.from_expectation([1.0, 2.0]), "eta"),  # violates Jensen: E log X > log E X
+    (lambda: ng.Gamma.from_natural([-1.5, -1.0]), "theta"),
+    (lambda: ng.Beta(1.0, 0.0), "b"),
+    (lambda: ng.Beta.from_expectation([-0.1, -0.1]), "eta"),
+    (lambda: ng.Beta.from_natural([-1.0, 0.0]), "theta"),
+    (lambda: ng.DiagonalGaussian([0.0], [-1.0]), "var"),
+    (lambda: ng.DiagonalGaussian([0.0, 1.0], [1.0]), "var"),
+    (lambda: ng.DiagonalGaussian.from_expectation([1.0, 0.5]), "eta"),
+    (lambda: ng.DiagonalGaussian.from_natural([1.0, 0.5]), "theta"),
+    (lambda: ng.BinaryIndependence([[0.0]]), "theta"),
+    (lambda: ng.BinaryIndependence.from_expectation([1.0]), "eta"),
+    (lambda: ng.BinaryIndependence.from_marginals([0.0]), "mu"),
+    (lambda: ng.Bernoulli(0.5).sample(-1), "size"),
+    (lambda: ng.Bernoulli(0.5).sample(3, rng=42), "rng"),
+    (lambda: ng.Categorical([0.5, 0.5]).sufficient_stats([2]), "x"),
+    (lambda: ng.BinaryIndependence([0.1, 0.2]).log_prob(np.ones((2, 3))), "x"),
+]
+
+
+@pytest.mark.parametrize(("build", "name"), BAD)
+def test_bad_parameters_rejected(build: Callable[[], object], name: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
+        build()
+
+
+# ------------------------------------------------------------------------------------------
+# Near-boundary parameters, against 50-digit mpmath references.
+mpmath.mp.dps = 50
+
+
+def _mp_bernoulli_kl(p: float, q: float) -> float:
+    p_, q_ = mpmath.mpf(p), mpmath.mpf(q)
+    return float(p_ * mpmath.log(p_ / q_) + (1 - p_) * mpmath.log((1 - p_) / (1 - q_)))
+
+
+@pytest.mark.parametrize("p", [1e-12, 1e-300, 1 - 1e-12])
+def test_bernoulli_near_boundary(p: float) -> None:
+    b = ng.Bernoulli(p)
+    p_ = mpmath.mpf(p)
+    assert b.log_partition() == pytest.approx(float(-mpmath.log(1 - p_)), rel=1e-14)
+    theta_ref = float(mpmath.log(p_ / (1 - p_)))
+    assert b.natural()[0] == pytest.approx(theta_ref, rel=1e-14)
+    assert b.fisher()[0, 0] == pytest.approx(float(p_ * (1 - p_)), rel=1e-14)
+    assert b.legendre_dual() == pytest.approx(
+        float(p_ * mpmath.log(p_) + (1 - p_) * mpmath.log(1 - p_)), rel=1e-13
+    )
+    other = 2 * p if p < 0.5 else 1 - 2 * (1 - p)
+    assert b.kl(ng.Bernoulli(other)) == pytest.approx(_mp_bernoulli_kl(p, other), rel=1e-12)
+    # the tail probability survives a trip through θ
+    back = ng.Bernoulli.from_natural(b.natural())
+    assert back.p == pytest.approx(p, rel=1e-14)
+
+
+def test_bernoulli_kl_of_close_members_has_no_cancellation() -> None:
+    p, q = 0.3, 0.3 * (1 + 1e-7)
+    assert ng.Bernoulli(p).kl(ng.Bernoulli(q)) == pytest.approx(_mp_bernoulli_kl(p, q), rel=1e-8)
+
+
+def test_binary_model_far_in_the_tails() -> None:
+    """|θ| = 15 (SEED_ERRATA §7): I_θ from P(+1)P(−1), not 1 − tanh²θ formed in float64."""
+    m = ng.BinaryIndependence([15.0, -15.0, 300.0])
+    t = mpmath.mpf(15)
+    ref = float(1 - mpmath.tanh(t) ** 2)
+    np.testing.assert_allclose(np.diag(m.fisher())[:2], [ref, ref], rtol=1e-14)
+    assert m.fisher()[2, 2] > 0 and np.isfinite(m.fisher("expectation")[0, 0])
+    assert m.marginals()[1] == pytest.approx(float(1 / (1 + mpmath.exp(30))), rel=1e-14)
+    # ψ = Σ log(2 cosh θ_i), finite at θ = 300
+    ref_psi = float(mpmath.fsum(mpmath.log(2 * mpmath.cosh(t)) for t in (15, -15, 300)))
+    assert m.log_partition() == pytest.approx(ref_psi, rel=1e-15)
+
+
+@pytest.mark.parametrize("rate", [1e-12, 1e5, 1e12, 1e200])
+def test_poisson_extreme_rates(rate: float) -> None:
+    p = ng.Poisson(rate)
+    assert np.isfinite(p.neg_entropy()) and np.isfinite(p.legendre_dual())
+    # KL = λ(d²/2 − d³/3 + ...) with d = 1e-6 (d itself carries rounding ~1e-10 relative)
+    assert p.kl(ng.Poisson(rate * (1 + 1e-6))) == pytest.approx(
+        rate * 0.5e-12 * (1 - 2e-6 / 3), rel=1e-9
+    )
+    assert p.log_partition() == rate and p.natural()[0] == pytest.approx(np.log(rate), rel=1e-15)
+
+
+def _mp_poisson_neg_entropy(rate: float) -> float:
+    lam = mpmath.mpf(rate)
+    lo, hi = max(0, int(rate - 40 * rate**0.5 - 40)), int(rate + 40 * rate**0.5 + 40)
+    terms = []
+    for k in range(lo, hi + 1):
+        lp = k * mpmath.log(lam) - lam - mpmath.loggamma(k + 1)
+        terms.append(mpmath.exp(lp) * lp)
+    return float(mpmath.fsum(terms))
+
+
+@pytest.mark.parametrize("rate", [0.3, 7.5, 300.0, 9999.0, 10000.0])
+def test_poisson_neg_entropy_against_mpmath(rate: float) -> None:
+    """Summation with the saddle-point log-pmf below 1e4, the asymptotic series above: both
+    exact to rounding on either side of the switch."""
+    assert ng.Poisson(rate).neg_entropy() == pytest.approx(_mp_poisson_neg_entropy(rate), rel=1e-14)
+
+
+def test_poisson_log_prob_large_rate_against_mpmath() -> None:
+    rate = 1e9
+    k = np.array([rate - 1e5, rate, rate + 3e4])
+    ref = [float(kk * mpmath.log(rate) - rate - mpmath.loggamma(kk + 1)) for kk in k]
+    np.testing.assert_allclose(ng.Poisson(rate).log_prob(k), ref, rtol=1e-14)
+
+
+def test_binomial_and_poisson_neg_entropy_differ_from_phi() -> None:
+    """The base measure is not 1: E[log p] = φ(η) + E[log h(X)]."""
+    for p in (ng.Binomial(9, 0.3), ng.Poisson(4.0)):
+        k = _support(p)
+        assert k is not None
+        w = np.exp(p.log_prob(k))
+        logh = (
+            gammaln(9 + 1) - gammaln(k + 1) - gammaln(9 - k + 1)
+            if isinstance(p, ng.Binomial)
+            else -gammaln(k + 1)
+        )
+        assert p.neg_entropy() == pytest.approx(p.legendre_dual() + float(w @ logh), rel=1e-13)
+        assert abs(p.neg_entropy() - p.legendre_dual()) > 0.1
+
+
+@pytest.mark.parametrize(
+    ("shape", "rate"), [(1e-3, 2.0), (0.5, 1e-8), (3.0, 1e8), (1e4, 3.0), (1e8, 1.0)]
+)
+def test_gamma_from_expectation_newton(shape: float, rate: float) -> None:
+    """Round trip through the digamma equation; the error allowed is rounding times the
+    condition number of a ↦ log a − ψ(a) (≈ 1 for small a, ≈ 1 + 2a·log a for large a)."""
+    g = ng.Gamma(shape, rate)
+    back = ng.Gamma.from_expectation(g.expectation())
+    eta = g.expectation()
+    cond = max(1.0, abs(eta[0]) * 2 * shape)
+    assert back.shape == pytest.approx(shape, rel=4e-16 * cond + 2e-15)
+    assert back.rate == pytest.approx(rate, rel=4e-16 * cond + 2e-15)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [(2.0, 3.0), (1e-3, 1e-3), (1e-2, 50.0), (300.0, 0.5), (1e4, 2e4), (0.7, 0.7)]
+)
+def test_beta_from_expectation_newton(a: float, b: float) -> None:
+    """The error allowed is the rounding of the forward map (each η_i is a difference of two
+    digammas, absolute error ~eps·(|ψ(a)| + |ψ(a + b)|)) pushed through the Jacobian
+    d log(a, b) / dη = (I_θ diag(a, b))⁻¹."""
+    m = ng.Beta(a, b)
+    eta = m.expectation()
+    back = ng.Beta.from_expectation(eta)
+    jac = np.linalg.inv(m.fisher("natural") * np.array([a, b])[None, :])
+    noise = 4e-16 * (np.abs(digamma([a, b])) + abs(digamma(a + b)))
+    rtol = float(np.max(np.abs(jac) @ noise)) + 4e-15
+    np.testing.assert_allclose([back.a, back.b], [a, b], rtol=rtol)
+    np.testing.assert_allclose(back.expectation(), eta, rtol=1e-14, atol=1e-15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(min_value=-6, max_value=6),
+    st.floats(min_value=-6, max_value=6),
+)
+def test_beta_newton_property(log_a: float, log_b: float) -> None:
+    a, b = float(np.exp(log_a)), float(np.exp(log_b))
+    eta = ng.Beta(a, b).expectation()
+    back = ng.Beta.from_expectation(eta)
+    np.testing.assert_allclose(back.expectation(), eta, rtol=1e-13, atol=1e-14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(min_value=-9, max_value=18))
+def test_gamma_newton_property(log_a: float) -> None:
+    a = float(np.exp(log_a))
+    eta = ng.Gamma(a, 2.0).expectation()
+    back = ng.Gamma.from_expectation(eta)
+    np.testing.assert_allclose(back.expectation(), eta, rtol=1e-13, atol=1e-14)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(min_value=-30, max_value=30), min_size=2, max_size=6))
+def test_categorical_natural_round_trip_property(theta: list[float]) -> None:
+    c = ng.Categorical.from_natural(theta)
+    assert c.probs.sum() == pytest.approx(1.0, rel=1e-15)
+    np.testing.assert_allclose(c.natural(), theta, rtol=1e-13, atol=1e-13)
+
+
+def test_no_warnings_at_extremes() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ng.Gamma(1e-300, 1e300).expectation()
+        ng.Beta(1e-8, 1e8).fisher("expectation")
+        ng.DiagonalGaussian([1e150], [1e-150]).kl(ng.DiagonalGaussian([0.0], [1.0]))

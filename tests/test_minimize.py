@@ -1,0 +1,322 @@
+"""natgrad.minimize: result fields, evaluation paths (vectorised, threads, processes, Dask),
+callbacks, progress, logging, restarts, the NaN and exception policies, bad input."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import natgrad
+from es_strategy import CSAES
+from natgrad.functions import rastrigin, sphere
+from natgrad.optim import METHODS, get_strategy, minimize
+from natgrad.optim.minimize import STATUS
+
+
+def run_sphere(**kwargs):
+    args = {"method": CSAES(), "seed": 4, "ftarget": 1e-10}
+    args.update(kwargs)
+    return minimize(sphere, np.full(6, 2.0), 0.5, **args)
+
+
+def test_result_fields_on_sphere():
+    res = run_sphere()
+    assert res.success and res.status == STATUS["ftarget"] == 0
+    assert res.stop_reason == "ftarget" and res.stop_reasons == ["ftarget"]
+    assert res.fun <= 1e-10 and res.fun == sphere(res.x)
+    assert res.nfev == res.nit * res.popsize
+    assert res.restarts == 0 and res.method == "test-csa-es"
+    assert res.sigma > 0 and res.mean.shape == (6,)
+    assert "ftarget" in res.message
+
+
+def test_exported_from_package():
+    assert natgrad.minimize is minimize
+    assert "minimize" in natgrad.__all__ and "Optimizer" in natgrad.__all__
+    assert "functions" in natgrad.__all__
+
+
+def test_reproducible_from_seed_or_generator():
+    a, b = run_sphere(seed=9), run_sphere(seed=9)
+    np.testing.assert_array_equal(a.x, b.x)
+    assert a.nfev == b.nfev
+    c = run_sphere(seed=np.random.default_rng(9))
+    np.testing.assert_array_equal(a.x, c.x)
+
+
+def test_vectorized_calls_f_once_per_generation_and_matches_serial():
+    calls = []
+
+    def batch_f(X):
+        calls.append(X.shape)
+        return sphere(X)
+
+    res_vec = minimize(
+        batch_f, np.full(6, 2.0), 0.5, method=CSAES(), seed=4, ftarget=1e-10, vectorized=True
+    )
+    res_ser = run_sphere()
+    assert len(calls) == res_vec.nit and all(s == (res_vec.popsize, 6) for s in calls)
+    np.testing.assert_array_equal(res_vec.x, res_ser.x)
+    assert res_vec.nfev == res_ser.nfev
+
+
+def test_thread_executor_matches_serial():
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        res = run_sphere(executor=pool)
+    ref = run_sphere()
+    np.testing.assert_array_equal(res.x, ref.x)
+    assert res.nfev == ref.nfev
+
+
+def test_process_executor_matches_serial():
+    # f must be picklable: a module-level function
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        res = run_sphere(executor=pool, ftarget=None, max_evals=200)
+    ref = run_sphere(ftarget=None, max_evals=200)
+    np.testing.assert_array_equal(res.x, ref.x)
+    assert res.nfev == ref.nfev >= 200
+
+
+def test_dask_executor_matches_serial():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=False,
+            host="127.0.0.1",
+            protocol="tcp",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        res = run_sphere(executor=client.get_executor(), ftarget=None, max_evals=120)
+    ref = run_sphere(ftarget=None, max_evals=120)
+    np.testing.assert_array_equal(res.x, ref.x)
+    assert res.nfev == ref.nfev
+
+
+def test_callback_receives_progress_and_can_stop():
+    seen = []
+
+    def callback(info):
+        seen.append((info.nit, info.nfev, info.fun, info.sigma))
+        assert info.optimizer.generation == info.nit
+        assert info.fun == sphere(info.x)
+        return info.nit == 5
+
+    res = run_sphere(callback=callback)
+    assert res.stop_reason == "callback" and res.status == STATUS["callback"]
+    assert not res.success
+    assert [s[0] for s in seen] == [1, 2, 3, 4, 5] and res.nit == 5
+    assert [s[2] for s in seen] == sorted((s[2] for s in seen), reverse=True)
+
+
+def test_callback_stop_iteration():
+    def callback(info):
+        if info.nit == 3:
+            raise StopIteration
+
+    assert run_sphere(callback=callback).nit == 3
+
+
+def test_callback_returning_none_does_not_stop():
+    assert run_sphere(callback=lambda info: None).stop_reason == "ftarget"
+
+
+def test_progress_bar_with_tqdm(capsys):
+    pytest.importorskip("tqdm")
+    res = run_sphere(progress=True, max_evals=300, ftarget=None)
+    assert res.nfev >= 300
+    assert "natgrad test-csa-es" in capsys.readouterr().err
+
+
+def test_progress_without_tqdm_warns_and_runs(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with pytest.warns(UserWarning, match="needs tqdm"):
+        res = run_sphere(progress=True)
+    assert res.success
+
+
+def test_logging(caplog):
+    with caplog.at_level(logging.DEBUG, logger="natgrad"):
+        res = run_sphere()
+    messages = [r.getMessage() for r in caplog.records if r.name == "natgrad"]
+    assert any("run 0" in m and "popsize" in m for m in messages)
+    assert any("stopped (ftarget)" in m for m in messages)
+    assert sum(m.startswith("gen ") for m in messages) == res.nit
+
+
+def test_ipop_restarts_double_popsize():
+    res = minimize(
+        sphere,
+        np.full(4, 2.0),
+        1.0,
+        method=CSAES(),
+        seed=0,
+        restarts=2,
+        options={"tolx": 1e-3, "popsize": 5},
+    )
+    assert res.stop_reasons == ["tolx", "tolx", "tolx"] and res.restarts == 2
+    assert res.popsize == 20
+    assert res.fun == sphere(res.x)
+
+
+def test_restarts_stop_at_ftarget_and_respect_budget():
+    res = run_sphere(restarts=5)
+    assert res.restarts == 0  # reached ftarget in the first run
+    res = minimize(
+        rastrigin,
+        np.full(3, 3.0),
+        1.0,
+        method=CSAES(),
+        seed=0,
+        restarts=9,
+        max_evals=2000,
+        options={"tolx": 1e-4},
+    )
+    assert 2000 <= res.nfev < 2000 + res.popsize
+    assert res.stop_reasons[-1] == "max_evals"
+    assert res.fun == rastrigin(res.x)
+
+
+def test_best_over_restarts_is_returned():
+    values = []
+
+    def f(x):
+        values.append(rastrigin(x))
+        return values[-1]
+
+    res = minimize(
+        f, np.full(3, 3.0), 2.0, method=CSAES(), seed=1, restarts=3, options={"tolx": 1e-6}
+    )
+    assert res.fun == min(values) and res.nfev == len(values)
+
+
+def test_nan_region_is_avoided():
+    def f(x):
+        return np.nan if x[0] > 1.0 else sphere(x)
+
+    res = minimize(f, np.full(4, 0.5), 1.0, method=CSAES(), seed=2, ftarget=1e-8)
+    assert res.success and np.isfinite(res.fun)
+
+
+def test_f_returning_none_and_numpy_scalars():
+    def f(x):
+        if x[1] > 2.5:
+            return None
+        return np.float32(sphere(x)) if x[0] > 0 else np.array(sphere(x))
+
+    res = minimize(f, np.full(3, 1.0), 1.0, method=CSAES(), seed=2, ftarget=1e-6)
+    assert res.success
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize("mode", ["serial", "vectorized", "threads"])
+def test_exception_in_f_propagates_unchanged(mode):
+    error = Boom("broken f")
+    calls = {"n": 0}
+
+    def f(x):
+        calls["n"] += 1
+        if calls["n"] > 30:
+            raise error
+        return sphere(x)
+
+    kwargs = {"vectorized": mode == "vectorized"}
+    with ThreadPoolExecutor(2) as pool:
+        if mode == "threads":
+            kwargs["executor"] = pool
+        with pytest.raises(Boom) as info:
+            minimize(f, np.ones(3), 1.0, method=CSAES(), seed=0, **kwargs)
+    assert info.value is error
+
+
+def test_bounds_through_minimize():
+    res = minimize(sphere, np.full(3, 2.0), 1.0, method=CSAES(), seed=0, bounds=(1.0, 3.0))
+    np.testing.assert_allclose(res.x, np.ones(3), atol=1e-5)
+    assert np.all(res.x >= 1.0)
+
+
+def test_options_are_split_between_shell_and_strategy(monkeypatch):
+    class Configurable(CSAES):
+        def __init__(self, flavour="plain"):
+            self.flavour = flavour
+
+    monkeypatch.setitem(METHODS, "configurable", Configurable)
+    res = minimize(
+        sphere,
+        np.ones(3),
+        1.0,
+        method="configurable",
+        seed=0,
+        max_evals=40,
+        options={"flavour": "x", "popsize": 8},
+    )
+    assert res.popsize == 8 and res.method == "test-csa-es"
+    with pytest.raises(ValueError, match="not valid for method 'configurable'"):
+        minimize(sphere, np.ones(3), 1.0, method="configurable", options={"colour": 1})
+
+
+def test_registry():
+    assert all(callable(factory) for factory in METHODS.values())
+    with pytest.raises(ValueError, match="method must be one of") as info:
+        get_strategy("no-such-method")
+    for name in METHODS:
+        assert repr(name) in str(info.value)
+    for name, factory in METHODS.items():
+        strategy = get_strategy(name)
+        assert isinstance(strategy, natgrad.optim.Strategy) and strategy.name == name
+        assert type(strategy) is type(factory())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"x0": [[1.0]]}, "x0 must be 1-dimensional"),
+        ({"f": 3}, "f must be callable"),
+        ({"method": "nope"}, "method must be one of"),
+        ({"method": 3}, "method must be a method name or a Strategy"),
+        ({"restarts": -1}, "restarts must be >= 0"),
+        ({"callback": 1}, "callback must be callable"),
+        ({"executor": 1}, "executor must be a concurrent.futures.Executor"),
+        ({"options": {"bogus": 1}}, "options \\['bogus'\\] are unknown"),
+        ({"options": {"popsize": 1}}, "popsize must be >= 2"),
+        ({"max_evals": -5}, "max_evals must be >= 1"),
+        ({"sigma0": -1.0}, "sigma0 must be > 0"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    args = {"f": sphere, "x0": np.ones(2), "sigma0": 1.0, "method": CSAES()}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        minimize(args.pop("f"), args.pop("x0"), args.pop("sigma0"), **args)
+
+
+def test_wrong_number_of_values_from_vectorized_f():
+    with pytest.raises(ValueError, match="one value per row"):
+        minimize(lambda X: np.zeros(3), np.ones(2), 1.0, method=CSAES(), vectorized=True)
+    with pytest.raises(ValueError, match="f must return real numbers"):
+        minimize(lambda x: "a", np.ones(2), 1.0, method=CSAES())
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_f_may_modify_its_input(vectorized):
+    def f(x):
+        value = sphere(x)
+        x *= 0.0  # scribbles on its argument
+        return value
+
+    res = minimize(
+        f, np.full(3, 1.0), 1.0, method=CSAES(), seed=0, vectorized=vectorized, ftarget=1e-8
+    )
+    ref = minimize(sphere, np.full(3, 1.0), 1.0, method=CSAES(), seed=0, ftarget=1e-8)
+    np.testing.assert_array_equal(res.x, ref.x)

@@ -1,0 +1,511 @@
+"""Search-distribution strategies (IGO-CMA, xNES, SNES): one step equals the NumPy twin, the
+low-rank factor updates equal their dense forms, invariances, convergence and argument checks."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.linalg
+from scipy.stats import special_ortho_group
+
+from natgrad import _core
+from natgrad.optim import (
+    IGOCMA,
+    SNES,
+    XNES,
+    IGOCMAState,
+    SNESState,
+    Strategy,
+    XNESState,
+    igo_cma,
+    snes,
+    xnes,
+)
+from natgrad.reference import search as ref
+
+# --- private test functions (vectorised over rows) -------------------------------------------
+
+
+def sphere(X: np.ndarray) -> np.ndarray:
+    return np.sum(X**2, axis=1)
+
+
+def ellipsoid(X: np.ndarray) -> np.ndarray:
+    n = X.shape[1]
+    return (X**2) @ (1e6 ** (np.arange(n) / (n - 1)))
+
+
+def rosenbrock(X: np.ndarray) -> np.ndarray:
+    return np.sum(100 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2, axis=1)
+
+
+def run(strategy, f, state, seed, max_evals, ftarget=1e-8):
+    """Minimal ask/tell loop: evaluations to reach ``ftarget`` (None on failure) and final state."""
+    rng = np.random.default_rng(seed)
+    lam = strategy.default_popsize(state.mean.size)
+    evals = 0
+    while evals < max_evals:
+        Z = rng.standard_normal(strategy.noise_shape(state, lam))
+        X = strategy.sample(state, Z)
+        v = f(X)
+        evals += lam
+        if v.min() < ftarget:
+            return evals, state
+        state = strategy.update(state, Z, X, v)
+    return None, state
+
+
+def random_factor(rng, n, cond=30.0):
+    """A random well-conditioned non-triangular factor."""
+    Q = special_ortho_group.rvs(n, random_state=rng)
+    return Q * np.geomspace(1.0, np.sqrt(cond), n) @ special_ortho_group.rvs(n, random_state=rng)
+
+
+def population(rng, state, strategy, lam):
+    Z = rng.standard_normal((lam, state.mean.size))
+    X = strategy.sample(state, Z)
+    values = rng.standard_normal(lam)
+    return Z, X, values
+
+
+STRATEGIES = [IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES()]
+IDS = ["igo-cma", "xnes", "xnes-csa", "snes"]
+
+
+# --- sampling ------------------------------------------------------------------------------------
+
+
+def test_sample_full_equals_twin(rng):
+    n, lam = 9, 13
+    state = igo_cma.initial_state(rng.standard_normal(n), 0.3)._replace(
+        factor=random_factor(rng, n)
+    )
+    Z = rng.standard_normal((lam, n))
+    np.testing.assert_allclose(
+        igo_cma.sample(state, Z),
+        ref.sample_full(state.mean, state.sigma, state.factor, Z),
+        rtol=1e-13,
+        atol=1e-14,
+    )
+
+
+def test_sample_diagonal_equals_twin(rng):
+    n, lam = 11, 7
+    state = snes.initial_state(rng.standard_normal(n), 0.7)._replace(
+        scales=np.exp(rng.standard_normal(n))
+    )
+    Z = rng.standard_normal((lam, n))
+    np.testing.assert_allclose(
+        snes.sample(state, Z),
+        ref.sample_diagonal(state.mean, state.sigma, state.scales, Z),
+        rtol=1e-14,
+        atol=1e-15,
+    )
+
+
+def test_sample_full_covariance_monte_carlo(rng):
+    """Sample covariance of X matches σ² A Aᵀ within 5 standard errors per entry."""
+    n, N = 4, 40000
+    A = random_factor(rng, n, cond=10)
+    state = igo_cma.initial_state(np.arange(n, dtype=float), 0.5)._replace(factor=A)
+    X = igo_cma.sample(state, rng.standard_normal((N, n)))
+    C = 0.25 * A @ A.T
+    D = X - state.mean
+    emp = D.T @ D / N
+    se = np.sqrt((C**2 + np.outer(np.diag(C), np.diag(C))) / N)
+    assert np.all(np.abs(emp - C) < 5 * se)
+    assert np.all(np.abs(X.mean(axis=0) - state.mean) < 5 * np.sqrt(np.diag(C) / N))
+
+
+# --- factor updates against their dense forms -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "k"), [(8, 5), (4, 7), (30, 12)])
+def test_gemm_factor_update_is_symmetric_root(rng, n, k):
+    """A' = A (aI + U B Uᵀ)^{1/2} (symmetric root), so A'A'ᵀ = A M Aᵀ; W is symmetric.
+    Also for K > n, where the Gram matrix P = UᵀU is singular."""
+    A = random_factor(rng, n)
+    U = rng.standard_normal((n, k))
+    beta = rng.uniform(0.001, 0.05, k)
+    beta[: k // 3] *= -0.5 / n  # small negative (active) terms
+    a = 0.9
+    new, W = _core.gemm_factor_update(A, np.ascontiguousarray((A @ U).T), U.T.copy(), beta, a)
+    M = a * np.eye(n) + (U * beta) @ U.T
+    # Conditioning of M is ~1 here; the K x K Schur square root costs a few ulps per entry.
+    np.testing.assert_allclose(new @ new.T, A @ M @ A.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(new, A @ np.real(scipy.linalg.sqrtm(M)), rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(W, W.T, rtol=1e-12, atol=1e-14)
+
+
+def test_gemm_factor_update_shrinks_negative_weights(rng):
+    """A negative term larger than a makes M indefinite: the negative β are halved until the K×K
+    spectrum is positive, and the result is the root of that shrunk M (still positive definite)."""
+    n, k = 6, 4
+    A = random_factor(rng, n)
+    U = rng.standard_normal((n, k))
+    U /= np.linalg.norm(U, axis=0)
+    beta = np.array([0.1, 0.05, -3.0, -2.5])
+    a = 0.8
+    new, _ = _core.gemm_factor_update(A, np.ascontiguousarray((A @ U).T), U.T.copy(), beta, a)
+    target = new @ new.T
+    assert np.linalg.eigvalsh(target).min() > 0
+    matches = []
+    for j in range(1, 61):
+        b = np.where(beta < 0, beta * 0.5**j, beta)
+        M = a * np.eye(n) + (U * b) @ U.T
+        if np.allclose(A @ M @ A.T, target, rtol=1e-10, atol=1e-12):
+            matches.append(j)
+    assert len(matches) == 1
+    j = matches[0]
+    b_prev = np.where(beta < 0, beta * 0.5 ** (j - 1), beta)
+    assert np.linalg.eigvalsh(a * np.eye(n) + (U * b_prev) @ U.T).min() <= 1e-8 * a
+
+
+@pytest.mark.parametrize(("n", "k"), [(7, 4), (3, 6), (25, 10)])
+def test_lowrank_expm_equals_dense_expm(rng, n, k):
+    """A expm(U diag(s) Uᵀ) through φ₁ of a K×K matrix equals scipy's dense n×n expm."""
+    A = random_factor(rng, n)
+    U = rng.standard_normal((n, k))
+    s = 0.1 * rng.standard_normal(k)
+    out = _core.lowrank_expm_factor(A, np.ascontiguousarray((A @ U).T), U.T.copy(), s)
+    dense = A @ scipy.linalg.expm((U * s) @ U.T)
+    np.testing.assert_allclose(out, dense, rtol=1e-12, atol=1e-13)
+
+
+# --- one update step equals the NumPy twin --------------------------------------------------------
+
+
+def _igo_state(rng, n, generation=5, p_sigma_scale=1.0):
+    return IGOCMAState(
+        mean=rng.standard_normal(n),
+        sigma=0.4,
+        factor=random_factor(rng, n),
+        p_sigma=p_sigma_scale * rng.standard_normal(n),
+        p_c_z=0.5 * rng.standard_normal(n),
+        generation=generation,
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "lam", "p_sigma_scale"),
+    [(7, 9, 1.0), (7, 9, 30.0), (3, 11, 1.0), (20, 12, 1.0), (10, 10, 0.0)],
+    ids=["odd-lambda", "h_sigma-0", "K>n", "n20", "even"],
+)
+def test_igo_cma_update_equals_twin(rng, n, lam, p_sigma_scale):
+    state = _igo_state(rng, n, p_sigma_scale=p_sigma_scale)
+    Z, X, values = population(rng, state, IGOCMA(), lam)
+    p = igo_cma.parameters(n, lam)
+    new = igo_cma.update(state, Z, X, values)
+    want = ref.igo_cma_update(
+        state.mean, state.sigma, state.factor, state.p_sigma, state.p_c_z, Z, X, values,
+        p.weights, state.generation, p.c_sigma, p.d_sigma, p.c_c, p.c1, p.cmu, p.mueff, p.chi_n,
+    )  # fmt: skip
+    if p_sigma_scale == 30.0:
+        assert want[5] is False  # the case exercises the h_sigma stall
+    np.testing.assert_allclose(new.mean, want[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(new.sigma, want[1], rtol=1e-12)
+    np.testing.assert_allclose(new.factor, want[2], rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(new.p_sigma, want[3], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(new.p_c_z, want[4], rtol=1e-11, atol=1e-12)
+    assert new.generation == state.generation + 1
+
+
+def test_igo_cma_covariance_is_hansen_update(rng):
+    """σ-free covariance after one step: A'A'ᵀ = a C + c1 p_c p_cᵀ + c_μ Σ w°_i y_i y_iᵀ
+    (Hansen 2016 eq. 47) computed directly in x-space, and A' p_c_z' = p_c (eq. 45)."""
+    n, lam = 6, 10
+    state = _igo_state(rng, n)
+    Z, X, values = population(rng, state, IGOCMA(), lam)
+    p = igo_cma.parameters(n, lam)
+    new = igo_cma.update(state, Z, X, values)
+    order = np.argsort(values, kind="stable")
+    y = (X[order] - state.mean) / state.sigma
+    z = Z[order]
+    pos = p.weights > 0
+    h = ref.igo_cma_update(
+        state.mean, state.sigma, state.factor, state.p_sigma, state.p_c_z, Z, X, values,
+        p.weights, state.generation, p.c_sigma, p.d_sigma, p.c_c, p.c1, p.cmu, p.mueff, p.chi_n,
+    )[5]  # fmt: skip
+    p_c = (1 - p.c_c) * state.factor @ state.p_c_z + h * np.sqrt(p.c_c * (2 - p.c_c) * p.mueff) * (
+        p.weights[pos] @ y[pos]
+    )
+    C = state.factor @ state.factor.T
+    want = ref.cma_covariance_update(C, y, z, p.weights, p_c, h, p.c_c, p.c1, p.cmu)
+    np.testing.assert_allclose(new.factor @ new.factor.T, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(new.factor @ new.p_c_z, p_c, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("sigma_rule", ["nes", "csa"])
+@pytest.mark.parametrize(("n", "lam"), [(6, 9), (3, 8), (15, 12)])
+def test_xnes_update_equals_twin(rng, sigma_rule, n, lam):
+    state = XNESState(rng.standard_normal(n), 0.6, random_factor(rng, n), rng.standard_normal(n), 3)
+    Z, X, values = population(rng, state, XNES(), lam)
+    p = xnes.parameters(n, lam, sigma_rule=sigma_rule, eta_b=0.3)
+    new = xnes.update(state, Z, X, values, params=p)
+    want = ref.xnes_update(
+        state.mean, state.sigma, state.factor, state.p_sigma, Z, X, values, p.utilities,
+        p.recombination, p.eta_mu, p.eta_sigma, p.eta_b, p.csa, p.c_sigma, p.d_sigma, p.mueff,
+        p.chi_n,
+    )  # fmt: skip
+    np.testing.assert_allclose(new.mean, want[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(new.sigma, want[1], rtol=1e-12)
+    np.testing.assert_allclose(new.factor, want[2], rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(new.p_sigma, want[3], rtol=1e-12, atol=1e-14)
+    # G_B is traceless: the update keeps det A.
+    np.testing.assert_allclose(
+        np.linalg.slogdet(new.factor)[1], np.linalg.slogdet(state.factor)[1], atol=1e-11
+    )
+
+
+@pytest.mark.parametrize(("n", "lam"), [(5, 8), (100_000, 38)])
+def test_snes_update_equals_twin(rng, n, lam):
+    state = SNESState(rng.standard_normal(n), 0.8, np.exp(0.3 * rng.standard_normal(n)), 2)
+    Z, X, values = population(rng, state, SNES(), lam)
+    p = snes.parameters(n, lam)
+    new = snes.update(state, Z, X, values)
+    want = ref.snes_update(
+        state.mean, state.sigma, state.scales, Z, values, p.utilities, p.eta_mu, p.eta_sigma
+    )
+    np.testing.assert_allclose(new.mean, want[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(new.sigma, want[1], rtol=1e-12)
+    np.testing.assert_allclose(new.scales, want[2], rtol=1e-12)
+
+
+def test_igo_cma_trajectory_equals_twin(rng):
+    """Thirty chained generations on the ellipsoid follow the twin to accumulated rounding."""
+    n = 5
+    lam = igo_cma.default_popsize(n)
+    p = igo_cma.parameters(n, lam)
+    state = igo_cma.initial_state(np.full(n, 0.5), 0.3)
+    twin = (state.mean, state.sigma, state.factor, state.p_sigma, state.p_c_z)
+    for g in range(30):
+        Z = rng.standard_normal((lam, n))
+        X = igo_cma.sample(state, Z)
+        v = ellipsoid(X)
+        state = igo_cma.update(state, Z, X, v)
+        twin = ref.igo_cma_update(
+            *twin, Z, X, v, p.weights, g, p.c_sigma, p.d_sigma, p.c_c, p.c1, p.cmu, p.mueff, p.chi_n
+        )[:5]
+    np.testing.assert_allclose(state.factor, twin[2], rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(state.sigma, twin[1], rtol=1e-10)
+
+
+# --- invariances ---------------------------------------------------------------------------------
+
+
+def rotated_ellipsoid_pair(rng, n):
+    Q = special_ortho_group.rvs(n, random_state=rng)
+    return Q, (lambda X: ellipsoid(X @ Q.T))  # g(x) = f(Q x)
+
+
+@pytest.mark.parametrize("strategy", [IGOCMA(), XNES(), XNES(sigma_rule="csa")], ids=IDS[:3])
+def test_rotation_invariance(rng, strategy):
+    """Rotated problem g(x) = f(Qx), rotated start (Qᵀm, QᵀA), same draws -> same f-sequence."""
+    n, gens = 8, 50
+    Q, g = rotated_ellipsoid_pair(rng, n)
+    lam = strategy.default_popsize(n)
+    x0 = rng.uniform(-1, 1, n)
+    st = strategy.initial_state(x0, 0.5)
+    rt = st._replace(mean=Q.T @ x0, factor=np.ascontiguousarray(Q.T))
+    fs, gs = [], []
+    for _ in range(gens):
+        Z = rng.standard_normal((lam, n))
+        X, Y = strategy.sample(st, Z), strategy.sample(rt, Z)
+        fv, gv = ellipsoid(X), g(Y)
+        fs.append(fv)
+        gs.append(gv)
+        st, rt = strategy.update(st, Z, X, fv), strategy.update(rt, Z, Y, gv)
+    fs, gs = np.array(fs), np.array(gs)
+    assert fs[-1].min() < 0.1 * fs[0].min()  # the runs do progress
+    # Rounding in Qx and in x - m grows slowly over 50 generations; 1e-8 relative is far below
+    # any change of ranking.
+    np.testing.assert_allclose(gs, fs, rtol=1e-8)
+    np.testing.assert_allclose(rt.factor, Q.T @ st.factor, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+def test_monotone_transformation_invariance(rng, strategy):
+    """Values enter only through their ranks: f and h∘f (h strictly increasing) give identical
+    states, bit for bit."""
+    n, gens = 6, 40
+    lam = strategy.default_popsize(n)
+    a = strategy.initial_state(rng.uniform(-1, 1, n), 0.5)
+    b = a
+    for _ in range(gens):
+        Z = rng.standard_normal((lam, n))
+        X = strategy.sample(a, Z)
+        v = rosenbrock(X)
+        a = strategy.update(a, Z, X, v)
+        b = strategy.update(b, Z, X, v**3 + 2 * v - 7.0)
+    for fa, fb in zip(a, b, strict=True):
+        np.testing.assert_array_equal(fa, fb)
+
+
+# --- convergence ---------------------------------------------------------------------------------
+
+FULL = [(IGOCMA(), 30_000), (XNES(), 60_000), (XNES(sigma_rule="csa"), 60_000)]
+
+
+@pytest.mark.parametrize(("strategy", "budget"), FULL, ids=IDS[:3])
+@pytest.mark.parametrize("f", [sphere, ellipsoid, rosenbrock])
+def test_full_covariance_convergence_10d(strategy, budget, f):
+    """f < 1e-8 in 10-D in at least 4 of 5 seeds; Rosenbrock's local minimum (f ≈ 3.99) and
+    budget exhaustion count as failures."""
+    n = 10
+    successes = 0
+    for seed in range(5):
+        x0 = np.zeros(n) if f is rosenbrock else np.random.default_rng(seed).uniform(-1, 1, n)
+        evals, _ = run(strategy, f, strategy.initial_state(x0, 0.5), seed + 100, budget)
+        successes += evals is not None
+    assert successes >= 4
+
+
+@pytest.mark.parametrize("f", [sphere, ellipsoid])
+def test_snes_convergence_10d(f):
+    """SNES (diagonal) on the separable sphere and axis-aligned ellipsoid: 5 of 5 within 3e4."""
+    n = 10
+    for seed in range(5):
+        x0 = np.random.default_rng(seed).uniform(-1, 1, n)
+        evals, _ = run(SNES(), f, snes.initial_state(x0, 0.5), seed + 200, 30_000)
+        assert evals is not None
+
+
+def test_igo_cma_rotated_ellipsoid_10d(rng):
+    """A = I start on a rotated cond-1e6 ellipsoid: the full covariance learns the rotation."""
+    n = 10
+    _, g = rotated_ellipsoid_pair(rng, n)
+    successes = sum(
+        run(IGOCMA(), g, igo_cma.initial_state(np.ones(n), 0.5), seed, 30_000)[0] is not None
+        for seed in range(5)
+    )
+    assert successes >= 4
+
+
+def test_igo_cma_learns_inverse_hessian():
+    """On a fixed quadratic the learned covariance shape approaches H⁻¹ up to scale."""
+    n = 5
+    H = np.diag(np.geomspace(1, 1e3, n))
+    f = lambda X: np.einsum("ij,jk,ik->i", X, H, X)  # noqa: E731
+    _, st = run(IGOCMA(), f, igo_cma.initial_state(np.ones(n), 1.0), 7, 3_000, ftarget=-1)
+    C = st.factor @ st.factor.T
+    ratio = np.diag(C) * np.diag(H)
+    assert ratio.max() / ratio.min() < 3  # against a condition of 1e3 at the start
+
+
+# --- contract, state records, argument checks ------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+def test_contract_and_pickle(rng, strategy):
+    assert isinstance(strategy, Strategy)
+    n = 4
+    st = strategy.initial_state(np.arange(n, dtype=float), 0.5)
+    assert st.generation == 0 and st.sigma == 0.5
+    Z, X, values = population(rng, st, strategy, strategy.default_popsize(n))
+    copies = [a.copy() for a in (Z, X, values)]
+    new = strategy.update(st, Z, X, values)
+    for arr, c in zip((Z, X, values), copies, strict=True):
+        np.testing.assert_array_equal(arr, c)  # inputs are not mutated
+    again = pickle.loads(pickle.dumps(new))
+    for fa, fb in zip(new, again, strict=True):
+        np.testing.assert_array_equal(fa, fb)
+    assert np.isfinite(strategy.condition_number(new)) and strategy.condition_number(new) >= 1
+    assert strategy.axis_scales(new).shape == (n,)
+
+
+def test_initial_state_copies_x0():
+    x0 = np.ones(3)
+    st = igo_cma.initial_state(x0, 1.0)
+    x0[0] = 5.0
+    assert st.mean[0] == 1.0
+
+
+def test_axis_scales_and_condition(rng):
+    n = 5
+    A = random_factor(rng, n, cond=100)
+    st = igo_cma.initial_state(np.zeros(n), 0.3)._replace(factor=A)
+    np.testing.assert_allclose(igo_cma.axis_scales(st), 0.3 * np.sqrt(np.diag(A @ A.T)))
+    np.testing.assert_allclose(igo_cma.condition_number(st), np.linalg.cond(A @ A.T), rtol=1e-8)
+    d = SNESState(np.zeros(3), 2.0, np.array([0.5, 1.0, 2.0]), 0)
+    np.testing.assert_allclose(snes.axis_scales(d), [1.0, 2.0, 4.0])
+    assert snes.condition_number(d) == pytest.approx(16.0)
+
+
+def test_default_constants():
+    """λ, χ_n and CSA constants (Hansen 2016 Table 1) as tabulated for n = 10, 40, 1000."""
+    assert [igo_cma.default_popsize(n) for n in (10, 40, 1000)] == [10, 15, 24]
+    for n, mueff, cs, ds, c1, cmu, cc in [
+        (10, 3.17, 0.284, 1.284, 1.5e-2, 2.0e-2, 0.295),
+        (40, 4.54, 0.132, 1.132, 1.2e-3, 3.1e-3, 0.093),
+        (1000, 7.03, 0.0089, 1.009, 2.0e-6, 1.0e-5, 0.004),
+    ]:
+        p = igo_cma.parameters(n, igo_cma.default_popsize(n))
+        for got, want in [
+            (p.mueff, mueff), (p.c_sigma, cs), (p.d_sigma, ds), (p.c1, c1), (p.cmu, cmu), (p.c_c, cc)
+        ]:  # fmt: skip
+            assert got == pytest.approx(want, rel=0.06)
+        assert p.weights[: p.weights.size // 2].sum() == pytest.approx(1.0)
+    assert xnes.default_rates(40)[1] == pytest.approx(0.0159, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: XNES(sigma_rule="cma"),
+        lambda: XNES(eta_b=-1.0),
+        lambda: XNES(eta_sigma=float("nan")),
+        lambda: XNES(eta_mu="fast"),
+        lambda: SNES(eta_sigma=0.0),
+        lambda: IGOCMA(active="yes"),
+        lambda: igo_cma.parameters(0, 5),
+        lambda: igo_cma.parameters(5, 1),
+        lambda: xnes.parameters(5, 6, sigma_rule="nope"),
+        lambda: snes.parameters(True, 6),
+        lambda: igo_cma.default_popsize(-3),
+        lambda: igo_cma.initial_state([], 1.0),
+        lambda: igo_cma.initial_state([1.0, np.nan], 1.0),
+        lambda: xnes.initial_state([1.0, 2.0], 0.0),
+        lambda: snes.initial_state([[1.0, 2.0]], 1.0),
+    ],
+)
+def test_bad_options_raise_value_error(make):
+    with pytest.raises(ValueError):
+        make()
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+def test_bad_population_raises_value_error(rng, strategy):
+    n = 4
+    st = strategy.initial_state(np.zeros(n), 1.0)
+    lam = strategy.default_popsize(n)
+    Z, X, values = population(rng, st, strategy, lam)
+    with pytest.raises(ValueError, match="noise"):
+        strategy.sample(st, Z[:, :3])
+    with pytest.raises(ValueError, match="noise"):
+        strategy.update(st, Z[0], X, values)
+    with pytest.raises(ValueError, match="X"):
+        strategy.update(st, Z, X[:-1], values)
+    with pytest.raises(ValueError, match="values"):
+        strategy.update(st, Z, X, values[:-1])
+
+
+def test_core_rejects_bad_shapes(rng):
+    """The compiled kernels check shapes themselves (ValueError naming the argument)."""
+    n, lam = 4, 6
+    st = _igo_state(rng, n)
+    Z = rng.standard_normal((lam, n))
+    X = igo_cma.sample(st, Z)
+    p = igo_cma.parameters(n, lam)
+    with pytest.raises(ValueError, match="weights"):
+        _core.igo_cma_update(
+            st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, X, np.zeros(lam),
+            p.weights[:-1], 0, p.c_sigma, p.d_sigma, p.c_c, p.c1, p.cmu, p.mueff, p.chi_n,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="A"):
+        _core.sample_full(st.mean, 1.0, np.eye(n + 1), Z)
+    with pytest.raises(ValueError, match="a must"):
+        _core.gemm_factor_update(np.eye(n), Z[:2], Z[:2], np.ones(2), -1.0)
+    with pytest.raises(ValueError, match="zt"):
+        _core.lowrank_expm_factor(np.eye(n), Z[:2], Z[:3], np.ones(2))
