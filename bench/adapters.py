@@ -153,12 +153,13 @@ def _natgrad_api() -> tuple[Any, Any]:
 
 
 def natgrad_methods() -> list[str]:
-    """Method names natgrad's registry knows (empty when the optimisers are not installed)."""
+    """Continuous methods natgrad's registry knows (empty when the optimisers are not installed)."""
     try:
         registry = importlib.import_module("natgrad.optim.registry")
     except ImportError:
         return []
-    return sorted(getattr(registry, "METHODS", {}))
+    # binary strategies search {-1, +1}^n and have no place on these continuous benchmarks
+    return [m for m in getattr(registry, "METHODS", {}) if "binary" not in m]
 
 
 class NatgradAdapter:

@@ -66,26 +66,32 @@ def solve(problem: Any, spec: adapters.Spec, budget: int, seed: int) -> dict[str
     rng = np.random.default_rng(seed)
     popsize: int | None = None
     restarts = 0
-    while problem.evaluations < budget and not problem.final_target_hit:
+    error = None
+    while problem.evaluations < budget and not problem.final_target_hit and error is None:
         x0 = problem.initial_solution if restarts == 0 else rng.uniform(-4.0, 4.0, n)
-        opt = spec.make(np.array(x0, dtype=float), 2.0, seed + 1000 * restarts, popsize=popsize)
-        while problem.evaluations < budget:
-            X = opt.ask()
-            values = np.empty(len(X))
-            for i, x in enumerate(X):
-                values[i] = problem(x)
-            if problem.final_target_hit:
-                break
-            opt.tell(X, values)
-            if opt.should_stop():
-                break
+        try:
+            opt = spec.make(np.array(x0, dtype=float), 2.0, seed + 1000 * restarts, popsize=popsize)
+            while problem.evaluations < budget:
+                X = opt.ask()
+                values = np.empty(len(X))
+                for i, x in enumerate(X):
+                    values[i] = problem(x)
+                if problem.final_target_hit:
+                    break
+                opt.tell(X, values)
+                if opt.should_stop():
+                    break
+        except Exception as exc:  # an optimiser error ends the problem; it is counted and reported
+            error = f"{type(exc).__name__}: {exc} (restart {restarts}, popsize {popsize})"
+            break
         popsize = 2 * opt.popsize
         restarts += 1
     return {
         "id": problem.id,
         "evaluations": int(problem.evaluations),
         "hit": bool(problem.final_target_hit),
-        "restarts": restarts - 1,
+        "restarts": max(restarts - 1, 0),
+        "error": error,
     }
 
 
@@ -297,6 +303,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     folders = {r["name"]: str(workdir / r["folder"]) for r in runs}
     for r in runs:
         print(f"# {r['name']}: {r['seconds']:.0f} s, data in {folders[r['name']]}")
+        errors = [rec for rec in r["records"] if rec["error"]]
+        if errors:
+            print(f"# {r['name']}: {len(errors)} problem(s) ended by an optimiser error, e.g.")
+            for rec in errors[:5]:
+                print(f"#   {rec['id']}: {rec['error']}")
     report: dict[str, Any] = {
         "environment": info,
         "settings": {
@@ -320,6 +331,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["ert"] = table
         if len(names) >= 2:
             report["markdown"] = print_ert_ratios(table, dims, functions, names[0], names[1])
+        for r in runs:
+            errors = [rec for rec in r["records"] if rec["error"]]
+            if errors:
+                report.setdefault("markdown", []).extend(
+                    [
+                        "",
+                        f"{r['name']}: {len(errors)} of {len(r['records'])} problems ended by "
+                        "an optimiser error (counted as unsolved from that evaluation on):",
+                        "",
+                    ]
+                    + [f"* {rec['id']}: {rec['error']}" for rec in errors]
+                )
         t1 = time.perf_counter()
         pngs = postprocess(list(folders.values()), workdir / "ppdata")
         report["figures"] = pngs
