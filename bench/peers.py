@@ -198,7 +198,9 @@ def _num(ms: float) -> str:
     return f"{ms:.3f}"
 
 
-def print_timing(table: dict[str, Any], natgrad_full: str | None) -> list[str]:
+def print_timing(
+    table: dict[str, Any], natgrad_full: str | None, families: dict[str, str]
+) -> list[str]:
     """Markdown tables of (a); returns the lines."""
     lines: list[str] = []
     sizes = table["sizes"]
@@ -215,24 +217,40 @@ def print_timing(table: dict[str, Any], natgrad_full: str | None) -> list[str]:
         lines.append("|---|" + "---|" * len(sizes))
         for label, cells in rows.items():
             lines.append(f"| {label} | " + " | ".join(_ms(cells.get(str(n))) for n in sizes) + " |")
-        if natgrad_full and natgrad_full in rows:
-            ref = rows[natgrad_full]
+        natgrad_by_family = {
+            fam: label
+            for label, fam in families.items()
+            if label.startswith("natgrad") and label in rows
+        }
+        peers = [
+            label
+            for label in rows
+            if not label.startswith("natgrad") and families.get(label) in natgrad_by_family
+        ]
+        if peers:
             lines.append("")
-            lines.append(f"Ratio peer / {natgrad_full} (mean time; > 1 means natgrad is faster):")
+            lines.append(
+                "Ratio peer / natgrad method of the same family (mean time; > 1 means natgrad "
+                "is faster):"
+            )
             lines.append("")
-            lines.append("| peer | " + " | ".join(f"n = {n}" for n in sizes) + " |")
+            lines.append("| peer / natgrad | " + " | ".join(f"n = {n}" for n in sizes) + " |")
             lines.append("|---|" + "---|" * len(sizes))
-            for label, cells in rows.items():
-                if label.startswith("natgrad"):
-                    continue
+            for label in peers:
+                ref_label = natgrad_by_family[families[label]]
+                cells, ref = rows[label], rows[ref_label]
                 ratios = []
                 for n in sizes:
                     a, b = cells.get(str(n), {}), ref.get(str(n), {})
                     if "mean_ms" in a and "mean_ms" in b:
                         ratios.append(f"{a['mean_ms'] / b['mean_ms']:.1f}")
+                    elif "skipped" in a and "mean_ms" in b:  # the peer exceeded the cap
+                        ratios.append(f"> {1e3 * table['cap_seconds'] / b['mean_ms']:.0f}")
                     else:
                         ratios.append("–")
-                lines.append(f"| {label} | " + " | ".join(ratios) + " |")
+                lines.append(f"| {label} / {ref_label} | " + " | ".join(ratios) + " |")
+        if natgrad_full and natgrad_full in rows:
+            ref = rows[natgrad_full]
             dg = block["dgemm"]
             lines.append("")
             lines.append(
@@ -626,7 +644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_time:
         print("\n## (a) time per generation")
         table = timing_table(specs, sizes, threads, args.cap, quick)
-        markdown += print_timing(table, natgrad_full)
+        markdown += print_timing(table, natgrad_full, families)
         report["timing"] = table
         if args.figures and _have_matplotlib():
             Path(args.figures).mkdir(parents=True, exist_ok=True)
