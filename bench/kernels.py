@@ -41,7 +41,12 @@ def blas_info() -> list[dict[str, Any]] | str:
 
 
 def median_time(fn: Callable[[], Any], budget: float) -> float:
+    t0 = time.perf_counter()
     fn()  # warm-up
+    if time.perf_counter() - t0 > 5.0:  # very slow kernels: one more run is enough
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
     times: list[float] = []
     start = time.perf_counter()
     while len(times) < 3 or (time.perf_counter() - start < budget and len(times) < 200):
@@ -220,6 +225,15 @@ def large_cases(rng: np.random.Generator, quick: bool) -> list[Case]:
                 n,
                 m,
                 lambda cov=cov, v=v: _core.gaussian_natural_gradient_mean_cov(cov, v, 0.1),
+                None,
+            ),
+            (
+                "natural_gradient_natural[d=0.1]",
+                n,
+                m,
+                lambda mean=mean, cov=cov, p=prec, v=v: _core.gaussian_natural_gradient_natural(
+                    mean, cov, p, v, 0.1
+                ),
                 None,
             ),
         ]

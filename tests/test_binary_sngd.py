@@ -145,3 +145,15 @@ def test_bad_x0():
         BinarySNGD().initial_state(np.array([1.0, 0.0]), 1.0)
     with pytest.raises(ValueError, match="sigma0"):
         BinarySNGD().initial_state(np.array([0.0, 0.0]), 0.0)
+
+
+def test_pickle_round_trip():
+    import pickle
+
+    s = BinarySNGD(margin=0.02)
+    state, *_ = run_strategy(
+        s, np.zeros(4), 1.0, toy, seed=1, generations=5, popsize=8, binary=True
+    )
+    s2, state2 = pickle.loads(pickle.dumps((s, state)))
+    assert s2.margin == 0.02 and state2.generation == state.generation
+    np.testing.assert_array_equal(state2.theta, state.theta)

@@ -262,3 +262,86 @@ def test_bad_arguments() -> None:
 
 def test_docstring_examples() -> None:
     assert doctest.testmod(natgrad.descent).failed == 0
+
+
+def _chain_rule_grad(p: ng.ExponentialFamily, chart: str, grad_eta: np.ndarray) -> np.ndarray:
+    """∇_ξ F = (dη/dξ)ᵀ ∇_η F, with dη/dξ by central differences of the chart map."""
+    xi = _chart_point(p, chart)
+    cols = []
+    for i in range(xi.size):
+        d = np.zeros(xi.size)
+        d[i] = 1e-6
+        cols.append(
+            (
+                _chart_member(p, chart, xi + d).expectation()
+                - _chart_member(p, chart, xi - d).expectation()
+            )
+            / 2e-6
+        )
+    return np.array(cols) @ grad_eta
+
+
+def _chart_point(p: ng.ExponentialFamily, chart: str) -> np.ndarray:
+    if chart == "mean_cov":
+        return p.mean_cov()  # type: ignore[attr-defined, no-any-return]
+    return np.concatenate([p.mean, p.var])  # type: ignore[attr-defined]
+
+
+def _chart_member(p: ng.ExponentialFamily, chart: str, xi: np.ndarray) -> ng.ExponentialFamily:
+    if chart == "mean_cov":
+        return ng.Gaussian.from_mean_cov(xi)  # type: ignore[attr-defined, no-any-return]
+    n = xi.size // 2
+    return ng.DiagonalGaussian(xi[:n], xi[n:])
+
+
+GAUSSIANS = [
+    (
+        "diag",
+        ng.DiagonalGaussian([0.4, -0.5], [0.8, 1.5]),
+        ng.DiagonalGaussian([-0.3, 0.2], [0.5, 0.9]),
+        "mean_var",
+    )
+]
+if hasattr(ng, "Gaussian"):
+    GAUSSIANS.append(
+        (
+            "full",
+            ng.Gaussian([0.4, -0.5], [[0.8, 0.3], [0.3, 1.5]]),
+            ng.Gaussian([-0.3, 0.2], [[0.5, -0.1], [-0.1, 0.9]]),
+            "mean_cov",
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("label", "p0", "target", "chart"), GAUSSIANS, ids=[g[0] for g in GAUSSIANS]
+)
+def test_natural_flow_invariance_theta_eta_mean_cov(label: str, p0, target, chart: str) -> None:  # type: ignore[no-untyped-def]
+    """Natural-gradient Euler trajectories in θ, η and (μ, Σ) for F = KL(p ‖ target) + 0.1 Σ sin η
+    approach one flow (the exact one, from solve_ivp in θ) at O(β): as distributions they coincide."""
+    obj = reverse_kl(target, wobble=0.1)
+    t_end = 0.5
+    sol = solve_ivp(
+        lambda t, th: -obj.grad(p0.with_natural(th), "expectation"),
+        (0, t_end),
+        p0.natural(),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    exact = p0.with_natural(sol.y[:, -1])
+    dist: dict[str, list[float]] = {"natural": [], "expectation": [], chart: []}
+    for beta in (2e-2, 2e-3):
+        steps = round(t_end / beta)
+        for coords in ("natural", "expectation"):
+            member = ng.NaturalGradientDescent(obj, beta, coords=coords).run(p0, steps).final.member
+            dist[coords].append(float(np.sqrt(exact.kl(member))))
+        p = p0
+        for _ in range(steps):
+            g_xi = _chain_rule_grad(p, chart, obj.grad(p, "expectation"))
+            p = _chart_member(
+                p, chart, _chart_point(p, chart) - beta * p.natural_gradient(g_xi, chart)
+            )
+        dist[chart].append(float(np.sqrt(exact.kl(p))))
+    for coords, (d_big, d_small) in dist.items():
+        assert d_small < 0.15 * d_big, (coords, d_big, d_small)
+        assert d_small < 2e-3, (coords, d_small)

@@ -204,7 +204,16 @@ def test_kl_against_independent_reference(case: Case) -> None:
         m0, v0, m1, v1 = p.mean, p.var, q.mean, q.var
         ref = 0.5 * np.sum(np.log(v1 / v0) + (v0 + (m0 - m1) ** 2) / v1 - 1)
     elif hasattr(ng, "Gaussian") and isinstance(p, ng.Gaussian):
-        pytest.skip("full Gaussian KL is checked in the Gaussian's own tests")
+        m0, s0, m1, s1 = p.mean, p.cov, q.mean, q.cov
+        n = m0.size
+        s1_inv = np.linalg.inv(s1)
+        ref = 0.5 * (
+            np.trace(s1_inv @ s0)
+            + (m1 - m0) @ s1_inv @ (m1 - m0)
+            - n
+            + np.linalg.slogdet(s1)[1]
+            - np.linalg.slogdet(s0)[1]
+        )
     else:
         ref = expect(p, lambda x: p.log_prob(x) - q.log_prob(x))[0]
     assert kl == pytest.approx(ref, rel=1e-11)
@@ -217,7 +226,25 @@ def test_expectation_and_neg_entropy_by_enumeration_or_quadrature(case: Case) ->
         ref_eta = np.concatenate([p.mean, p.var + p.mean**2])
         ref_neg_entropy = -0.5 * np.sum(np.log(2 * np.pi * np.e * p.var))
     elif hasattr(ng, "Gaussian") and isinstance(p, ng.Gaussian):
-        pytest.skip("full Gaussian moments are checked in the Gaussian's own tests")
+        # E[T] and E[log p] by a tensor Gauss–Hermite rule through the Cholesky factor
+        z, w = np.polynomial.hermite_e.hermegauss(12)
+        w = w / np.sqrt(2 * np.pi)
+        zz = np.array(np.meshgrid(*[z] * p.mean.size, indexing="ij")).reshape(p.mean.size, -1).T
+        ww = np.prod(
+            np.array(np.meshgrid(*[w] * p.mean.size, indexing="ij")).reshape(p.mean.size, -1).T,
+            axis=1,
+        )
+        x = p.mean + zz @ np.linalg.cholesky(p.cov).T
+        ref_eta = ww @ p.sufficient_stats(x)
+        ref_neg_entropy = float(ww @ p.log_prob(x))
+        np.testing.assert_allclose(
+            p.fisher("natural"),
+            np.einsum(
+                "k,ki,kj->ij", ww, p.sufficient_stats(x) - ref_eta, p.sufficient_stats(x) - ref_eta
+            ),
+            rtol=1e-11,
+            atol=1e-13,
+        )
     else:
         ref_eta = expect(p, p.sufficient_stats)
         ref_neg_entropy = expect(p, p.log_prob)[0]
@@ -493,3 +520,115 @@ def test_no_warnings_at_extremes() -> None:
         ng.Gamma(1e-300, 1e300).expectation()
         ng.Beta(1e-8, 1e8).fisher("expectation")
         ng.DiagonalGaussian([1e150], [1e-150]).kl(ng.DiagonalGaussian([0.0], [1.0]))
+
+
+def _mp_binomial_log_pmf(k: float, n: int, p: float) -> float:
+    k_, n_, p_ = mpmath.mpf(k), mpmath.mpf(n), mpmath.mpf(p)
+    return float(
+        mpmath.loggamma(n_ + 1)
+        - mpmath.loggamma(k_ + 1)
+        - mpmath.loggamma(n_ - k_ + 1)
+        + k_ * mpmath.log(p_)
+        + (n_ - k_) * mpmath.log(1 - p_)
+    )
+
+
+@pytest.mark.parametrize(("trials", "p"), [(10**9, 0.3), (10**6, 1e-12), (50, 0.5), (7, 1 - 1e-9)])
+def test_binomial_log_prob_against_mpmath(trials: int, p: float) -> None:
+    """Saddle-point form: no cancellation between log C(N, k) and the powers (each ~N)."""
+    b = ng.Binomial(trials, p)
+    mean = trials * p
+    k = np.unique(
+        np.clip(np.round([0, mean - 3 * np.sqrt(mean + 1), mean, mean + 5, trials]), 0, trials)
+    )
+    ref = np.array([_mp_binomial_log_pmf(kk, trials, p) for kk in k])
+    # N·p is rounded (½ ulp); d log pmf / d(Np) = k/(Np) − 1 turns that into ~eps·|k − Np|
+    err = np.abs(b.log_prob(k) - ref)
+    assert np.all(err <= 1e-13 * np.abs(ref) + 1e-13 + 4e-16 * np.abs(k - mean)), err
+
+
+def _mp_binomial_neg_entropy(n: int, p: float) -> float:
+    sd = (n * p * (1 - p)) ** 0.5
+    lo, hi = max(0, int(n * p - 40 * sd - 40)), min(n, int(n * p + 40 * sd + 40))
+    terms = []
+    for k in range(lo, hi + 1):
+        lp = mpmath.mpf(_mp_binomial_log_pmf(k, n, p))
+        terms.append(mpmath.exp(lp) * lp)
+    return float(mpmath.fsum(terms))
+
+
+def test_binomial_neg_entropy_large_trials() -> None:
+    assert ng.Binomial(20_000, 0.3).neg_entropy() == pytest.approx(
+        _mp_binomial_neg_entropy(20_000, 0.3), rel=1e-13
+    )
+    with pytest.raises(ValueError, match="^neg_entropy"):
+        ng.Binomial(10**13, 0.5).neg_entropy()
+
+
+@pytest.mark.parametrize("shape", [1e-300, 1e-200, 1e-12, 1e-8, 3e-8])
+def test_gamma_tiny_shape(shape: float) -> None:
+    """Below 1e-8 the small-argument series replace log a − ψ(a) and a ψ'(a) − 1 (which overflow)."""
+    g = ng.Gamma(shape, 2.0)
+    back = ng.Gamma.from_expectation(g.expectation())
+    assert back.shape == pytest.approx(shape, rel=1e-14)
+    assert back.rate == pytest.approx(2.0, rel=1e-14)
+    a = mpmath.mpf(shape)
+    ref = mpmath.log(a) - mpmath.digamma(a)
+    from natgrad.families._special import a_trigamma_minus_one, log_minus_digamma
+
+    assert log_minus_digamma(np.array([shape]))[0] == pytest.approx(float(ref), rel=1e-15)
+    assert a_trigamma_minus_one(np.array([shape]))[0] == pytest.approx(
+        float(a * mpmath.psi(1, a) - 1), rel=1e-15
+    )
+
+
+@pytest.mark.parametrize("shape", [1e-3, 0.7, 49.9, 50.0, 1e3, 1e10])
+def test_gamma_special_functions_against_mpmath(shape: float) -> None:
+    from natgrad.families._special import a_trigamma_minus_one, log_minus_digamma
+
+    a = mpmath.mpf(shape)
+    assert log_minus_digamma(np.array([shape]))[0] == pytest.approx(
+        float(mpmath.log(a) - mpmath.digamma(a)), rel=2e-15
+    )
+    assert a_trigamma_minus_one(np.array([shape]))[0] == pytest.approx(
+        float(a * mpmath.psi(1, a) - 1), rel=2e-15
+    )
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [(1e-8, 1e8), (1e8, 1e-3), (1e-5, 3.0), (1e-6, 1e-6), (40.0, 0.3)]
+)
+def test_beta_lopsided_parameters_against_mpmath(a: float, b: float) -> None:
+    """When one parameter dwarfs the other, ψ(a) − ψ(a + b) and ψ'(a) − ψ'(a + b) cancel if formed
+    directly (η₂ ≈ −1e-16 at (1e-8, 1e8) rounded to 0); the Taylor series keeps them exact, and then
+    the Newton solve recovers (a, b) to rounding."""
+    m = ng.Beta(a, b)
+    A, B = mpmath.mpf(a), mpmath.mpf(b)
+    eta_ref = [
+        float(mpmath.digamma(A) - mpmath.digamma(A + B)),
+        float(mpmath.digamma(B) - mpmath.digamma(A + B)),
+    ]
+    fisher_ref = [
+        [float(mpmath.psi(1, A) - mpmath.psi(1, A + B)), float(-mpmath.psi(1, A + B))],
+        [float(-mpmath.psi(1, A + B)), float(mpmath.psi(1, B) - mpmath.psi(1, A + B))],
+    ]
+    np.testing.assert_allclose(m.expectation(), eta_ref, rtol=1e-14)
+    np.testing.assert_allclose(m.fisher(), fisher_ref, rtol=1e-14)
+    back = ng.Beta.from_expectation(m.expectation())
+    np.testing.assert_allclose([back.a, back.b], [a, b], rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("member", "coords"),
+    [
+        (ng.Exponential(1e200), "natural"),  # 1/rate² underflows
+        (ng.Exponential(1e200), "expectation"),  # rate² overflows
+        (ng.Poisson(1e-320), "expectation"),  # 1/rate overflows
+        (ng.BinaryIndependence([400.0]), "natural"),  # 4 P(+1) P(−1) ~ e^-800 underflows
+    ],
+)
+def test_unrepresentable_fisher_is_refused(member: ng.ExponentialFamily, coords: str) -> None:
+    """Never a silent 0 or inf: the other quantities stay finite, the Fisher matrix raises."""
+    assert np.isfinite(member.log_partition()) and np.all(np.isfinite(member.natural()))
+    with pytest.raises(ValueError, match="^fisher"):
+        member.fisher(coords)

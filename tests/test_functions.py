@@ -158,3 +158,11 @@ def test_inputs_not_mutated_and_lists_accepted():
     np.testing.assert_array_equal(X, keep)
     assert F.sphere([1, 2, 3]) == 14.0
     assert F.rosenbrock([[1, 1], [0, 0]]).tolist() == [0.0, 1.0]
+
+
+def test_instances_are_not_correlated_with_a_same_seeded_optimizer():
+    """The hidden ground state of ising(seed=k) is not the first sample of default_rng(k)."""
+    for seed in range(5):
+        _, s = F.ising_couplings(16, seed)
+        first = np.where(np.random.default_rng(seed).random(16) < 0.5, 1.0, -1.0)
+        assert abs(first @ s) < 16

@@ -348,3 +348,39 @@ def test_bindings_properties(n, seed, log_cond, shift):
     psi, phi, pair = g.log_partition(), g.legendre_dual(), float(theta @ eta)
     assert abs(psi + phi - pair) <= 1e-12 * scale * (abs(psi) + abs(phi) + abs(pair))
     assert g.kl(h) == pytest.approx(0.0, abs=1e-10 * scale)
+
+
+class _NotGaussian:
+    dim = 2
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda g: g.fisher_product([np.nan, 0, 0, 0, 0]), "v must be finite"),
+        (lambda g: g.fisher_product(np.ones((5, 1))), r"v must have shape \(5\)"),
+        (
+            lambda g: g.natural_gradient(np.ones(5), "mean_cov", damping=np.inf),
+            "damping must be finite",
+        ),
+        (
+            lambda g: g.natural_gradient(np.ones(5), "natural", damping="a"),
+            "damping must be a real",
+        ),
+        (lambda g: g.kl(_NotGaussian()), "other must be a Gaussian"),
+        (lambda g: g.log_prob([[0.0, np.nan]]), "x must be finite"),
+        (lambda g: g.sample(2.5, None), "size must be an integer"),
+        (lambda g: g.fisher("natural", free=[[0, 1]]), "free must be a 1-D sequence"),
+        (lambda g: g.fisher("natural", free=[0.5]), "free must be a 1-D sequence"),
+        (
+            lambda g: ng.Gaussian.from_expectation([0.0, np.inf, 1.0, 1.0, 0.0]),
+            "eta must be finite",
+        ),
+        (lambda g: ng.Gaussian.from_natural(np.ones((5, 1))), "theta must be 1-dimensional"),
+        (lambda g: ng.Gaussian.from_mean_cov([0.0, 0.0, 1.0, 1.0]), "xi must have length"),
+    ],
+)
+def test_more_bad_input(rng, call, match):
+    g = ng.Gaussian(*case(rng, 2))
+    with pytest.raises(ValueError, match=match):
+        call(g)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import natgrad as ng
 from gaussian_cases import case, spd
@@ -247,16 +249,15 @@ def test_not_the_literal_seed_formulas():
     alpha = g.fisher("mean_cov")[2, 3]
     assert alpha == pytest.approx(0.5 * b[0, 1] ** 2, rel=1e-14)
     assert alpha != pytest.approx(b[0, 1] ** 2, rel=1e-3)
-    # theta: lambda_(00)(11) part of I_theta: Cov(x0^2, x1^2) for mu = 0 is 2 Sigma_01^2
+    # theta, mu = 0: the pair block of I_theta is 1/2 lambda_klmn with A = Theta^-1 = -2 Sigma.
+    # True lambda_(00)(11) = tr(A D_00 A D_11) = A_01^2, so I[(0,0),(1,1)] = 1/2 A_01^2 = 2 S_01^2
+    # (= Cov(x0^2, x1^2)); the literal seed case "A_km A_ln + A_lm A_kn" gives 2 A_01^2 (twice).
     g0 = ng.Gaussian(np.zeros(2), cov)
-    a = cov  # A = Theta^-1 up to the factor -2: lambda_klmn = tr(A D_kl A D_mn) with A = -1/2 Theta^-1 scaled
-    assert g0.fisher("natural")[2, 3] == pytest.approx(
-        2 * a[0, 1] ** 2, rel=1e-14
-    )  # 1/2 * (2 Sigma)_01^2... true
-    seed_lambda = (
-        2 * (2 * a[0, 1]) ** 2
-    )  # seed: A_km A_ln + A_lm A_kn = 2 A_01^2 with A = -2 Sigma... times 1/2
-    assert g0.fisher("natural")[2, 3] != pytest.approx(0.5 * seed_lambda, rel=1e-3)
+    a = -2.0 * cov
+    true_entry, seed_entry = 0.5 * a[0, 1] ** 2, 0.5 * 2 * a[0, 1] ** 2
+    assert g0.fisher("natural")[2, 3] == pytest.approx(true_entry, rel=1e-14)
+    assert g0.fisher("natural")[2, 3] == pytest.approx(2 * cov[0, 1] ** 2, rel=1e-14)
+    assert g0.fisher("natural")[2, 3] != pytest.approx(seed_entry, rel=1e-3)
     # Lambda_klmn (seed splits on the wrong pair): the true I_theta is symmetric
     f = g.fisher("natural")
     np.testing.assert_array_equal(f, f.T)
@@ -371,3 +372,108 @@ def test_damped_solve_with_damping_far_above_lambda_min(rng):
 def test_unpack_helper_consistency(rng):
     vec, mat = unpack(pack(np.arange(3.0), spd(rng, 3)))
     assert vec.shape == (3,) and mat.shape == (3, 3)
+
+
+@pytest.mark.parametrize("coords", ["natural", "expectation"])
+@pytest.mark.parametrize(
+    ("shift", "cond", "damping"),
+    [(0.0, 1e2, 0.1), (10.0, 1e6, 1e-3), (10.0, 1e6, 100.0), (3.0, 1e4, 1.0)],
+)
+def test_damped_dual_solves_hard_cases(rng, coords, shift, cond, damping):
+    # large |mu| and ill-conditioned Sigma: compare with the dense solve, tolerance set by
+    # cond(I + damping Id) (both routes lose that many digits).
+    mean, cov = case(rng, 5, cond)
+    g = ng.Gaussian(mean + shift, cov)
+    v = rng.standard_normal(g.num_params)
+    f = g.fisher(coords) + damping * np.eye(g.num_params)
+    want = np.linalg.solve(f, v)
+    got = g.natural_gradient(v, coords, damping=damping)
+    tol = 1e-14 * np.linalg.cond(f) * np.abs(want).max()
+    np.testing.assert_allclose(got, want, atol=tol)
+
+
+def _mp_fisher_by_miller(mpmath, mean, cov, coords):
+    """40-digit Fisher matrix by Miller's formula applied to the exact Jacobian of (mu, Sigma)."""
+    n = len(mean)
+    mu = mpmath.matrix(mean.tolist())
+    s = mpmath.matrix(cov.tolist())
+    b = s**-1
+    pairs = [(i, i) for i in range(n)] + [(i, j) for i in range(n) for j in range(i + 1, n)]
+
+    def e(i, j):
+        out = mpmath.matrix(n, n)
+        out[i, j] = 1
+        out[j, i] = 1
+        return out
+
+    # tangent (dmu, dSigma) of each coordinate direction
+    tangents = []
+    for k in range(n):
+        dmu = mpmath.matrix(n, 1)
+        dmu[k] = 1
+        if coords == "mean_cov":
+            tangents.append((dmu, mpmath.matrix(n, n)))
+        else:  # eta: Sigma = E - mu mu', so moving mu_k moves Sigma by -(e_k mu' + mu e_k')
+            tangents.append((dmu, -(dmu * mu.T + mu * dmu.T)))
+    for i, j in pairs:
+        scale = 1 if (coords == "mean_cov" or i == j) else mpmath.mpf(1) / 2  # eta_ij = 2 E_ij
+        tangents.append((mpmath.matrix(n, 1), e(i, j) * scale))  # e(i, i) = e_i e_i'
+    m = len(tangents)
+    out = mpmath.matrix(m, m)
+    for a in range(m):
+        for c in range(m):
+            (mu_a, s_a), (mu_c, s_c) = tangents[a], tangents[c]
+            tr = sum(((b * s_a * b * s_c)[i, i] for i in range(n)), mpmath.mpf(0))
+            out[a, c] = (mu_a.T * b * mu_c)[0] + tr / 2
+    return out
+
+
+@pytest.mark.parametrize("coords", COORDS)
+def test_fisher_against_40_digit_reference(rng, coords):
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    mean, cov = case(rng, 3, cond=10.0)
+    g = ng.Gaussian(mean, cov)
+    if coords == "natural":
+        exact = _mp_isserlis(mpmath, mean, cov)
+    else:
+        exact = _mp_fisher_by_miller(mpmath, mean, cov, coords)
+    got = g.fisher(coords)
+    want = np.array([[float(exact[a, b]) for b in range(9)] for a in range(9)])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13 * np.abs(want).max())
+    if coords == "natural":  # and I_eta = I_theta^-1 at 40 digits
+        inv = exact**-1
+        want_e = np.array([[float(inv[a, b]) for b in range(9)] for a in range(9)])
+        np.testing.assert_allclose(
+            g.fisher("expectation"), want_e, rtol=1e-11, atol=1e-12 * np.abs(want_e).max()
+        )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+    log_cond=st.floats(0.0, 3.0),
+    shift=st.floats(-3.0, 3.0),
+    damping=st.sampled_from([0.0, 1e-3, 0.5, 20.0]),
+)
+def test_fisher_bindings_properties(n, seed, log_cond, shift, damping):
+    rng = np.random.default_rng(seed)
+    g = ng.Gaussian(rng.standard_normal(n) + shift, spd(rng, n, 10.0**log_cond))
+    m = g.num_params
+    v = rng.standard_normal(m)
+    for coords in COORDS:
+        f = g.fisher(coords)
+        np.testing.assert_array_equal(f, f.T)
+        scale = np.abs(f).max() * np.abs(v).max()
+        np.testing.assert_allclose(g.fisher_product(v, coords), f @ v, atol=1e-12 * m * scale)
+        shifted = f + damping * np.eye(m)
+        cond = np.linalg.cond(shifted)
+        if cond < 1e12:
+            want = np.linalg.solve(shifted, v)
+            got = g.natural_gradient(v, coords, damping=damping)
+            np.testing.assert_allclose(got, want, atol=1e-14 * cond * m * np.abs(want).max())
+    f_t, f_e = g.fisher("natural"), g.fisher("expectation")
+    cond_t = np.linalg.cond(f_t)
+    if cond_t < 1e12:
+        np.testing.assert_allclose(f_t @ f_e, np.eye(m), atol=1e-14 * m * cond_t)

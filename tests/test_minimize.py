@@ -291,6 +291,8 @@ def test_registry():
         ({"options": {"bogus": 1}}, "options \\['bogus'\\] are unknown"),
         ({"options": {"popsize": 1}}, "popsize must be >= 2"),
         ({"max_evals": -5}, "max_evals must be >= 1"),
+        ({"max_evals": "many"}, "max_evals must be an integer"),
+        ({"max_evals": 10.5}, "max_evals must be an integer"),
         ({"sigma0": -1.0}, "sigma0 must be > 0"),
     ],
 )
@@ -320,3 +322,30 @@ def test_f_may_modify_its_input(vectorized):
     )
     ref = minimize(sphere, np.full(3, 1.0), 1.0, method=CSAES(), seed=0, ftarget=1e-8)
     np.testing.assert_array_equal(res.x, ref.x)
+
+
+def test_callable_x0_is_drawn_at_every_restart():
+    starts = []
+
+    def x0(rng):
+        assert isinstance(rng, np.random.Generator)
+        starts.append(rng.uniform(-4, 4, size=3))
+        return starts[-1]
+
+    res = minimize(rastrigin, x0, 1.0, method=CSAES(), seed=5, restarts=3, options={"tolx": 1e-3})
+    assert len(starts) == res.restarts + 1 == 4
+    assert len({tuple(s) for s in starts}) == 4
+    again = minimize(
+        rastrigin,
+        lambda rng: rng.uniform(-4, 4, size=3),
+        1.0,
+        method=CSAES(),
+        seed=5,
+        restarts=3,
+        options={"tolx": 1e-3},
+    )
+    np.testing.assert_array_equal(res.x, again.x)
+
+
+def test_integral_float_popsize_option():
+    assert run_sphere(options={"popsize": 8.0}, max_evals=16).popsize == 8

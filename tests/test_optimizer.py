@@ -401,9 +401,20 @@ class IllConditioned(CSAES):
         return 1e15
 
 
-def test_condition_guard():
+class Anisotropic(CSAES):
+    def axis_scales(self, state):
+        return state.sigma * np.array([1.0, 1e-7, 1e-8])
+
+
+def test_condition_guard_exact_every_100_generations(rng):
     opt = Optimizer(IllConditioned(), np.zeros(3), 1.0, seed=0)
-    run(opt)
+    run(opt, f=lambda X: rng.random(len(X)))  # neither flat nor improving for long
+    assert opt.stop_reason == "condition" and opt.generation == 100
+
+
+def test_condition_guard_from_axis_scales_every_10_generations(rng):
+    opt = Optimizer(Anisotropic(), np.zeros(3), 1.0, seed=0)
+    run(opt, f=lambda X: rng.random(len(X)))
     assert opt.stop_reason == "condition" and opt.generation == 10
 
 

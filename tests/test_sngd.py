@@ -188,3 +188,17 @@ def test_bad_initial_state():
     with pytest.raises(ValueError, match="x0"):
         SNGD().initial_state([[0.0]], 1.0)
     assert SNGD(fisher="empirical").default_popsize(3) > 9  # lambda > m = 9
+
+
+def test_pickle_round_trip_continues_identically():
+    import pickle
+
+    s = SNGD(fisher="empirical", coords="mean_cov")
+    state, *_ = run_strategy(s, np.full(3, 1.0), 1.0, sphere, seed=5, generations=10)
+    s2, state2 = pickle.loads(pickle.dumps((s, state)))
+    z = np.random.default_rng(9).standard_normal((s.default_popsize(3), 3))
+    X = s.sample(state, z)
+    a = s.update(state, z, X, sphere(X))
+    b = s2.update(state2, z, s2.sample(state2, z), sphere(X))
+    np.testing.assert_array_equal(a.cov, b.cov)
+    np.testing.assert_array_equal(a.mean, b.mean)

@@ -19,6 +19,15 @@ py::tuple moments(const GaussianMoments& g) {
 void bind_gaussian(py::module_& m) {
     // Every lambda releases the GIL: the work is pure Eigen on borrowed, read-only buffers.
     m.def(
+        "gaussian_cholesky",
+        [](MatArg cov) {
+            py::gil_scoped_release release;  // pure Eigen work
+            require_shape("cov", cov.rows(), cov.cols(), cov.rows(), cov.rows());
+            require_finite("cov", cov);
+            return rows(cholesky_lower(MatrixXd(cov), "cov must be symmetric positive definite"));
+        },
+        py::arg("cov").noconvert());
+    m.def(
         "gaussian_precision_from_cov",
         [](MatArg cov) {
             py::gil_scoped_release release;  // pure Eigen work

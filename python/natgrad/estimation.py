@@ -142,6 +142,15 @@ def estimate_natural_gradient(
     ValueError
         On bad shapes, NaN/Inf, unknown options, a non-symmetric or non-PD ``cov``, or a singular
         empirical Fisher without damping.
+
+    Notes
+    -----
+    The empirical Fisher is formed from T(x) as given: when the batch is far from the origin
+    compared with its spread (σ ≪ |μ|), x_i² and x_i are nearly collinear and the solve loses
+    2–3 digits per decade of |μ|/σ (measured for f in span(T), n = 3: relative error 2e-10 at
+    |μ|/σ = 100, 3e-4 at 1e4). Standardising first (z = L⁻¹(x − μ)) and pushing the result
+    back, as :class:`natgrad.optim.SNGD` does, gives the same tangent vector (undamped) without
+    that loss. With the exact Fisher in θ, forming Σ⁻¹ costs about cond(Σ)·ε relative.
     """
     x, v = _batch(X, values)
     n = x.shape[1]

@@ -458,13 +458,10 @@ class GaussianQuadraticRelaxation:
         x = as_float_array("xi", xi, shape=(m,))
         v, mat = unpack(x)
         if coords == "natural":
-            prec = -2.0 * mat
-            try:
-                chol = np.linalg.cholesky(prec)
-            except np.linalg.LinAlgError:
-                raise ValueError(f"xi must have -2*Theta positive definite, got {x}") from None
+            prec = -2.0 * mat  # Σ⁻¹ = −2Θ
+            if np.linalg.eigvalsh(prec)[0] <= 0:
+                raise ValueError(f"xi must have -2*Theta positive definite, got {x}")
             cov = np.linalg.inv(prec)
-            del chol
             return cov @ v, 0.5 * (cov + cov.T)
         if np.linalg.eigvalsh(mat)[0] <= 0:
             raise ValueError(f"xi must have a positive definite covariance, got {x}")
@@ -481,12 +478,13 @@ class GaussianQuadraticRelaxation:
         return pack(prec @ mu, -0.5 * prec)
 
     def value(self, xi: ArrayLike, coords: str = "mean_cov") -> float:
+        """F = c₀ + bᵀμ + μᵀQμ + tr(QΣ)."""
         mu, sig = self.to_mean_cov(xi, coords)
         return float(self.c0 + self.b @ mu + mu @ self.Q @ mu + np.sum(self.Q * sig))
 
     def gradient(self, xi: ArrayLike, coords: str = "mean_cov") -> FloatArray:
-        """Vanilla gradient; in θ it is I_θ c = Cov(f, T), computed as J_θ(ξ)ᵀ-free chain rule
-        through η (F is linear in η with gradient c)."""
+        """Vanilla gradient ∇_ξ F. In θ, F is linear in η with ∇_η F = c, so
+        ∇_θ F = I_θ c = Cov(f, T) (Isserlis' theorem, see :func:`_cov_f_T`)."""
         mu, sig = self.to_mean_cov(xi, coords)
         if coords == "mean_cov":
             return pack(self.b + 2 * self.Q @ mu, self.Q, offdiag_scale=2.0)
@@ -494,6 +492,7 @@ class GaussianQuadraticRelaxation:
         return _cov_f_T(mu, sig, self.b, self.Q)
 
     def natural_gradient(self, xi: ArrayLike, coords: str = "mean_cov") -> FloatArray:
+        """I_ξ⁻¹ ∇_ξ F: (Σ(b + 2Qμ), 2ΣQΣ) in (μ, Σ), the constant c = (b, Q_ii, Q_ij) in θ."""
         mu, sig = self.to_mean_cov(xi, coords)
         if coords == "mean_cov":
             return pack(sig @ (self.b + 2 * self.Q @ mu), 2 * sig @ self.Q @ sig)

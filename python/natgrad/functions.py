@@ -41,6 +41,11 @@ __all__ = [
 #: condition number of ellipsoid, cigar and discus
 CONDITION = 1e6
 
+# Instances are drawn from streams of their own, so that a function seeded like the optimiser
+# (seed=1 for both, say) is not correlated with the optimiser's draws.
+_ROTATION_STREAM = 0x524F54  # "ROT"
+_ISING_STREAM = 0x495347  # "ISG"
+
 
 def _batch(x: ArrayLike, min_dim: int = 1) -> tuple[FloatArray, bool]:
     """(N, n) view of the input and whether it was a single point."""
@@ -79,7 +84,7 @@ def ellipsoid(x: ArrayLike) -> Any:
 @lru_cache(maxsize=32)
 def _rotation(n: int, seed: int) -> FloatArray:
     """Haar-distributed orthogonal matrix (QR of a Gaussian matrix with sign fix)."""
-    g = np.random.default_rng(seed).standard_normal((n, n))
+    g = np.random.default_rng([_ROTATION_STREAM, seed]).standard_normal((n, n))
     q, r = np.linalg.qr(g)
     q = q * np.sign(np.diag(r))
     q.setflags(write=False)
@@ -144,7 +149,7 @@ def onemax(x: ArrayLike) -> Any:
 
 @lru_cache(maxsize=32)
 def _mattis(n: int, seed: int) -> tuple[FloatArray, FloatArray]:
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([_ISING_STREAM, seed])
     ground = np.where(rng.random(n) < 0.5, -1.0, 1.0)
     strength = np.abs(rng.standard_normal((n, n)))
     strength = np.triu(strength, 1)

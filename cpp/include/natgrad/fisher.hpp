@@ -50,16 +50,18 @@ VectorXd fisher_product_mean_cov(const MatRef& precision, const VecRef& v);
 //   block is (1/2 B X B + damping/2 (X + Diag X)) = G, solved by conjugate gradients in the
 //   eigenbasis, preconditioned by its Kronecker-diagonal part (preconditioned condition number
 //   <= 2, so ~20 iterations reach rounding).
-//   damping > 0, theta / eta: conjugate gradients with the O(n^3) product, first preconditioned
-//   by the undamped inverse (the dual Fisher product; condition number (1 + d/l_min)/(1 + d/l_max)),
-//   then unpreconditioned (condition number (l_max + d)/(l_min + d)); the two condition numbers
-//   multiply to cond(I), so one is small unless d ~ sqrt(l_min l_max) on a badly conditioned I.
+//   damping > 0, theta: conjugate gradients with the O(n^3) product, preconditioned through the
+//   factorisation I_theta = L D L' (centring x = mu + y) with the damping carried exactly except
+//   for one packed-identity block replaced by a spectral midpoint: preconditioned condition
+//   number <= 2 for every mu, Sigma and damping (~20 iterations of O(n^3)).
+//   damping > 0, eta: the analogous block-diagonal preconditioner (exact at damping 0, quality
+//   set by |mu|) raced in lockstep against plain CG (condition number (l_max + d)/(l_min + d)).
 //   Throws when neither converges in `max_iter` iterations.
 VectorXd natural_gradient_natural(const VecRef& mean, const MatRef& cov, const MatRef& precision,
-                                  const VecRef& grad, double damping, int max_iter = 500);
+                                  const VecRef& grad, double damping, int max_iter = 1000);
 VectorXd natural_gradient_expectation(const VecRef& mean, const MatRef& cov,
                                       const MatRef& precision, const VecRef& grad, double damping,
-                                      int max_iter = 500);
+                                      int max_iter = 1000);
 VectorXd natural_gradient_mean_cov(const MatRef& cov, const VecRef& grad, double damping,
                                    int max_iter = 200);
 

@@ -17,10 +17,12 @@ from scipy.special import betaln, digamma, gammaln, polygamma
 
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from ..family import ExponentialFamily
+from ._base import ClosedFormFamily
 from ._special import (
     a_trigamma_minus_one,
     log_minus_digamma,
     newton_log_space,
+    polygamma_difference,
     ratio_minus_one_minus_log,
 )
 
@@ -37,7 +39,7 @@ def _points(x: ArrayLike) -> FloatArray:
 
 
 # --------------------------------------------------------------------------------------------
-class Exponential(ExponentialFamily):
+class Exponential(ClosedFormFamily):
     """Exponential(rate b) on (0, ∞): T(x) = x, θ = −b, ψ(θ) = −log(−θ), η = 1/b."""
 
     def __init__(self, rate: float) -> None:
@@ -74,8 +76,7 @@ class Exponential(ExponentialFamily):
     def legendre_dual(self) -> float:
         return float(np.log(self._rate) - 1.0)
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         b2 = self._rate * self._rate
         return np.array([[1.0 / b2 if coords == "natural" else b2]])
 
@@ -100,7 +101,7 @@ class Exponential(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class Gamma(ExponentialFamily):
+class Gamma(ClosedFormFamily):
     """Gamma(shape a, rate b) on (0, ∞): T = (log x, x), θ = (a − 1, −b),
     ψ(θ) = log Γ(a) − a log b, η = (digamma(a) − log b, a / b).
 
@@ -136,8 +137,10 @@ class Gamma(ExponentialFamily):
             # d/du log(log a − ψ(a)) = −(a ψ'(a) − 1) / (log a − ψ(a))
             return np.array([[-a_trigamma_minus_one(a)[0] / log_minus_digamma(a)[0]]])
 
-        # Minka's approximation to the root, exact as a → 0 and a → ∞
-        a0 = (3.0 - c + np.sqrt((c - 3.0) ** 2 + 24.0 * c)) / (12.0 * c)
+        # Minka's approximation to the root, exact as a → 0 and a → ∞: (3 − c + √D)/(12c) with
+        # D = (c − 3)² + 24c, rationalised as 2/(c − 3 + √D) when c > 3 (no cancellation)
+        root = np.hypot(c - 3.0, np.sqrt(24.0 * c))
+        a0 = 2.0 / (c - 3.0 + root) if c > 3.0 else (3.0 - c + root) / (12.0 * c)
         u = newton_log_space(residual, jac, np.array([np.log(a0)]), name="eta", max_step=2.0)
         a = float(np.exp(u[0]))
         return cls(a, a / e[1])
@@ -166,8 +169,7 @@ class Gamma(ExponentialFamily):
         # ⟨θ, η⟩ − ψ = (a − 1)(ψ(a) − log b) − a − log Γ(a) + a log b
         return float((a - 1.0) * digamma(a) + np.log(b) - a - gammaln(a))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         a, b = self._a, self._b
         if coords == "natural":
             return np.array([[polygamma(1, a), 1.0 / b], [1.0 / b, a / (b * b)]])
@@ -196,7 +198,7 @@ class Gamma(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class Beta(ExponentialFamily):
+class Beta(ClosedFormFamily):
     """Beta(a, b) on (0, 1): T = (log x, log(1 − x)), θ = (a − 1, b − 1), ψ(θ) = log B(a, b),
     η = (digamma(a) − digamma(a + b), digamma(b) − digamma(a + b)).
 
@@ -224,8 +226,7 @@ class Beta(ExponentialFamily):
 
         def residual(u: FloatArray) -> FloatArray:
             a, b = np.exp(u)
-            s = digamma(a + b)
-            return np.array([digamma(a) - s, digamma(b) - s]) - e
+            return Beta._eta(a, b) - e
 
         def jac(u: FloatArray) -> FloatArray:
             a, b = np.exp(u)
@@ -255,9 +256,13 @@ class Beta(ExponentialFamily):
     def natural(self) -> FloatArray:
         return np.array([self._a - 1.0, self._b - 1.0])
 
+    @staticmethod
+    def _eta(a: float, b: float) -> FloatArray:
+        # ψ(a) − ψ(a + b) = −[ψ(a + b) − ψ(a)], by a series when b ≪ a (the digammas cancel)
+        return np.array([-polygamma_difference(0, a, b), -polygamma_difference(0, b, a)])
+
     def expectation(self) -> FloatArray:
-        s = digamma(self._a + self._b)
-        return np.array([digamma(self._a) - s, digamma(self._b) - s])
+        return self._eta(self._a, self._b)
 
     def log_partition(self) -> float:
         return float(betaln(self._a, self._b))
@@ -265,11 +270,16 @@ class Beta(ExponentialFamily):
     def legendre_dual(self) -> float:
         return float(np.dot(self.natural(), self.expectation()) - self.log_partition())
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         a, b = self._a, self._b
         ts = polygamma(1, a + b)
-        f = np.array([[polygamma(1, a) - ts, -ts], [-ts, polygamma(1, b) - ts]])
+        # ψ'(a) − ψ'(a + b) > 0 without cancellation when b ≪ a (and symmetrically)
+        f = np.array(
+            [
+                [-polygamma_difference(1, a, b), -ts],
+                [-ts, -polygamma_difference(1, b, a)],
+            ]
+        )
         if coords == "natural":
             return f
         det = f[0, 0] * f[1, 1] - ts * ts
@@ -297,7 +307,7 @@ class Beta(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class DiagonalGaussian(ExponentialFamily):
+class DiagonalGaussian(ClosedFormFamily):
     """Gaussian with diagonal covariance on Rⁿ: T = (x_i, x_i²), θ = (μ/v, −1/(2v)),
     η = (μ, v + μ²), ψ = Σ μ²/(2v) + ½ log(2πv).
 
@@ -366,8 +376,7 @@ class DiagonalGaussian(ExponentialFamily):
     def legendre_dual(self) -> float:
         return float(-0.5 * self.n * (np.log(2 * np.pi) + 1.0) - 0.5 * np.sum(np.log(self._var)))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         m, v = self._mean, self._var
         if coords == "natural":  # Cov(T, T)
             blocks = (v, 2 * m * v, 2 * v * v + 4 * m * m * v)

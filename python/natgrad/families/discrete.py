@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import gammaln, logsumexp
+from scipy.special import expit, logsumexp
 
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from ..family import ExponentialFamily
-from ._special import poisson_log_pmf, ratio_minus_one_minus_log, softplus
+from ._base import ClosedFormFamily
+from ._special import binomial_log_pmf, poisson_log_pmf, ratio_minus_one_minus_log, softplus
 
 
 def _scalar_param(name: str, value: ArrayLike) -> float:
@@ -30,10 +31,6 @@ def _points(x: ArrayLike) -> FloatArray:
     return as_float_array("x", x).reshape(-1)
 
 
-def _log_binomial_coefficient(trials: int, k: FloatArray) -> FloatArray:
-    return np.asarray(gammaln(trials + 1.0) - gammaln(k + 1.0) - gammaln(trials - k + 1.0))
-
-
 def _count_window(mean: float, sd: float, upper: float) -> FloatArray:
     """Integers carrying all but ~e^-800 of the mass of a count distribution (mean, sd)."""
     lo = max(0.0, np.floor(mean - 40.0 * sd - 40.0))
@@ -42,7 +39,7 @@ def _count_window(mean: float, sd: float, upper: float) -> FloatArray:
 
 
 # --------------------------------------------------------------------------------------------
-class Bernoulli(ExponentialFamily):
+class Bernoulli(ClosedFormFamily):
     """Bernoulli(p) on {0, 1}: T(x) = x, θ = log(p / (1 − p)), ψ(θ) = log(1 + e^θ), η = p.
 
     Parameters
@@ -55,19 +52,26 @@ class Bernoulli(ExponentialFamily):
         p = as_float("p", p)
         if not 0.0 < p < 1.0:
             raise ValueError(f"p must be in (0, 1), got {p!r}")
-        self._init(np.log(p) - np.log1p(-p), np.log(p), np.log1p(-p))
+        # keep the caller's p exactly; 1 − p is exact for p ≥ ½ and within 1 ulp below
+        self._init(np.log(p) - np.log1p(-p), np.log(p), np.log1p(-p), p, 1.0 - p)
 
-    def _init(self, theta: float, log_p: float, log_q: float) -> None:
+    def _init(self, theta: float, log_p: float, log_q: float, p: float, q: float) -> None:
         self._theta = float(theta)
         self._log_p = float(log_p)
         self._log_q = float(log_q)
-        self._p = float(np.exp(log_p))
-        self._q = float(np.exp(log_q))
+        self._p = float(p)
+        self._q = float(q)
 
     @classmethod
     def _from_theta(cls, theta: float) -> Bernoulli:
         out = cls.__new__(cls)
-        out._init(theta, -float(softplus(-theta)), -float(softplus(theta)))
+        out._init(
+            theta,
+            -float(softplus(-theta)),
+            -float(softplus(theta)),
+            float(expit(theta)),
+            float(expit(-theta)),
+        )
         return out
 
     @classmethod
@@ -98,8 +102,7 @@ class Bernoulli(ExponentialFamily):
     def legendre_dual(self) -> float:
         return self._p * self._log_p + self._q * self._log_q
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         pq = self._p * self._q
         return np.array([[pq if coords == "natural" else 1.0 / pq]])
 
@@ -124,7 +127,10 @@ class Bernoulli(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class Binomial(ExponentialFamily):
+_MAX_SUMMED_VARIANCE = 1e9  # the summation window then has ~2.5e6 points
+
+
+class Binomial(ClosedFormFamily):
     """Binomial(trials, p) on {0..trials}: T(x) = x, h(x) = C(trials, x), θ = logit p,
     ψ(θ) = trials·log(1 + e^θ), η = trials·p.
 
@@ -186,16 +192,17 @@ class Binomial(ExponentialFamily):
 
     def neg_entropy(self) -> float:
         # E[log p(X)] = φ(η) + E[log C(trials, X)], the expectation by summation over the support
-        k = _count_window(
-            self._trials * self._bern.p,
-            float(np.sqrt(self._trials * self._bern.p * self._bern._q)),
-            self._trials,
-        )
+        variance = self._trials * self._bern.p * self._bern._q
+        if variance > _MAX_SUMMED_VARIANCE:
+            raise ValueError(
+                f"neg_entropy: trials*p*(1-p) = {variance:.3g} exceeds {_MAX_SUMMED_VARIANCE:.0e}, "
+                "too many support points to sum exactly"
+            )
+        k = _count_window(self._trials * self._bern.p, float(np.sqrt(variance)), self._trials)
         logp = self._log_pmf(k)
         return float(np.sum(np.exp(logp) * logp))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         pq = self._bern.p * self._bern._q
         n = self._trials
         return np.array([[n * pq if coords == "natural" else 1.0 / (n * pq)]])
@@ -212,11 +219,7 @@ class Binomial(ExponentialFamily):
 
     def _log_pmf(self, k: FloatArray) -> FloatArray:
         b = self._bern
-        return (
-            _log_binomial_coefficient(self._trials, k)
-            + k * b._log_p
-            + (self._trials - k) * b._log_q
-        )
+        return binomial_log_pmf(k, self._trials, b._p, b._q, b._log_p, b._log_q)
 
     def log_prob(self, x: ArrayLike) -> FloatArray:
         x = _points(x)
@@ -231,7 +234,7 @@ class Binomial(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class Categorical(ExponentialFamily):
+class Categorical(ClosedFormFamily):
     """Categorical(probs) on {0, ..., K−1} with the minimal statistic T(x) = (1[x = k])_{k<K−1}:
     θ_k = log(p_k / p_{K−1}), ψ(θ) = log(1 + Σ e^θ_k), η_k = p_k (K − 1 coordinates).
 
@@ -295,8 +298,7 @@ class Categorical(ExponentialFamily):
     def legendre_dual(self) -> float:
         return float(np.dot(self._p, self._log_p))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         p = self._p[:-1]
         if coords == "natural":
             return np.diag(p) - np.outer(p, p)
@@ -331,7 +333,7 @@ class Categorical(ExponentialFamily):
 _POISSON_ASYMPTOTIC_RATE = 1e4  # the series below is exact to ~1e-17 from here on
 
 
-class Poisson(ExponentialFamily):
+class Poisson(ClosedFormFamily):
     """Poisson(rate) on {0, 1, ...}: T(x) = x, h(x) = 1/x!, θ = log rate, ψ(θ) = e^θ, η = rate.
 
     The base measure is not 1, so ``neg_entropy`` (E[log p]) differs from φ(η) = η log η − η.
@@ -393,8 +395,7 @@ class Poisson(ExponentialFamily):
         logp = self._log_pmf(k)
         return float(np.sum(np.exp(logp) * logp))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         return np.array([[self._rate if coords == "natural" else 1.0 / self._rate]])
 
     def kl(self, other: ExponentialFamily) -> float:
@@ -422,7 +423,7 @@ class Poisson(ExponentialFamily):
 
 
 # --------------------------------------------------------------------------------------------
-class BinaryIndependence(ExponentialFamily):
+class BinaryIndependence(ClosedFormFamily):
     """Independence model on {−1, +1}ⁿ (seed 003): p(x; θ) = Π exp(θ_i x_i) / (e^θ_i + e^−θ_i).
 
     T(x) = x, η_i = E[X_i] = tanh θ_i. The marginal probabilities μ_i = P(X_i = +1) = (1 + η_i)/2
@@ -483,8 +484,7 @@ class BinaryIndependence(ExponentialFamily):
     def legendre_dual(self) -> float:
         return float(np.sum(self._p * self._log_p + self._q * self._log_q))
 
-    def fisher(self, coords: str = "natural") -> FloatArray:
-        self._check_coords(coords)
+    def _fisher(self, coords: str) -> FloatArray:
         pq = self._p * self._q  # 1 − tanh²θ = 4pq, accurate in the tails
         if coords == "natural":
             return np.diag(4.0 * pq)

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import FloatArray, as_float_array, as_generator, as_int
-from .optimizer import CONVERGED_REASONS, Optimizer
+from .optimizer import CONVERGED_REASONS, Optimizer, as_count
 from .registry import DEFAULT_METHOD, get_strategy
 from .strategy import Strategy
 
@@ -111,8 +111,10 @@ def minimize(
         ``f(x) -> float`` for x of shape (n,); with ``vectorized=True``, ``f(X) -> (λ,)`` for
         X of shape (λ, n). NaN, ±Inf and None are ranked worst (see
         :mod:`natgrad.optim.optimizer`). An exception raised by f propagates unchanged.
-    x0 : array_like, shape (n,)
-        Initial mean of the search distribution.
+    x0 : array_like, shape (n,), or callable
+        Initial mean of the search distribution; or ``x0(rng) -> (n,) array``, called with the
+        run's ``numpy.random.Generator`` at the start of every run (e.g. a uniform draw in the
+        search domain, so that IPOP restarts begin at different points, as in Auger & Hansen).
     sigma0 : float
         Initial step size (about a quarter of the width of the region that should be searched).
     method : str or Strategy
@@ -140,8 +142,8 @@ def minimize(
     restarts : int
         IPOP restarts (Auger & Hansen, "A restart CMA evolution strategy with increasing population
         size", CEC 2005): after a run ends without reaching ``ftarget``, ``max_evals`` or a callback
-        stop, start again from ``x0`` with ``sigma0`` and twice the population size, up to
-        ``restarts`` times. The best point over all runs is returned.
+        stop, start again from ``x0`` (called again if callable) with ``sigma0`` and twice the
+        population size, up to ``restarts`` times. The best point over all runs is returned.
     options : dict, optional
         ``popsize``, ``tolx``, ``tolfun``, ``stagnation``, ``max_condition`` go to
         :class:`~natgrad.optim.Optimizer`; any other key is passed to the strategy's constructor.
@@ -154,11 +156,24 @@ def minimize(
         ``message``, ``stop_reason`` (of the last run), ``stop_reasons`` (one per run), ``sigma``
         and ``mean`` (of the last run), ``popsize`` (of the last run), ``restarts`` (restarts run)
         and ``method``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import natgrad
+    >>> res = natgrad.minimize(
+    ...     natgrad.functions.rosenbrock, np.zeros(10), 0.5, seed=1, ftarget=1e-8, vectorized=True
+    ... )
+    >>> res.success, res.stop_reason, bool(res.fun <= 1e-8)
+    (True, 'ftarget', True)
     """
     OptimizeResult = _optimize_result()
-    x0_arr = as_float_array("x0", x0, ndim=1)
     if not callable(f):
         raise ValueError(f"f must be callable, got {f!r:.80}")
+    if max_evals is not None:
+        max_evals = as_count("max_evals", max_evals)
+    rng = as_generator(seed=seed)
+    x0_arr = as_float_array("x0", x0(rng) if callable(x0) else x0, ndim=1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable, got {callback!r:.80}")
     if executor is not None and not isinstance(executor, Executor) and not hasattr(executor, "map"):
@@ -174,12 +189,11 @@ def minimize(
         strategy = method
     else:
         raise ValueError(f"method must be a method name or a Strategy, got {method!r:.80}")
-    rng = as_generator(seed=seed)
     popsize = shell_opts.pop("popsize", None)
     base_popsize = (
         strategy.default_popsize(x0_arr.size)
         if popsize is None
-        else as_int("popsize", popsize, minimum=2)
+        else as_count("popsize", popsize, minimum=2)
     )
 
     bar = None
@@ -203,6 +217,8 @@ def minimize(
     try:
         for run in range(restarts + 1):
             remaining = None if max_evals is None else max_evals - total_evals
+            if run > 0 and callable(x0):
+                x0_arr = as_float_array("x0", x0(rng), ndim=1)
             opt = Optimizer(
                 strategy,
                 x0_arr,

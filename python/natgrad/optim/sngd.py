@@ -123,6 +123,7 @@ class SNGD:
     """
 
     name = "sngd"
+    noise_distribution = "normal"
 
     def __init__(
         self,

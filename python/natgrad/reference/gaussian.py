@@ -14,6 +14,11 @@ from .packing import dim_from_packed_size, pack, packed_size, unpack
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
+def cholesky(cov: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor L, L Lᵀ = Σ."""
+    return np.linalg.cholesky(cov)
+
+
 # --- conversions -----------------------------------------------------------------------------
 def natural_from_mean_cov(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
     """θ = (Σ⁻¹μ, −½ (Σ⁻¹)_ii, −½ (Σ⁻¹)_ij)."""
@@ -248,6 +253,7 @@ def natural_gradient_undamped(
 
 __all__ = [
     "LOG_2PI",
+    "cholesky",
     "dim_from_packed_size",
     "expectation_from_mean_cov",
     "expectation_from_natural",
