@@ -89,7 +89,7 @@ def peers_sections(report: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def coco_sections(report: dict[str, Any]) -> dict[str, str]:
+def coco_sections(report: dict[str, Any], marker: str = "coco-table") -> dict[str, str]:
     s = report["settings"]
     header = (
         f"Mode `{s['mode']}`: functions {_span(s['functions'])}, dimensions "
@@ -98,7 +98,7 @@ def coco_sections(report: dict[str, Any]) -> dict[str, str]:
         f"{report.get('seconds_experiment', 0):.0f} s (both algorithms in parallel), cocopp "
         f"{report.get('seconds_postprocess', 0):.0f} s."
     )
-    return {"coco-table": header + "\n" + "\n".join(report.get("markdown", []))}
+    return {marker: header + "\n" + "\n".join(report.get("markdown", []))}
 
 
 def _span(values: Sequence[int]) -> str:
@@ -136,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--doc", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--peers", default=str(RESULTS / "peers.json"))
     parser.add_argument("--coco", default=str(RESULTS / "coco" / "quick" / "coco.json"))
+    parser.add_argument(
+        "--coco-extra",
+        default=str(RESULTS / "coco" / "full-custom" / "coco.json"),
+        help="a second COCO run (e.g. all 24 functions) for the coco-extra-table marker",
+    )
     parser.add_argument("--kernels", default=str(RESULTS / "kernels.json"))
     args = parser.parse_args(argv)
     doc = Path(args.doc)
@@ -144,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path, build in (
         (args.peers, peers_sections),
         (args.coco, coco_sections),
+        (args.coco_extra, lambda r: coco_sections(r, "coco-extra-table")),
         (args.kernels, lambda r: {"kernels-table": kernels_section(r)}),
     ):
         p = Path(path)
