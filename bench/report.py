@@ -65,28 +65,42 @@ def _load(values: Any) -> str:
     return ", ".join(f"{v:.1f}" for v in values)
 
 
-def peers_sections(report: dict[str, Any]) -> dict[str, str]:
-    md = report.get("markdown", [])
-    text = "\n".join(md)
+def _split_peers(report: dict[str, Any]) -> tuple[str, str]:
+    text = "\n".join(report.get("markdown", []))
     # print_timing's blocks come first, print_counts' after; split on the counts heading
     split = text.find("Evaluations to f < 1e-8")
-    timing, counts = (text[:split], text[split:]) if split >= 0 else (text, "")
-    settings = report["settings"]
+    return (text[:split], text[split:]) if split >= 0 else (text, "")
+
+
+def peers_sections(
+    report: dict[str, Any], counts_report: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Sections from one peers.py run, or timing from ``report`` and counts from another run."""
+    timing, counts = _split_peers(report)
+    source = report
+    if counts_report is not None:
+        counts, source = _split_peers(counts_report)[1], counts_report
+    settings = source["settings"]
     env = dict(report["environment"])
     skipped = report.get("skipped", {})
     notes = [f"* {label}: {reason}" for label, reason in skipped.items()]
+    senv = source["environment"]
     header = (
         f"Settings: x0 ~ U(-2, 2)^n per (n, seed) shared by every library, sigma0 = "
         f"{settings['sigma0']}, library-default λ, budget {settings['budget_per_dim']:,}·n "
         f"evaluations, {len(settings['seeds'])} seeds, wall cap {settings['wall_cap_seconds']:.0f} s "
-        f"per run, no restarts; run took {report.get('seconds', 0):.0f} s."
+        f"per run, no restarts. Run started {senv['date_utc']} UTC, took "
+        f"{source.get('seconds', 0):.0f} s on 2 processes (load average at start "
+        f"{_load(senv['machine'].get('loadavg'))})."
     )
-    return {
+    out = {
         "peers-environment": environment_md(env),
         "peers-skipped": "\n".join(notes) if notes else "* none",
-        "peers-timing": timing.strip(),
         "peers-counts": header + "\n\n" + counts.strip(),
     }
+    if timing.strip():
+        out["peers-timing"] = timing.strip()
+    return out
 
 
 def coco_sections(report: dict[str, Any], marker: str = "coco-table") -> dict[str, str]:
@@ -135,6 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--doc", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--peers", default=str(RESULTS / "peers.json"))
+    parser.add_argument(
+        "--peers-counts",
+        default=None,
+        help="table (b) from this peers.py --skip-time run instead of --peers",
+    )
     parser.add_argument("--coco", default=str(RESULTS / "coco" / "quick" / "coco.json"))
     parser.add_argument(
         "--coco-extra",
@@ -146,8 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = Path(args.doc)
     text = doc.read_text()
     sections: dict[str, str] = {}
+    counts_path = Path(args.peers_counts) if args.peers_counts else None
+    counts_report = json.loads(counts_path.read_text()) if counts_path else None
     for path, build in (
-        (args.peers, peers_sections),
+        (args.peers, lambda r: peers_sections(r, counts_report)),
         (args.coco, coco_sections),
         (args.coco_extra, lambda r: coco_sections(r, "coco-extra-table")),
         (args.kernels, lambda r: {"kernels-table": kernels_section(r)}),
