@@ -36,7 +36,7 @@ def test_toy_table_and_closed_forms(toy: flows.BinaryRelaxation) -> None:
     assert table == {(1.0, 1.0): 6.0, (1.0, -1.0): -4.0, (-1.0, 1.0): -2.0, (-1.0, -1.0): 0.0}
     mu = np.array([0.27, 0.61])
     assert toy.value(mu, "marginal") == pytest.approx(
-        -4 * mu[0] - 2 * mu[1] + 12 * mu[0] * mu[1], rel=1e-15
+        -4 * mu[0] - 2 * mu[1] + 12 * mu[0] * mu[1], rel=1e-15, abs=0
     )
     np.testing.assert_allclose(
         toy.gradient(mu, "marginal"), [-4 + 12 * mu[1], -2 + 12 * mu[0]], rtol=1e-15
@@ -49,7 +49,7 @@ def test_toy_table_and_closed_forms(toy: flows.BinaryRelaxation) -> None:
         )
 
     theta = np.array([-0.4, 0.9])
-    assert toy.value(theta, "natural") == pytest.approx(f_theta(theta), rel=1e-14)
+    assert toy.value(theta, "natural") == pytest.approx(f_theta(theta), rel=1e-14, abs=0)
     np.testing.assert_allclose(toy.gradient(theta, "natural"), _fd_grad(f_theta, theta), rtol=1e-8)
 
 
@@ -148,7 +148,7 @@ def test_gaussian_1d_gradients(coeffs: list[float], rng: np.random.Generator) ->
     # F by Gauss–Hermite quadrature (exact for polynomials of degree ≤ 2·40 − 1)
     x, w = np.polynomial.hermite_e.hermegauss(40)
     assert g.value(ms) == pytest.approx(
-        float(w @ g.f(ms[0] + ms[1] * x)) / np.sqrt(2 * np.pi), rel=1e-13
+        float(w @ g.f(ms[0] + ms[1] * x)) / np.sqrt(2 * np.pi), rel=1e-13, abs=0
     )
     np.testing.assert_allclose(
         g.gradient(ms), _fd_grad(g.value, ms), rtol=1e-8, atol=1e-8 * np.abs(g.gradient(ms)).max()
@@ -256,3 +256,12 @@ def test_bad_flow_arguments(toy: flows.BinaryRelaxation) -> None:
         flows.GaussianQuadraticRelaxation([1.0, 0.0], [[1.0, 2.0], [0.0, 1.0]])
     with pytest.raises(ValueError, match="^t_end"):
         toy.flow([0.2, 0.5], "marginal", t_end=0.0)
+
+
+def test_gaussian_1d_coefficients_cannot_drift_from_their_derivatives() -> None:
+    # f' and f'' are precomputed from coeffs: writing into coeffs used to change F but not its
+    # gradient, silently
+    g = flows.GaussianRelaxation1D([0.0, 1.0, -3.0])
+    with pytest.raises(ValueError, match="read-only"):
+        g.coeffs[2] = 5.0
+    np.testing.assert_allclose(g.gradient([0.5, 1.0]), [1.0 - 6.0 * 0.5, -6.0], rtol=1e-15)

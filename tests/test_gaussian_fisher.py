@@ -247,23 +247,23 @@ def test_not_the_literal_seed_formulas():
     b = np.linalg.inv(cov)
     # (mu, Sigma): alpha_(00)(11) = 1/2 (sigma^01)^2, seed prints sigma^01 sigma^01 (twice that)
     alpha = g.fisher("mean_cov")[2, 3]
-    assert alpha == pytest.approx(0.5 * b[0, 1] ** 2, rel=1e-14)
-    assert alpha != pytest.approx(b[0, 1] ** 2, rel=1e-3)
+    assert alpha == pytest.approx(0.5 * b[0, 1] ** 2, rel=1e-14, abs=0)
+    assert alpha != pytest.approx(b[0, 1] ** 2, rel=1e-3, abs=0)
     # theta, mu = 0: the pair block of I_theta is 1/2 lambda_klmn with A = Theta^-1 = -2 Sigma.
     # True lambda_(00)(11) = tr(A D_00 A D_11) = A_01^2, so I[(0,0),(1,1)] = 1/2 A_01^2 = 2 S_01^2
     # (= Cov(x0^2, x1^2)); the literal seed case "A_km A_ln + A_lm A_kn" gives 2 A_01^2 (twice).
     g0 = ng.Gaussian(np.zeros(2), cov)
     a = -2.0 * cov
     true_entry, seed_entry = 0.5 * a[0, 1] ** 2, 0.5 * 2 * a[0, 1] ** 2
-    assert g0.fisher("natural")[2, 3] == pytest.approx(true_entry, rel=1e-14)
-    assert g0.fisher("natural")[2, 3] == pytest.approx(2 * cov[0, 1] ** 2, rel=1e-14)
-    assert g0.fisher("natural")[2, 3] != pytest.approx(seed_entry, rel=1e-3)
+    assert g0.fisher("natural")[2, 3] == pytest.approx(true_entry, rel=1e-14, abs=0)
+    assert g0.fisher("natural")[2, 3] == pytest.approx(2 * cov[0, 1] ** 2, rel=1e-14, abs=0)
+    assert g0.fisher("natural")[2, 3] != pytest.approx(seed_entry, rel=1e-3, abs=0)
     # Lambda_klmn (seed splits on the wrong pair): the true I_theta is symmetric
     f = g.fisher("natural")
     np.testing.assert_array_equal(f, f.T)
     # Monte-Carlo-free check of the true value: Cov(x0^2, x1^2) = 2 S01^2 + 4 mu0 mu1 S01
     assert f[2, 3] == pytest.approx(
-        2 * cov[0, 1] ** 2 + 4 * mean[0] * mean[1] * cov[0, 1], rel=1e-14
+        2 * cov[0, 1] ** 2 + 4 * mean[0] * mean[1] * cov[0, 1], rel=1e-14, abs=0
     )
 
 
@@ -327,7 +327,7 @@ def test_ill_conditioned_each_fisher_against_exact(rng):
     h = ng.Gaussian.from_natural(g.natural())
     b = mpmath.matrix(h.precision.tolist())
     f_x = h.fisher("mean_cov")
-    assert f_x[n + 0, n + 1] == pytest.approx(float(b[0, 1] ** 2 / 2), rel=1e-14)
+    assert f_x[n + 0, n + 1] == pytest.approx(float(b[0, 1] ** 2 / 2), rel=1e-14, abs=0)
     # products and solves stay consistent with the exact natural gradient of a quadratic
     bq, q, c = _quadratic(rng, n)
     grad_xi = pack(bq + 2 * q @ mean, q, offdiag_scale=2.0)
@@ -477,3 +477,24 @@ def test_fisher_bindings_properties(n, seed, log_cond, shift, damping):
     cond_t = np.linalg.cond(f_t)
     if cond_t < 1e12:
         np.testing.assert_allclose(f_t @ f_e, np.eye(m), atol=1e-14 * m * cond_t)
+
+
+def test_huge_assembly_is_refused_with_a_clear_error():
+    # n = 1000: m = 501,500 and an m x m matrix of 2 TB. It used to reach the allocator and fail
+    # with MemoryError("std::bad_alloc") (or, with overcommit, be killed while filling it).
+    from natgrad.gaussian import MAX_FISHER_ENTRIES
+
+    g = ng.Gaussian(np.zeros(1000), np.eye(1000))
+    for coords in COORDS:
+        with pytest.raises(
+            ValueError, match=r"^fisher: the 501500 x 501500 matrix .*fisher_product"
+        ):
+            g.fisher(coords)
+    big = int(np.sqrt(MAX_FISHER_ENTRIES)) + 1
+    with pytest.raises(ValueError, match=rf"^fisher: the {big} x {big} matrix"):
+        g.fisher("mean_cov", free=list(range(big)))
+    # a block of the free coordinates is still fine, and the products work at this n
+    np.testing.assert_array_equal(g.fisher("mean_cov", free=[0, 1000]), np.diag([1.0, 0.5]))
+    v = np.zeros(g.num_params)
+    v[0] = 1.0
+    assert g.fisher_product(v, "natural")[0] == 1.0

@@ -83,3 +83,27 @@ def test_failed_cholesky_large_names_pivot(rng):
     f[150, 150] = -1.0
     with pytest.raises(ValueError, match=r"pivot \d+.*increase damping"):
         ng.natural_gradient(f, np.ones(300))
+
+
+def test_natural_gradient_refuses_asymmetric_fisher(rng):
+    # The factorisation reads one triangle only: an asymmetric F used to be replaced silently by
+    # the symmetric matrix of its upper triangle ([[2, 1], [0, 2]] solved as [[2, 1], [1, 2]]).
+    with pytest.raises(ValueError, match=r"fisher must be symmetric"):
+        ng.natural_gradient([[2.0, 1.0], [0.0, 2.0]], [1.0, 1.0])
+    a = rng.standard_normal((70, 70))  # larger than one 64 x 64 block of the check
+    f = a @ a.T + np.eye(70)
+    f[3, 68] += 1e-6 * np.abs(f).max()
+    with pytest.raises(ValueError, match=r"fisher must be symmetric"):
+        ng.natural_gradient(f, np.ones(70))
+    # rounding-level asymmetry (<= 1e-10 max|F|) is accepted: the answer moves by ~cond * 1e-10
+    f = a @ a.T + np.eye(70)
+    want = np.linalg.solve(f, np.ones(70))
+    f[3, 68] += 1e-13 * np.abs(f).max()
+    np.testing.assert_allclose(
+        ng.natural_gradient(f, np.ones(70)), want, rtol=0, atol=1e-11 * np.linalg.cond(f)
+    )
+
+
+def test_natural_gradient_refuses_empty_fisher():
+    with pytest.raises(ValueError, match=r"^fisher must be square and at least 1 x 1"):
+        ng.natural_gradient(np.zeros((0, 0)), np.zeros(0))

@@ -143,8 +143,8 @@ void bind_gaussian(py::module_& m) {
             py::gil_scoped_release release;  // pure Eigen work
             return kl_mean_cov(mean_p, cov_p, mean_q, cov_q);
         },
-        py::arg("mean_p").noconvert(), py::arg("cov_p").noconvert(),
-        py::arg("mean_q").noconvert(), py::arg("cov_q").noconvert());
+        py::arg("mean_p").noconvert(), py::arg("cov_p").noconvert(), py::arg("mean_q").noconvert(),
+        py::arg("cov_q").noconvert());
     m.def(
         "gaussian_log_prob",
         [](VecArg mean, MatArg cov, MatArg x) {
@@ -217,16 +217,16 @@ void bind_gaussian(py::module_& m) {
             py::gil_scoped_release release;  // pure Eigen work
             return natural_gradient_natural(mean, cov, precision, grad, damping);
         },
-        py::arg("mean").noconvert(), py::arg("cov").noconvert(),
-        py::arg("precision").noconvert(), py::arg("grad").noconvert(), py::arg("damping"));
+        py::arg("mean").noconvert(), py::arg("cov").noconvert(), py::arg("precision").noconvert(),
+        py::arg("grad").noconvert(), py::arg("damping"));
     m.def(
         "gaussian_natural_gradient_expectation",
         [](VecArg mean, MatArg cov, MatArg precision, VecArg grad, double damping) {
             py::gil_scoped_release release;  // pure Eigen work
             return natural_gradient_expectation(mean, cov, precision, grad, damping);
         },
-        py::arg("mean").noconvert(), py::arg("cov").noconvert(),
-        py::arg("precision").noconvert(), py::arg("grad").noconvert(), py::arg("damping"));
+        py::arg("mean").noconvert(), py::arg("cov").noconvert(), py::arg("precision").noconvert(),
+        py::arg("grad").noconvert(), py::arg("damping"));
     m.def(
         "gaussian_natural_gradient_mean_cov",
         [](MatArg cov, VecArg grad, double damping) {

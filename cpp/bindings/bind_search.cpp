@@ -47,25 +47,24 @@ void bind_search(py::module_& m) {
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
                 s = natgrad::igo_cma_update(mean, sigma, factor, p_sigma, p_c_z, noise, samples,
-                                            values, weights, generation, c_sigma, d_sigma, c_c,
-                                            c1, cmu, mueff, chi_n);
+                                            values, weights, generation, c_sigma, d_sigma, c_c, c1,
+                                            cmu, mueff, chi_n);
             }
             return py::make_tuple(std::move(s.mean), s.sigma, std::move(s.factor),
                                   std::move(s.p_sigma), std::move(s.p_c_z), s.h_sigma,
                                   s.negative_shrinks);
         },
         py::arg("mean").noconvert(), py::arg("sigma"), py::arg("factor").noconvert(),
-        py::arg("p_sigma").noconvert(), py::arg("p_c_z").noconvert(),
-        py::arg("noise").noconvert(), py::arg("samples").noconvert(),
-        py::arg("values").noconvert(), py::arg("weights").noconvert(), py::arg("generation"),
-        py::arg("c_sigma"), py::arg("d_sigma"), py::arg("c_c"), py::arg("c1"), py::arg("cmu"),
-        py::arg("mueff"), py::arg("chi_n"));
+        py::arg("p_sigma").noconvert(), py::arg("p_c_z").noconvert(), py::arg("noise").noconvert(),
+        py::arg("samples").noconvert(), py::arg("values").noconvert(),
+        py::arg("weights").noconvert(), py::arg("generation"), py::arg("c_sigma"),
+        py::arg("d_sigma"), py::arg("c_c"), py::arg("c1"), py::arg("cmu"), py::arg("mueff"),
+        py::arg("chi_n"));
     m.def(
         "xnes_update",
         [](VecArg mean, double sigma, MatArg factor, VecArg p_sigma, MatArg noise, MatArg samples,
            VecArg values, VecArg utilities, VecArg recombination, double eta_mu, double eta_sigma,
-           double eta_b, bool csa, double c_sigma, double d_sigma, double mueff_pos,
-           double chi_n) {
+           double eta_b, bool csa, double c_sigma, double d_sigma, double mueff_pos, double chi_n) {
             natgrad::XNESStep s;
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
@@ -79,13 +78,13 @@ void bind_search(py::module_& m) {
         py::arg("mean").noconvert(), py::arg("sigma"), py::arg("factor").noconvert(),
         py::arg("p_sigma").noconvert(), py::arg("noise").noconvert(),
         py::arg("samples").noconvert(), py::arg("values").noconvert(),
-        py::arg("utilities").noconvert(), py::arg("recombination").noconvert(),
-        py::arg("eta_mu"), py::arg("eta_sigma"), py::arg("eta_b"), py::arg("csa"),
-        py::arg("c_sigma"), py::arg("d_sigma"), py::arg("mueff_pos"), py::arg("chi_n"));
+        py::arg("utilities").noconvert(), py::arg("recombination").noconvert(), py::arg("eta_mu"),
+        py::arg("eta_sigma"), py::arg("eta_b"), py::arg("csa"), py::arg("c_sigma"),
+        py::arg("d_sigma"), py::arg("mueff_pos"), py::arg("chi_n"));
     m.def(
         "snes_update",
-        [](VecArg mean, double sigma, VecArg scales, MatArg noise, VecArg values,
-           VecArg utilities, double eta_mu, double eta_sigma) {
+        [](VecArg mean, double sigma, VecArg scales, MatArg noise, VecArg values, VecArg utilities,
+           double eta_mu, double eta_sigma) {
             natgrad::SNESStep s;
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers

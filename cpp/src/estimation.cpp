@@ -2,7 +2,6 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
-
 #include <cmath>
 #include <string>
 
@@ -48,8 +47,10 @@ MatrixXd weighted_second_moment(const MatRef& X, const VectorXd& fc, const Vecto
     g.noalias() = scale * (Y.transpose() * fc);
     RowMatrixXd P(n_pos, n), Q(n_neg, n);
     for (Eigen::Index s = 0, ip = 0, iq = 0; s < N; ++s) {
-        if (fc[s] > 0.0) P.row(ip++) = std::sqrt(fc[s]) * Y.row(s);
-        else if (fc[s] < 0.0) Q.row(iq++) = std::sqrt(-fc[s]) * Y.row(s);
+        if (fc[s] > 0.0)
+            P.row(ip++) = std::sqrt(fc[s]) * Y.row(s);
+        else if (fc[s] < 0.0)
+            Q.row(iq++) = std::sqrt(-fc[s]) * Y.row(s);
     }
     MatrixXd M = MatrixXd::Zero(n, n);
     if (n_pos > 0) M.selfadjointView<Eigen::Lower>().rankUpdate(P.transpose(), scale);

@@ -3,7 +3,6 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
 #include <Eigen/Eigenvalues>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -206,16 +205,17 @@ struct CentredPreconditioner {
     VectorXd lam;
     double damping;
     // theta set-up
-    MatrixXd h_theta;                  // 2 l l' + 3d/4
-    Eigen::LLT<MatrixXd> ic_llt;       // I + d C0
-    Eigen::LLT<MatrixXd> schur_llt;    // Sigma + d I - d^2 C0 (I + d C0)^-1
+    MatrixXd h_theta;                // 2 l l' + 3d/4
+    Eigen::LLT<MatrixXd> ic_llt;     // I + d C0
+    Eigen::LLT<MatrixXd> schur_llt;  // Sigma + d I - d^2 C0 (I + d C0)^-1
 
     CentredPreconditioner(const VecRef& mean, const MatRef& cov, double d, bool for_theta)
         : n(mean.size()), mu(mean), damping(d) {
         Eigen::SelfAdjointEigenSolver<MatrixXd> eig((MatrixXd(cov)));
         if (eig.info() != Eigen::Success || eig.eigenvalues().minCoeff() <= 0.0) {
-            invalid("cov must be symmetric positive definite (eigendecomposition failed or found "
-                    "a non-positive eigenvalue)");
+            invalid(
+                "cov must be symmetric positive definite (eigendecomposition failed or found "
+                "a non-positive eigenvalue)");
         }
         q = eig.eigenvectors();
         lam = eig.eigenvalues();
@@ -236,13 +236,16 @@ struct CentredPreconditioner {
         schur = (0.5 * (schur + schur.transpose())).eval();
         schur_llt.compute(schur);
         if (ic_llt.info() != Eigen::Success || schur_llt.info() != Eigen::Success) {
-            invalid("natural_gradient: the damped preconditioner is not positive definite "
-                    "(cov too ill-conditioned for this damping)");
+            invalid(
+                "natural_gradient: the damped preconditioner is not positive definite "
+                "(cov too ill-conditioned for this damping)");
         }
     }
     MatrixXd outer_sym(const VectorXd& c) const { return mu * c.transpose() + c * mu.transpose(); }
     // N c as a full packed vector (zero vector part).
-    VectorXd n_times(const VectorXd& c) const { return packed(VectorXd::Zero(n), outer_sym(c), 2.0); }
+    VectorXd n_times(const VectorXd& c) const {
+        return packed(VectorXd::Zero(n), outer_sym(c), 2.0);
+    }
     // N' s for a full packed vector s (its vector part ignored).
     VectorXd nt_times(const VectorXd& s) const { return 2.0 * (matrix_part(s, n, 1.0) * mu); }
     // Q [(Q' M Q) / H] Q', symmetrised.
@@ -262,22 +265,23 @@ struct CentredPreconditioner {
         const VectorXd t = r - n_times(r.head(n));  // L^-1 r
         const VectorXd m = q.transpose() * mu;
         const MatrixXd y1 = (q.transpose() * matrix_part(t, n, 2.0) * q).cwiseQuotient(h_theta);
-        const VectorXd u = 2.0 * (q * (y1 * m));                               // N' Kt^-1 t_q
+        const VectorXd u = 2.0 * (q * (y1 * m));  // N' Kt^-1 t_q
         const VectorXd zv = schur_llt.solve(t.head(n) + damping * ic_llt.solve(u));
-        const MatrixXd yy = y1 + damping * kt_inv_n(m, zv);                    // Kt^-1 (t_q + d N zv)
+        const MatrixXd yy = y1 + damping * kt_inv_n(m, zv);  // Kt^-1 (t_q + d N zv)
         const VectorXd c2 = ic_llt.solve(2.0 * (q * (yy * m)));
-        const MatrixXd yz = yy - damping * kt_inv_n(m, c2);                    // A22^-1 (...)
+        const MatrixXd yz = yy - damping * kt_inv_n(m, c2);  // A22^-1 (...)
         MatrixXd v = q * yz * q.transpose();
         v = (0.5 * (v + v.transpose())).eval();
-        VectorXd z = packed(zv - 2.0 * (v * mu), v, 1.0);                      // L^-T z
+        VectorXd z = packed(zv - 2.0 * (v * mu), v, 1.0);  // L^-T z
         return z;
     }
     // eta system: L blockdiag((Sigma^-1 + d)^-1, (K^-1 + d)^-1 approx) L' r.
     VectorXd eta(const VectorXd& r) const {
         VectorXd t = r;
         t.head(n) += nt_times(r);  // L' r
-        const VectorXd vec = q * (q.transpose() * t.head(n))
-                                     .cwiseProduct((lam.array() / (1.0 + damping * lam.array())).matrix());
+        const VectorXd vec =
+            q * (q.transpose() * t.head(n))
+                    .cwiseProduct((lam.array() / (1.0 + damping * lam.array())).matrix());
         MatrixXd h = (0.5 / (lam * lam.transpose()).array()).matrix();
         h.array() += 1.5 * damping;
         const MatrixXd g = eigen_divide(matrix_part(t, n, 1.0), h);
@@ -313,8 +317,11 @@ VectorXd damped_dual_solve(const Apply& apply, const Inverse& inverse, const Pre
     }
     const double rel = std::min(structured.r.norm(), plain.r.norm()) / b.norm();
     invalid(std::string("natural_gradient in ") + coords + " coordinates with damping did not " +
-            "converge in " + std::to_string(max_iter) + " conjugate-gradient iterations (relative "
-            "residual " + std::to_string(rel) + "); assemble fisher(coords) and use "
+            "converge in " + std::to_string(max_iter) +
+            " conjugate-gradient iterations (relative "
+            "residual " +
+            std::to_string(rel) +
+            "); assemble fisher(coords) and use "
             "natgrad.natural_gradient(F, grad, damping) instead");
 }
 
@@ -329,7 +336,8 @@ RowMatrixXd fisher_natural(const VecRef& mean, const MatRef& cov,
     // Augmented S = [[Sigma, 0], [0, 0]] and m = (mu, 1): the vector statistic x_k = x_k * 1.
     RowMatrixXd s = RowMatrixXd::Zero(n + 1, n + 1);
     s.topLeftCorner(n, n) = cov;
-    s.topLeftCorner(n, n) = (0.5 * (s.topLeftCorner(n, n) + s.topLeftCorner(n, n).transpose())).eval();
+    s.topLeftCorner(n, n) =
+        (0.5 * (s.topLeftCorner(n, n) + s.topLeftCorner(n, n).transpose())).eval();
     VectorXd mu(n + 1);
     mu.head(n) = mean;
     mu[n] = 1.0;
@@ -356,8 +364,9 @@ RowMatrixXd fisher_natural(const VecRef& mean, const MatRef& cov,
             const Eigen::Index k = ks[c], l = ls[c];
             const double sik = si[k], sil = si[l], sjk = sj[k], sjl = sj[l];
             const double muk = mk[size_t(c)], mul = ml[size_t(c)];
-            out[c] = cr * cs[c] *
-                     (sik * (sjl + mj * mul) + sil * (sjk + mj * muk) + mi * (muk * sjl + mul * sjk));
+            out[c] =
+                cr * cs[c] *
+                (sik * (sjl + mj * mul) + sil * (sjk + mj * muk) + mi * (muk * sjl + mul * sjk));
         }
     }
     f.triangularView<Eigen::StrictlyLower>() = f.transpose();
@@ -433,7 +442,8 @@ VectorXd natural_gradient_natural(const VecRef& mean, const MatRef& cov, const M
     require_shape("precision", precision.rows(), precision.cols(), n, n);
     check_grad("grad", grad, n);
     check_damping(damping);
-    if (damping == 0.0) return fisher_product_expectation(mean, precision, grad);  // I_theta^-1 = I_eta
+    if (damping == 0.0)
+        return fisher_product_expectation(mean, precision, grad);  // I_theta^-1 = I_eta
     const CentredPreconditioner pre(mean, cov, damping, true);
     return damped_dual_solve(
         [&](const VectorXd& x) -> VectorXd { return fisher_product_natural(mean, cov, x); },
@@ -477,15 +487,15 @@ VectorXd natural_gradient_mean_cov(const MatRef& cov, const VecRef& grad, double
     }
     Eigen::SelfAdjointEigenSolver<MatrixXd> eig(s);
     if (eig.info() != Eigen::Success || eig.eigenvalues().minCoeff() <= 0.0) {
-        invalid("cov must be symmetric positive definite (eigendecomposition failed or found a "
-                "non-positive eigenvalue)");
+        invalid(
+            "cov must be symmetric positive definite (eigendecomposition failed or found a "
+            "non-positive eigenvalue)");
     }
     const MatrixXd& q = eig.eigenvectors();
     const VectorXd lam = eig.eigenvalues();
     // Mean block: (B + d I)^{-1} g = Q diag(lambda / (1 + d lambda)) Q' g.
-    const VectorXd vec =
-        q * (lam.array() / (1.0 + damping * lam.array())).matrix().asDiagonal() *
-        (q.transpose() * grad.head(n));
+    const VectorXd vec = q * (lam.array() / (1.0 + damping * lam.array())).matrix().asDiagonal() *
+                         (q.transpose() * grad.head(n));
     // Sigma block: 1/2 B X B + d/2 X + d/2 Diag(X) = G. In the eigenbasis (Y = Q'XQ) the first two
     // terms are the Hadamard product H o Y, H_pq = (1/(l_p l_q) + d) / 2; Diag couples them.
     MatrixXd h(n, n);

@@ -2,7 +2,6 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
-
 #include <string>
 
 #include "natgrad/packing.hpp"
@@ -16,8 +15,10 @@ constexpr double kLog2Pi = 1.8378770664093454835606594728112353;
 Eigen::Index dim_of_packed(const char* name, Eigen::Index m) {
     const Eigen::Index n = dim_from_packed_size(m);
     if (n < 1) {
-        invalid(std::string(name) + " must have length n + n(n+1)/2 for some n >= 1 (2, 5, 9, 14, "
-                                    "...), got " + std::to_string(m));
+        invalid(std::string(name) +
+                " must have length n + n(n+1)/2 for some n >= 1 (2, 5, 9, 14, "
+                "...), got " +
+                std::to_string(m));
     }
     return n;
 }
@@ -197,8 +198,8 @@ double kl_mean_cov(const VecRef& mean_p, const MatRef& cov_p, const VecRef& mean
     }
     check_mean_cov(mean_q, cov_q);
     const MatrixXd lp = chol_of_cov(cov_p);
-    const MatrixXd lq = cholesky_lower(MatrixXd(cov_q),
-                                       "other cov must be symmetric positive definite");
+    const MatrixXd lq =
+        cholesky_lower(MatrixXd(cov_q), "other cov must be symmetric positive definite");
     // tr(Sq^{-1} Sp) = |Lq^{-1} Lp|_F^2; Mahalanobis term |Lq^{-1}(mq - mp)|^2.
     const MatrixXd a = lq.triangularView<Eigen::Lower>().solve(lp);
     const VectorXd d = lq.triangularView<Eigen::Lower>().solve(VectorXd(mean_q - mean_p));

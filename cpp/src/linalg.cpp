@@ -2,7 +2,9 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
-
+#include <algorithm>
+#include <cmath>
+#include <sstream>
 #include <string>
 
 #include "natgrad/gaussian.hpp"
@@ -27,10 +29,43 @@ MatrixXd symmetric_copy(const MatRef& a) {
     return a.transpose();
 }
 
+// Refuses a fisher that is not symmetric up to rounding: only one triangle is read by the
+// factorisation, so an asymmetric input would silently be replaced by a different matrix.
+// Tolerance: |F_ij - F_ji| <= kSymmetryRtol * max|F| (accumulated rounding of an assembled matrix).
+// Blocked so that the transposed reads stay in cache.
+constexpr double kSymmetryRtol = 1e-10;
+
+void require_symmetric(const MatRef& a) {
+    const Eigen::Index m = a.rows();
+    constexpr Eigen::Index kBlock = 64;
+    double asym = 0.0, amax = 0.0;
+    for (Eigen::Index i0 = 0; i0 < m; i0 += kBlock) {
+        const Eigen::Index i1 = std::min(i0 + kBlock, m);
+        for (Eigen::Index j0 = i0; j0 < m; j0 += kBlock) {
+            const Eigen::Index j1 = std::min(j0 + kBlock, m);
+            for (Eigen::Index i = i0; i < i1; ++i) {
+                for (Eigen::Index j = std::max(j0, i); j < j1; ++j) {
+                    const double upper = a(i, j), lower = a(j, i);
+                    asym = std::max(asym, std::abs(upper - lower));
+                    amax = std::max(amax, std::max(std::abs(upper), std::abs(lower)));
+                }
+            }
+        }
+    }
+    if (asym > kSymmetryRtol * amax) {
+        std::ostringstream msg;
+        msg.precision(3);
+        msg << "fisher must be symmetric: max|F - F'| = " << asym << " exceeds " << kSymmetryRtol
+            << " * max|F| = " << kSymmetryRtol * amax;
+        invalid(msg.str());
+    }
+}
+
 }  // namespace
 
 MatrixXd damped_cholesky_solve(const MatRef& fisher, const MatRef& rhs, double damping) {
     const Eigen::Index m = fisher.rows();
+    if (m < 1) invalid("fisher must be at least 1 x 1, got 0 x " + std::to_string(fisher.cols()));
     require_shape("fisher", fisher.rows(), fisher.cols(), m, m);
     if (rhs.rows() != m) {
         invalid("grad must have " + std::to_string(m) + " rows to match fisher, got " +
@@ -39,6 +74,7 @@ MatrixXd damped_cholesky_solve(const MatRef& fisher, const MatRef& rhs, double d
     check_damping(damping, false);
     require_finite("fisher", fisher);
     require_finite("grad", rhs);
+    require_symmetric(fisher);
 
     MatrixXd a = symmetric_copy(fisher);
     a.diagonal().array() += damping;

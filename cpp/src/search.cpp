@@ -1,9 +1,8 @@
 #include "natgrad/search.hpp"
 
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <Eigen/LU>
-#include <Eigen/Cholesky>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -35,13 +34,14 @@ MatrixXd gram_root(const MatrixXd& gram) {
     return r * ldlt.transpositionsP().transpose();
 }
 
-// W of §4.5 b: W = B phi(P B) with phi(t) = 1/(sqrt(a) + sqrt(a + t)), i.e.
-// W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1}. With P = R^T R, (P B)^k = R^T (R B R^T)^{k-1} R B gives
-// phi(P B) = phi(0) I + R^T psi(S) R B, S = R B R^T symmetric, psi(s) = (phi(s) - phi(0))/s
-// = -1 / (2 sqrt(a) (sqrt(a) + sqrt(a + s))^2): one symmetric K x K eigenproblem, no Schur form.
-// Negative entries of beta are halved until aI + S (equivalently aI + P B) has a positive spectrum
-// (CMA_AS_NATURAL_GRADIENT §4.4; never needed in exact arithmetic under the alpha_posdef cap of
-// Hansen 2016 eq. 52).
+// W of the GEMM-form factor update (see gemm_factor_update): W = B phi(P B) with phi(t) =
+// 1/(sqrt(a) + sqrt(a + t)), i.e. W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1}. With P = R^T R, (P
+// B)^k = R^T (R B R^T)^{k-1} R B gives phi(P B) = phi(0) I + R^T psi(S) R B, S = R B R^T symmetric,
+// psi(s) = (phi(s) - phi(0))/s = -1 / (2 sqrt(a) (sqrt(a) + sqrt(a + s))^2): one symmetric K x K
+// eigenproblem, no Schur form. Negative entries of beta are halved until aI + S (equivalently aI +
+// P B) has a positive spectrum (each negative term has spectral norm c_mu |w_i| n, and the
+// alpha_posdef cap of Hansen 2016 eq. 52 keeps their sum below a, so exact arithmetic never needs
+// this; cf. the positive-definiteness safeguards of Akimoto & Hansen 2020).
 MatrixXd root_weights(const MatrixXd& gram, VectorXd& beta, double a, int* shrinks) {
     const MatrixXd r = gram_root(gram);
     const double sqrt_a = std::sqrt(a);
@@ -81,12 +81,32 @@ double phi2(double x) {
     return (std::expm1(x) - x) / (x * x);
 }
 
-RowMatrixXd apply_root(const MatRef& factor, const MatRef& yt, const MatRef& zt,
-                       const MatrixXd& w, double a) {
-    RowMatrixXd out = std::sqrt(a) * factor;
-    const RowMatrixXd wz = w * zt;            // K x n
-    out.noalias() += yt.transpose() * wz;     // the one n x K x n GEMM of the update
+// out = alpha A + yt^T wz (+ (A v) extra^T when v is given), in blocks of rows so that each block
+// of A is read once and each block of out written once while cache-resident: with a rank-K term
+// this update is bound by memory traffic over the n x n factor, not by flops.
+RowMatrixXd scaled_plus_lowrank(const MatRef& factor, double alpha, const MatRef& yt,
+                                const RowMatrixXd& wz, const VectorXd* v, const VectorXd* extra) {
+    const Eigen::Index n = factor.rows();
+    RowMatrixXd out(n, factor.cols());
+    constexpr Eigen::Index block = 64;
+    for (Eigen::Index r0 = 0; r0 < n; r0 += block) {
+        const Eigen::Index b = std::min(block, n - r0);
+        auto dst = out.middleRows(r0, b);
+        const auto src = factor.middleRows(r0, b);
+        dst = alpha * src;
+        dst.noalias() += yt.middleCols(r0, b).transpose() * wz;  // n x K x n GEMM, by row blocks
+        if (v != nullptr) {
+            const VectorXd av = src * *v;  // this block's rows of A v
+            dst.noalias() += av * extra->transpose();
+        }
+    }
     return out;
+}
+
+RowMatrixXd apply_root(const MatRef& factor, const MatRef& yt, const MatRef& zt, const MatrixXd& w,
+                       double a) {
+    const RowMatrixXd wz = w * zt;  // K x n
+    return scaled_plus_lowrank(factor, std::sqrt(a), yt, wz, nullptr, nullptr);
 }
 
 }  // namespace
@@ -132,7 +152,8 @@ RowMatrixXd gemm_factor_update(const MatRef& factor, const MatRef& yt, const Mat
     require_shape("A", factor.rows(), factor.cols(), n, n);
     require_shape("zt", zt.rows(), zt.cols(), beta.size(), n);
     require_shape("yt", yt.rows(), yt.cols(), beta.size(), n);
-    if (!(a > 0.0) || !std::isfinite(a)) invalid("a must be finite and > 0, got " + std::to_string(a));
+    if (!(a > 0.0) || !std::isfinite(a))
+        invalid("a must be finite and > 0, got " + std::to_string(a));
     VectorXd b = beta;
     const MatrixXd gram = zt * zt.transpose();
     const MatrixXd w = root_weights(gram, b, a, nullptr);
@@ -141,7 +162,7 @@ RowMatrixXd gemm_factor_update(const MatRef& factor, const MatRef& yt, const Mat
 }
 
 RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const MatRef& zt,
-                                const VecRef& s) {
+                                const VecRef& s, double scale) {
     const Eigen::Index n = factor.rows();
     const Eigen::Index k = s.size();
     require_shape("A", factor.rows(), factor.cols(), n, n);
@@ -157,10 +178,9 @@ RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const Ma
     const MatrixXd vr = eig.eigenvectors().transpose() * rd;  // V^T R D
     MatrixXd core = vr.transpose() * f.asDiagonal() * vr;
     core.diagonal() += s;
-    RowMatrixXd out = factor;
-    const RowMatrixXd cz = core * zt;        // K x n
-    out.noalias() += yt.transpose() * cz;    // A U (phi_1 S) U^T: one n x K x n GEMM
-    return out;
+    const RowMatrixXd cz = scale * (core * zt);  // K x n
+    // scale (A + A U (D + D R^T phi_2(S) R D) U^T): one n x K x n GEMM over A.
+    return scaled_plus_lowrank(factor, scale, yt, cz, nullptr, nullptr);
 }
 
 IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
@@ -221,16 +241,22 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     // Evolution path in z-coordinates, p_c = A p_c_z (eq. 45).
     VectorXd pcz = (1.0 - c_c) * p_c_z + h * std::sqrt(c_c * (2.0 - c_c) * mueff) * z_w;
     zt.row(k_count) = pcz.transpose();
-    yt.row(k_count).noalias() = (factor * pcz).transpose();
     beta(k_count) = c1;
     // C' = a C + c1 p_c p_c^T + cmu sum w°_i y_i y_i^T (eq. 47) = A (aI + U B U^T) A^T.
-    const double a = 1.0 + c1 * (1.0 - h) * c_c * (2.0 - c_c) - c1 - cmu * weight_sum;
-    if (!(a > 0.0)) invalid("covariance decay a must be > 0, got " + std::to_string(a));
+    double a = 1.0 + c1 * (1.0 - h) * c_c * (2.0 - c_c) - c1 - cmu * weight_sum;
+    // Once c_mu reaches its cap 1 - c1 (large lambda in low dimension, Hansen 2016 eq. 58) the
+    // negative weights vanish (eq. 52) and a = 0 in exact arithmetic: the old covariance is
+    // forgotten. Clear the rounding residue; a = 0 is handled by the n <= K branch below.
+    if (std::abs(a) < 1e-12) a = 0.0;
+    if (!(a >= 0.0)) invalid("covariance decay a must be >= 0, got " + std::to_string(a));
+    if (a == 0.0 && n > zt.rows()) {
+        invalid("covariance decay a = 0 needs popsize >= dimension (c_mu at its cap)");
+    }
 
     out.negative_shrinks = 0;
     const Eigen::Index k = zt.rows();
     if (n <= k) {
-        // Small n (n <= K): any G with G G^T = M gives A' = A G (§4.5 b); the Cholesky factor of
+        // Small n (n <= K): any G with G G^T = M gives A' = A G; the Cholesky factor of
         // the n x n matrix M costs n^3/3 <= K n^2/3 flops, far less than a K x K eigenproblem.
         MatrixXd m_full(n, n);
         for (int attempt = 0;; ++attempt) {
@@ -238,7 +264,8 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
             m_full.diagonal().array() += a;
             Eigen::LLT<MatrixXd> llt(m_full);
             if (llt.info() == Eigen::Success &&
-                llt.matrixLLT().diagonal().array().square().minCoeff() > 1e-8 * a) {
+                llt.matrixLLT().diagonal().array().square().minCoeff() >
+                    1e-8 * std::max(a, m_full.diagonal().maxCoeff() * 1e-8)) {
                 const MatrixXd l = llt.matrixL();
                 out.factor.noalias() = factor * l.triangularView<Eigen::Lower>();
                 out.p_c_z = l.triangularView<Eigen::Lower>().solve(pcz);  // G^{-1} p_c_z
@@ -253,7 +280,14 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     }
     const MatrixXd gram = zt * zt.transpose();
     const MatrixXd w = root_weights(gram, beta, a, &out.negative_shrinks);
-    out.factor = apply_root(factor, yt, zt, w, a);
+    // A' = sqrt(a) A + (A U) W U^T with A U = [y_k ..., A p_c_z]: the last column (p_c in
+    // x-space) is formed block by block inside the same pass over A.
+    {
+        const RowMatrixXd wz = w * zt;
+        const VectorXd pc_weights = wz.row(k_count).transpose();
+        out.factor = scaled_plus_lowrank(factor, std::sqrt(a), yt.topRows(k_count),
+                                         wz.topRows(k_count), &pcz, &pc_weights);
+    }
     // p_c_z <- G^{-1} p_c_z with G = sqrt(a) I + U W U^T (Woodbury), so that A' p_c_z' = p_c.
     const double sqrt_a = std::sqrt(a);
     MatrixXd inner = gram * w;
@@ -307,12 +341,12 @@ XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, con
         out.sigma = sigma * std::exp((c_sigma / d_sigma) * (out.p_sigma.norm() / chi_n - 1.0));
     } else {
         out.p_sigma = p_sigma;
-        out.sigma = sigma * std::exp(0.5 * eta_sigma * g_sigma);  // sigma <- sigma exp(eta/2 G_sigma)
+        out.sigma =
+            sigma * std::exp(0.5 * eta_sigma * g_sigma);  // sigma <- sigma exp(eta/2 G_sigma)
     }
     // A <- A expm(eta_B/2 G_B) = exp(-eta_B c/2) A expm(U diag(eta_B u/2) U^T), U = Z^T.
     const VectorXd s = 0.5 * eta_b * u;
-    out.factor = lowrank_expm_factor(factor, yt, zt, s);
-    out.factor *= std::exp(-0.5 * eta_b * c);
+    out.factor = lowrank_expm_factor(factor, yt, zt, s, std::exp(-0.5 * eta_b * c));
     return out;
 }
 
@@ -328,15 +362,17 @@ SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, con
 
     const std::vector<Eigen::Index> order = rank_order(values);
     VectorXd u_by_sample(lam);
-    for (Eigen::Index r = 0; r < lam; ++r) u_by_sample(order[static_cast<std::size_t>(r)]) = utilities(r);
+    for (Eigen::Index r = 0; r < lam; ++r)
+        u_by_sample(order[static_cast<std::size_t>(r)]) = utilities(r);
     // grad_mu = sum u_k z_k, grad_s = sum u_k (z_k^2 - 1) (Schaul et al. 2011, Alg. 1).
     const VectorXd grad_mu = noise.transpose() * u_by_sample;
-    const VectorXd grad_s =
-        noise.array().square().matrix().transpose() * u_by_sample -
-        VectorXd::Constant(n, u_by_sample.sum());
+    const VectorXd grad_s = noise.array().square().matrix().transpose() * u_by_sample -
+                            VectorXd::Constant(n, u_by_sample.sum());
     SNESStep out;
-    out.mean = mean + (eta_mu * sigma) * scales.cwiseProduct(grad_mu);  // mu <- mu + eta_mu sigma.*grad_mu
-    VectorXd log_scales = scales.array().log().matrix() + (0.5 * eta_sigma) * grad_s;  // sigma.*exp(eta/2 grad)
+    out.mean =
+        mean + (eta_mu * sigma) * scales.cwiseProduct(grad_mu);  // mu <- mu + eta_mu sigma.*grad_mu
+    VectorXd log_scales =
+        scales.array().log().matrix() + (0.5 * eta_sigma) * grad_s;  // sigma.*exp(eta/2 grad)
     const double log_gm = log_scales.mean();
     out.scales = (log_scales.array() - log_gm).exp().matrix();
     out.sigma = sigma * std::exp(log_gm);

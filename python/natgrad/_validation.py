@@ -57,7 +57,8 @@ def as_float_array(
         if arr.ndim != len(shape) or any(
             w is not None and w != s for w, s in zip(shape, arr.shape, strict=True)
         ):
-            want = "(" + ", ".join("any" if w is None else str(w) for w in shape) + ")"
+            want = "(" + ", ".join("any" if w is None else str(w) for w in shape)
+            want += ",)" if len(shape) == 1 else ")"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     if finite and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {_describe(arr)}")
@@ -65,7 +66,10 @@ def as_float_array(
 
 
 def as_float(name: str, value: Any, *, positive: bool = False, nonnegative: bool = False) -> float:
-    """Return ``value`` as a finite Python float, or raise ValueError naming ``name``."""
+    """Return ``value`` as a finite Python float (bools refused), or raise ValueError naming
+    ``name``."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
     try:
         out = float(value)
     except (TypeError, ValueError) as exc:

@@ -72,7 +72,8 @@ class Objective:
             raise ValueError(f"gradient must have {member.dimension} entries, got {g.size}")
         if coords == self.coords:
             return g
-        return np.asarray(member.fisher(coords) @ g)
+        # a product, not fisher(coords) @ g: the Gaussian never forms its m x m matrix
+        return np.asarray(member.fisher_product(g, coords))
 
     def evaluate(self, member: ExponentialFamily) -> float | None:
         """L(member), or None when no value function was given."""

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import FloatArray
+from ._validation import FloatArray, as_float_array
 
 
 class ExponentialFamily(ABC):
@@ -87,6 +87,12 @@ class ExponentialFamily(ABC):
     def fisher(self, coords: str = "natural") -> FloatArray:
         """Fisher information matrix in the coordinate system ``coords``."""
 
+    def fisher_product(self, v: ArrayLike, coords: str = "natural") -> FloatArray:
+        """I·v in ``coords`` (here through the assembled matrix; the Gaussian never forms it)."""
+        f = self.fisher(coords)
+        vec = as_float_array("v", v, shape=(f.shape[0],))
+        return np.asarray(f @ vec)
+
     def natural_gradient(
         self, grad: ArrayLike, coords: str = "natural", damping: float = 0.0
     ) -> FloatArray:
@@ -124,7 +130,8 @@ class ExponentialFamily(ABC):
     # --- data -------------------------------------------------------------------------------
     @abstractmethod
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
-        """``size`` independent draws; randomness from the numpy Generator ``rng`` (or a seed)."""
+        """``size`` independent draws from the numpy Generator ``rng`` (its stream advances), or
+        from fresh OS entropy when ``rng`` is None; anything else raises ValueError."""
 
     @abstractmethod
     def log_prob(self, x: ArrayLike) -> FloatArray:

@@ -332,6 +332,7 @@ class GaussianRelaxation1D:
         c = as_float_array("coeffs", coeffs, ndim=1)
         if c.size < 1:
             raise ValueError("coeffs must have at least one entry")
+        c.setflags(write=False)  # f' and f'' below are derived from it once
         self.coeffs = c
         self.degree = c.size - 1
         k = np.arange(c.size)

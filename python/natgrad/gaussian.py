@@ -28,6 +28,9 @@ from .reference.packing import dim_from_packed_size, packed_size
 #: relative tolerance for asymmetry in ``cov``: max|Σ − Σᵀ| <= SYMMETRY_RTOL · max|Σ|
 SYMMETRY_RTOL = 1e-12
 
+#: largest assembled Fisher matrix, in entries (2**30 float64 = 8 GiB); beyond it ``fisher`` refuses
+MAX_FISHER_ENTRIES = 2**30
+
 _COORDS = ("natural", "expectation", "mean_cov")
 
 
@@ -43,6 +46,18 @@ def _packed(name: str, value: ArrayLike) -> tuple[FloatArray, int]:
             f"got {arr.shape[0]}"
         )
     return arr, n
+
+
+def _representable(what: str, value: Any, dim: int) -> Any:
+    """``value`` unchanged if every entry is finite, else ValueError: an overflow (e.g. a precision
+    1/σ² from a subnormal variance, or μμᵀ from a huge mean) is never returned as inf or NaN."""
+    parts = value if isinstance(value, tuple) else (value,)
+    if not all(np.all(np.isfinite(part)) for part in parts):
+        raise ValueError(
+            f"{what}: the result is not representable in float64 for this Gaussian (n = {dim}): "
+            "an intermediate overflowed; rescale the problem"
+        )
+    return value
 
 
 def _check_coords(coords: Any) -> str:
@@ -98,7 +113,7 @@ class Gaussian(ExponentialFamily):
                 f"cov must be symmetric: max|cov - cov.T| = {asym:.3g} exceeds "
                 f"{SYMMETRY_RTOL:g} * max|cov| = {SYMMETRY_RTOL * scale:.3g}"
             )
-        sigma = np.ascontiguousarray(0.5 * (sigma + sigma.T))
+        sigma = np.ascontiguousarray(0.5 * sigma + 0.5 * sigma.T)  # no overflow near 1e308
         _core.gaussian_cholesky(sigma)  # positive definite, or ValueError naming the pivot
         self._init(mu, sigma, None, None)
 
@@ -138,8 +153,9 @@ class Gaussian(ExponentialFamily):
     @classmethod
     def from_natural(cls, theta: ArrayLike) -> Gaussian:
         """The Gaussian with natural parameter θ (ValueError unless Θ is negative definite)."""
-        arr, _ = _packed("theta", theta)
+        arr, n = _packed("theta", theta)
         mean, cov, precision = _core.gaussian_mean_cov_from_natural(arr)
+        _representable("theta", (mean, cov), n)  # e.g. Θ so small that Σ = −½Θ⁻¹ overflows
         return cls._make(mean, cov, precision, arr)
 
     @classmethod
@@ -148,8 +164,9 @@ class Gaussian(ExponentialFamily):
 
         Σ = E − μμᵀ cancels about log10(|μ|²/λ_min(Σ)) digits; prefer (μ, Σ) or θ when you can.
         """
-        arr, _ = _packed("eta", eta)
+        arr, n = _packed("eta", eta)
         mean, cov, _ = _core.gaussian_mean_cov_from_expectation(arr)
+        _representable("eta", (mean, cov), n)
         return cls._make(mean, cov)
 
     @classmethod
@@ -187,7 +204,9 @@ class Gaussian(ExponentialFamily):
 
     def _prec(self) -> FloatArray:
         if self._precision is None:
-            p = np.asarray(_core.gaussian_precision_from_cov(self._cov))
+            p = _representable(
+                "precision", np.asarray(_core.gaussian_precision_from_cov(self._cov)), self.dim
+            )
             p.setflags(write=False)
             self._precision = p
         return self._precision
@@ -200,11 +219,13 @@ class Gaussian(ExponentialFamily):
         """θ = (Σ⁻¹μ, −½(Σ⁻¹)_ii, −½(Σ⁻¹)_ij)."""
         if self._theta is not None:
             return self._theta.copy()
-        return np.asarray(_core.gaussian_natural_from_mean_cov(self._mean, self._cov))
+        out = np.asarray(_core.gaussian_natural_from_mean_cov(self._mean, self._cov))
+        return _representable("natural", out, self.dim)
 
     def expectation(self) -> FloatArray:
         """η = E[T] = (μ_i, Σ_ii + μ_i², 2Σ_ij + 2μ_iμ_j)."""
-        return np.asarray(_core.gaussian_expectation_from_mean_cov(self._mean, self._cov))
+        out = np.asarray(_core.gaussian_expectation_from_mean_cov(self._mean, self._cov))
+        return _representable("expectation", out, self.dim)
 
     def mean_cov(self) -> FloatArray:
         """ξ = (μ_i, σ_ii, σ_ij), the packed (μ, Σ) coordinates."""
@@ -213,14 +234,18 @@ class Gaussian(ExponentialFamily):
     def log_partition(self) -> float:
         """ψ(θ) = n/2 log 2π + ½ μᵀΣ⁻¹μ + ½ log|Σ|."""
         if self._theta is not None:
-            return float(_core.gaussian_log_partition_natural(self._theta))
-        return float(_core.gaussian_log_partition_mean_cov(self._mean, self._cov))
+            out = float(_core.gaussian_log_partition_natural(self._theta))
+        else:
+            out = float(_core.gaussian_log_partition_mean_cov(self._mean, self._cov))
+        return float(_representable("log_partition", out, self.dim))
 
     def legendre_dual(self) -> float:
         """φ(η) = −n/2 (log 2π + 1) − ½ log|Σ|, the negative entropy."""
         if self._theta is not None:
-            return float(_core.gaussian_neg_entropy_natural(self._theta))
-        return float(_core.gaussian_neg_entropy_mean_cov(self._cov))
+            out = float(_core.gaussian_neg_entropy_natural(self._theta))
+        else:
+            out = float(_core.gaussian_neg_entropy_mean_cov(self._cov))
+        return float(_representable("legendre_dual", out, self.dim))
 
     # --- geometry ------------------------------------------------------------------------------
     def fisher(self, coords: str = "natural", free: Sequence[int] | None = None) -> FloatArray:
@@ -233,16 +258,30 @@ class Gaussian(ExponentialFamily):
         free : sequence of int, optional
             Strictly increasing packed indices: assemble only those rows and columns (in
             O(len(free)²)), e.g. the free coordinates of a sparse-precision sub-model.
+
+        Raises
+        ------
+        ValueError
+            If the matrix would have more than ``MAX_FISHER_ENTRIES`` (2**30) entries: m = 501,500
+            at n = 1000 would need 2 TB. ``fisher_product`` and ``natural_gradient`` work at any n.
         """
         c = _check_coords(coords)
         idx = None if free is None else self._free(free)
+        size = self.num_params if idx is None else len(idx)
+        if size * size > MAX_FISHER_ENTRIES:
+            raise ValueError(
+                f"fisher: the {size} x {size} matrix (n = {self.dim}) would need "
+                f"{8 * size * size / 2**30:.3g} GiB, more than MAX_FISHER_ENTRIES = "
+                f"{MAX_FISHER_ENTRIES} entries; use fisher_product / natural_gradient (which never "
+                "form it) or assemble a block with free=[...]"
+            )
         if c == "natural":
             out = _core.gaussian_fisher_natural(self._mean, self._cov, idx)
         elif c == "expectation":
             out = _core.gaussian_fisher_expectation(self._mean, self._prec(), idx)
         else:
             out = _core.gaussian_fisher_mean_cov(self._prec(), idx)
-        return np.asarray(out)
+        return _representable("fisher", np.asarray(out), self.dim)
 
     def _free(self, free: Sequence[int]) -> list[int]:
         arr = np.asarray(free)
@@ -263,7 +302,7 @@ class Gaussian(ExponentialFamily):
             out = _core.gaussian_fisher_product_expectation(self._mean, self._prec(), vec)
         else:
             out = _core.gaussian_fisher_product_mean_cov(self._prec(), vec)
-        return np.asarray(out)
+        return _representable("fisher_product", np.asarray(out), self.dim)
 
     def natural_gradient(
         self, grad: ArrayLike, coords: str = "natural", damping: float = 0.0
@@ -290,7 +329,7 @@ class Gaussian(ExponentialFamily):
             )
         else:
             out = _core.gaussian_natural_gradient_mean_cov(self._cov, g, d)
-        return np.asarray(out)
+        return _representable("natural_gradient", np.asarray(out), self.dim)
 
     def kl(self, other: ExponentialFamily) -> float:
         """KL(self ‖ other) in closed form through Cholesky factors."""
@@ -298,7 +337,8 @@ class Gaussian(ExponentialFamily):
             raise ValueError(f"other must be a Gaussian, got {type(other).__name__}")
         if other.dim != self.dim:
             raise ValueError(f"other must have dimension {self.dim}, got {other.dim}")
-        return float(_core.gaussian_kl(self._mean, self._cov, other._mean, other._cov))
+        out = float(_core.gaussian_kl(self._mean, self._cov, other._mean, other._cov))
+        return float(_representable("kl", out, self.dim))
 
     # --- data -----------------------------------------------------------------------------------
     def sample(self, size: int, rng: Any = None) -> FloatArray:

@@ -15,7 +15,9 @@ def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -
     Parameters
     ----------
     fisher : (m, m) array_like
-        Symmetric positive-(semi)definite Fisher information matrix.
+        Symmetric positive-(semi)definite Fisher information matrix, m >= 1. An asymmetry up to
+        ``1e-10 * max|fisher|`` (rounding noise of an assembled matrix) is tolerated; a larger one
+        raises ValueError (only one triangle is read by the factorisation).
     grad : (m,) or (m, k) array_like
         Ordinary gradient(s) in the same coordinates.
     damping : float, default 0
@@ -30,12 +32,12 @@ def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -
     Raises
     ------
     ValueError
-        On shape mismatch, NaN/Inf, negative damping, or when the Cholesky factorisation fails
-        (the message names the pivot and suggests damping).
+        On shape mismatch, NaN/Inf, an asymmetric ``fisher``, negative damping, or when the
+        Cholesky factorisation fails (the message names the pivot and suggests damping).
     """
     f = as_float_array("fisher", fisher, ndim=2)
-    if f.shape[0] != f.shape[1]:
-        raise ValueError(f"fisher must be square, got shape {f.shape}")
+    if f.shape[0] != f.shape[1] or f.shape[0] < 1:
+        raise ValueError(f"fisher must be square and at least 1 x 1, got shape {f.shape}")
     g = as_float_array("grad", grad)
     if g.ndim not in (1, 2) or g.shape[0] != f.shape[0]:
         raise ValueError(

@@ -34,7 +34,7 @@ MatrixXd precision_from_cov(const MatRef& cov);
 VectorXd natural_from_mean_cov(const VecRef& mean, const MatRef& cov);
 VectorXd expectation_from_mean_cov(const VecRef& mean, const MatRef& cov);
 VectorXd pack_mean_cov(const VecRef& mean, const MatRef& cov);  // xi = (mu_i, s_ii, s_ij)
-GaussianMoments mean_cov_from_natural(const VecRef& theta);      // also returns -2 Theta
+GaussianMoments mean_cov_from_natural(const VecRef& theta);     // also returns -2 Theta
 GaussianMoments mean_cov_from_expectation(const VecRef& eta);
 GaussianMoments mean_cov_from_packed(const VecRef& xi);
 VectorXd expectation_from_natural(const VecRef& theta);

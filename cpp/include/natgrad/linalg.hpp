@@ -7,7 +7,8 @@ namespace natgrad {
 
 // (F + damping * I)^{-1} G by a Cholesky factorisation of the symmetric positive-definite matrix
 // F + damping * I. G holds one right-hand side per column. Throws std::invalid_argument naming the
-// pivot where the factorisation failed.
+// pivot where the factorisation failed, and refuses an F that is empty or not symmetric up to
+// 1e-10 * max|F| (only one triangle is read, so an asymmetric F would be silently replaced).
 MatrixXd damped_cholesky_solve(const MatRef& fisher, const MatRef& rhs, double damping);
 
 // (damping * I + U U^T)^{-1} G for U of shape m x N (an empirical Fisher from N score vectors,

@@ -1,5 +1,6 @@
 // Packed coordinates of the Gaussian family (MATH.md): a vector of length m = n + n(n+1)/2 laid out
-// as [vector part (n) | diagonal (0,0)..(n-1,n-1) | pairs (i,j), i<j, row-major (0,1),(0,2),..,(1,2),..].
+// as [vector part (n) | diagonal (0,0)..(n-1,n-1) | pairs (i,j), i<j, row-major
+// (0,1),(0,2),..,(1,2),..].
 #pragma once
 
 #include "natgrad/types.hpp"

@@ -5,14 +5,15 @@
 // (lambda x n, row-major like NumPy); the full-covariance factor A is n x n with C = A A^T.
 #pragma once
 
-#include "natgrad/types.hpp"
-
 #include <vector>
+
+#include "natgrad/types.hpp"
 
 namespace natgrad {
 
 // X = m + sigma * Z A^T (one GEMM): row k is x_k = m + sigma * A z_k.
-RowMatrixXd sample_full(const VecRef& mean, double sigma, const MatRef& factor, const MatRef& noise);
+RowMatrixXd sample_full(const VecRef& mean, double sigma, const MatRef& factor,
+                        const MatRef& noise);
 
 // X = m + sigma * Z diag(scales): row k is x_k = m + sigma * (scales .* z_k).
 RowMatrixXd sample_diagonal(const VecRef& mean, double sigma, const VecRef& scales,
@@ -21,17 +22,21 @@ RowMatrixXd sample_diagonal(const VecRef& mean, double sigma, const VecRef& scal
 // Sample indices sorted by value, best (smallest) first; ties keep their order (stable).
 std::vector<Eigen::Index> rank_order(const VecRef& values);
 
-// GEMM-form factor update (CMA_AS_NATURAL_GRADIENT §4.5 b). With U = zt^T (n x K) and
-// AU = yt^T = A U, returns A' = sqrt(a) A + (AU W) U^T with W = B (sqrt(a) I + (aI + P B)^{1/2})^{-1},
-// P = U^T U, B = diag(beta), so that A' A'^T = A (aI + U B U^T) A^T and A' = A G with
-// G = (aI + U B U^T)^{1/2} (symmetric root). `w_out` receives W (K x K).
+// GEMM-form factor update: C' = A M A^T with M = aI + U B U^T (the CMA covariance update, Hansen
+// 2016 eq. 47, written on the factor) becomes A' = A G with G = M^{1/2}. With U = zt^T (n x K) and
+// AU = yt^T = A U, returns A' = sqrt(a) A + (AU W) U^T with W = B (sqrt(a) I + (aI + P
+// B)^{1/2})^{-1}, P = U^T U, B = diag(beta), so that A' A'^T = A (aI + U B U^T) A^T and A' = A G
+// with G = (aI + U B U^T)^{1/2} (symmetric root): G^2 = M because g(y) = 1/(sqrt(a + y) + sqrt(a))
+// satisfies 2 sqrt(a) g + y g^2 = 1. One n x K x n GEMM plus K x K work; no n x n eigh or expm.
+// `w_out` receives W (K x K).
 RowMatrixXd gemm_factor_update(const MatRef& factor, const MatRef& yt, const MatRef& zt,
                                const VecRef& beta, double a, MatrixXd* w_out = nullptr);
 
-// A expm(U diag(s) U^T) with U = zt^T (n x K) and AU = yt^T, in O(n^2 K) through
-// expm(U S U^T) = I + U phi_1(S P) S U^T, P = U^T U (phi_1 of a K x K matrix).
+// scale * A expm(U diag(s) U^T) with U = zt^T (n x K) and AU = yt^T, in O(n^2 K): with
+// P = U^T U = R^T R and S = R diag(s) R^T (symmetric K x K),
+// expm(U D U^T) = I + U (D + D R^T phi_2(S) R D) U^T, phi_2(x) = (e^x - 1 - x)/x^2.
 RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const MatRef& zt,
-                                const VecRef& s);
+                                const VecRef& s, double scale = 1.0);
 
 // Result of one IGO-CMA generation.
 struct IGOCMAStep {
@@ -44,7 +49,8 @@ struct IGOCMAStep {
     int negative_shrinks;  // times the negative weights were halved to keep aI + PB positive
 };
 
-// One generation of IGO-CMA (Hansen 2016 tutorial eqs. 41-47 with the factor update of §4.5 b).
+// One generation of IGO-CMA (Hansen 2016 tutorial eqs. 41-47) on the GEMM-form factor update
+// above (Cholesky root of the n x n M instead when n <= K, where that is cheaper).
 // `weights` are the recombination weights by rank (best first, active negatives included);
 // `generation` counts completed generations before this one (for h_sigma).
 IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
@@ -68,8 +74,8 @@ struct XNESStep {
 XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, const VecRef& p_sigma,
                      const MatRef& noise, const MatRef& samples, const VecRef& values,
                      const VecRef& utilities, const VecRef& recombination, double eta_mu,
-                     double eta_sigma, double eta_b,
-                     bool csa, double c_sigma, double d_sigma, double mueff_pos, double chi_n);
+                     double eta_sigma, double eta_b, bool csa, double c_sigma, double d_sigma,
+                     double mueff_pos, double chi_n);
 
 // Result of one SNES generation.
 struct SNESStep {

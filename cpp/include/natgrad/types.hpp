@@ -2,7 +2,6 @@
 #pragma once
 
 #include <Eigen/Core>
-
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -11,8 +10,8 @@ namespace natgrad {
 
 // Explicit row-major alias: NumPy arrays are C-ordered, so they map onto these without copies.
 using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using Eigen::VectorXd;
 using Eigen::MatrixXd;
+using Eigen::VectorXd;
 using MatRef = Eigen::Ref<const RowMatrixXd>;
 using VecRef = Eigen::Ref<const VectorXd>;
 

@@ -20,7 +20,9 @@ from ..family import ExponentialFamily
 from ._base import ClosedFormFamily
 from ._special import (
     a_trigamma_minus_one,
+    lgamma_bregman,
     log_minus_digamma,
+    log_ratio,
     newton_log_space,
     polygamma_difference,
     ratio_minus_one_minus_log,
@@ -83,7 +85,7 @@ class Exponential(ClosedFormFamily):
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)
         # log(b/b') + b'/b − 1 = r − 1 − log r,  r = b'/b
-        return float(ratio_minus_one_minus_log(o._rate / self._rate))
+        return float(ratio_minus_one_minus_log(o._rate, self._rate))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
@@ -94,7 +96,10 @@ class Exponential(ClosedFormFamily):
         return np.where(x >= 0, np.log(self._rate) - self._rate * x, -np.inf)
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        return _points(x)[:, None].copy()
+        x = _points(x)
+        if np.any(x < 0):
+            raise ValueError(f"x must be >= 0, got {x}")
+        return x[:, None].copy()
 
     def __repr__(self) -> str:
         return f"Exponential(rate={self._rate!r})"
@@ -175,6 +180,17 @@ class Gamma(ClosedFormFamily):
             return np.array([[polygamma(1, a), 1.0 / b], [1.0 / b, a / (b * b)]])
         d = float(a_trigamma_minus_one(a))  # b² det(I_θ), cancellation-free
         return np.array([[a / d, -b / d], [-b / d, b * b * polygamma(1, a) / d]])
+
+    def kl(self, other: ExponentialFamily) -> float:
+        """KL(self ‖ other) = D(a', a) + a (r − 1 − log r) + (a − a') log r, r = b'/b, where
+        D(a', a) = log Γ(a') − log Γ(a) − (a' − a) ψ(a): the Bregman divergence of ψ regrouped
+        into non-negative terms that are each computed without cancellation for close members."""
+        o = self._check_other(other)
+        return float(
+            lgamma_bregman(o._a, self._a)
+            + self._a * float(ratio_minus_one_minus_log(o._b, self._b))
+            + (self._a - o._a) * log_ratio(o._b, self._b)
+        )
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
@@ -285,6 +301,18 @@ class Beta(ClosedFormFamily):
         det = f[0, 0] * f[1, 1] - ts * ts
         return np.array([[f[1, 1], ts], [ts, f[0, 0]]]) / det
 
+    def kl(self, other: ExponentialFamily) -> float:
+        """KL(self ‖ other) = D(a', a) + D(b', b) − D(a' + b', a + b) with
+        D(x', x) = log Γ(x') − log Γ(x) − (x' − x) ψ(x) (the Bregman divergence of ψ = log B
+        regrouped; each D is computed without cancellation for close members)."""
+        o = self._check_other(other)
+        return float(
+            lgamma_bregman(o._a, self._a)
+            + lgamma_bregman(o._b, self._b)
+            # (a' − a) + (b' − b) is exact to rounding of δ; (a' + b') − (a + b) is not
+            - lgamma_bregman(o._a + o._b, self._a + self._b, (o._a - self._a) + (o._b - self._b))
+        )
+
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
         return as_generator(rng).beta(self._a, self._b, size)
@@ -391,7 +419,7 @@ class DiagonalGaussian(ClosedFormFamily):
 
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)
-        r = ratio_minus_one_minus_log(self._var / o._var)
+        r = ratio_minus_one_minus_log(self._var, o._var)
         return float(0.5 * np.sum(r + (self._mean - o._mean) ** 2 / o._var))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
@@ -399,22 +427,34 @@ class DiagonalGaussian(ClosedFormFamily):
         z = as_generator(rng).standard_normal((size, self.n))
         return self._mean + np.sqrt(self._var) * z
 
-    def _as_points(self, x: ArrayLike) -> FloatArray:
+    @property
+    def dim(self) -> int:
+        """Dimension of the sample space (the Gaussian's name for it; same as :attr:`n`)."""
+        return self.n
+
+    def _as_points(self, x: ArrayLike) -> tuple[FloatArray, bool]:
+        """(N, n) points and whether ``x`` was one point of shape (n,) (n > 1), as for the
+        Gaussian. With n = 1 a 1-D ``x`` is a batch of N scalars."""
         x = as_float_array("x", x)
+        single = x.ndim == 1 and self.n > 1 and x.size == self.n
         if x.ndim == 1:
             x = x[None, :] if self.n > 1 or x.size == 1 else x[:, None]
         if x.ndim != 2 or x.shape[1] != self.n:
-            raise ValueError(f"x must have shape (N, {self.n}), got {x.shape}")
-        return x
+            raise ValueError(f"x must have shape ({self.n},) or (N, {self.n}), got {x.shape}")
+        return x, single
 
     def log_prob(self, x: ArrayLike) -> FloatArray:
-        x = self._as_points(x)
-        r = (x - self._mean) ** 2 / self._var
-        return -0.5 * np.sum(r + np.log(2 * np.pi * self._var), axis=1)
+        """log p(x): shape (N,) for a batch (N, n), a 0-d array for one point of shape (n,)."""
+        pts, single = self._as_points(x)
+        r = (pts - self._mean) ** 2 / self._var
+        out = -0.5 * np.sum(r + np.log(2 * np.pi * self._var), axis=1)
+        return out.reshape(()) if single else out
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        x = self._as_points(x)
-        return np.concatenate([x, x * x], axis=1)
+        """T(x) = (x_i, x_i²): shape (N, 2n) for a batch, (2n,) for one point of shape (n,)."""
+        pts, single = self._as_points(x)
+        out = np.concatenate([pts, pts * pts], axis=1)
+        return out[0] if single else out
 
     def __repr__(self) -> str:
         return f"DiagonalGaussian(mean={self._mean!r}, var={self._var!r})"

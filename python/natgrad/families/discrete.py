@@ -17,7 +17,13 @@ from scipy.special import expit, logsumexp
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from ..family import ExponentialFamily
 from ._base import ClosedFormFamily
-from ._special import binomial_log_pmf, poisson_log_pmf, ratio_minus_one_minus_log, softplus
+from ._special import (
+    bernoulli_kl_terms,
+    binomial_log_pmf,
+    poisson_log_pmf,
+    ratio_minus_one_minus_log,
+    softplus,
+)
 
 
 def _scalar_param(name: str, value: ArrayLike) -> float:
@@ -108,7 +114,7 @@ class Bernoulli(ClosedFormFamily):
 
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)
-        return self._p * (self._log_p - o._log_p) + self._q * (self._log_q - o._log_q)
+        return float(bernoulli_kl_terms(self._p, self._q, o._p, o._q))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
@@ -120,7 +126,10 @@ class Bernoulli(ClosedFormFamily):
         return np.where((x == 0.0) | (x == 1.0), out, -np.inf)
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        return _points(x)[:, None].copy()
+        x = _points(x)
+        if np.any((x != 0.0) & (x != 1.0)):
+            raise ValueError(f"x must contain 0 or 1, got {x}")
+        return x[:, None].copy()
 
     def __repr__(self) -> str:
         return f"Bernoulli(p={self._p!r})"
@@ -128,6 +137,8 @@ class Bernoulli(ClosedFormFamily):
 
 # --------------------------------------------------------------------------------------------
 _MAX_SUMMED_VARIANCE = 1e9  # the summation window then has ~2.5e6 points
+_MAX_SAMPLED_COUNT = 2**63 - 1  # numpy's binomial sampler takes an int64 count
+_MAX_SAMPLED_RATE = 9.2e18  # numpy's Poisson sampler refuses rates near the int64 limit
 
 
 class Binomial(ClosedFormFamily):
@@ -215,6 +226,11 @@ class Binomial(ClosedFormFamily):
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
+        if self._trials > _MAX_SAMPLED_COUNT:
+            raise ValueError(
+                f"sample: trials = {self._trials} exceeds {_MAX_SAMPLED_COUNT}, the largest count "
+                "numpy's binomial sampler takes"
+            )
         return as_generator(rng).binomial(self._trials, self._bern.p, size).astype(np.float64)
 
     def _log_pmf(self, k: FloatArray) -> FloatArray:
@@ -227,7 +243,10 @@ class Binomial(ClosedFormFamily):
         return np.where(ok, self._log_pmf(np.where(ok, x, 0.0)), -np.inf)
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        return _points(x)[:, None].copy()
+        x = _points(x)
+        if np.any((x < 0) | (x > self._trials) | (x != np.round(x))):
+            raise ValueError(f"x must contain integers 0..{self._trials}, got {x}")
+        return x[:, None].copy()
 
     def __repr__(self) -> str:
         return f"Binomial(trials={self._trials}, p={self._bern.p!r})"
@@ -308,7 +327,9 @@ class Categorical(ClosedFormFamily):
         o = self._check_other(other)
         if o._p.size != self._p.size:
             raise ValueError(f"other must have {self._p.size} categories, got {o._p.size}")
-        return float(np.dot(self._p, self._log_p - o._log_p))
+        # Σ p_k φ(p'_k/p_k), φ(r) = r − 1 − log r ≥ 0: the first-order terms Σ (p'_k − p_k) = 0
+        # drop out, so close members do not cancel
+        return float(np.dot(self._p, ratio_minus_one_minus_log(o._p, self._p)))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
@@ -401,10 +422,15 @@ class Poisson(ClosedFormFamily):
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)
         # λ log(λ/λ') − λ + λ' = λ (r − 1 − log r),  r = λ'/λ
-        return float(self._rate * ratio_minus_one_minus_log(o._rate / self._rate))
+        return float(self._rate * ratio_minus_one_minus_log(o._rate, self._rate))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
+        if self._rate > _MAX_SAMPLED_RATE:
+            raise ValueError(
+                f"sample: rate = {self._rate!r} exceeds {_MAX_SAMPLED_RATE:g}, the largest rate "
+                "numpy's Poisson sampler takes (draws must fit in int64)"
+            )
         return as_generator(rng).poisson(self._rate, size).astype(np.float64)
 
     def _log_pmf(self, k: FloatArray) -> FloatArray:
@@ -416,7 +442,10 @@ class Poisson(ClosedFormFamily):
         return np.where(ok, self._log_pmf(np.where(ok, x, 0.0)), -np.inf)
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        return _points(x)[:, None].copy()
+        x = _points(x)
+        if np.any((x < 0) | (x != np.round(x))):
+            raise ValueError(f"x must contain non-negative integers, got {x}")
+        return x[:, None].copy()
 
     def __repr__(self) -> str:
         return f"Poisson(rate={self._rate!r})"
@@ -496,30 +525,41 @@ class BinaryIndependence(ClosedFormFamily):
         o = self._check_other(other)
         if o.n != self.n:
             raise ValueError(f"other must have n={self.n}, got {o.n}")
-        return float(
-            np.sum(self._p * (self._log_p - o._log_p) + self._q * (self._log_q - o._log_q))
-        )
+        return float(np.sum(bernoulli_kl_terms(self._p, self._q, o._p, o._q)))
 
     def sample(self, size: int, rng: Any = None) -> np.ndarray:
         size = as_int("size", size, minimum=0)
         u = as_generator(rng).random((size, self.n))
         return np.where(u < self._p, 1.0, -1.0)
 
-    def _as_points(self, x: ArrayLike) -> FloatArray:
+    @property
+    def dim(self) -> int:
+        """Number of binary variables (the Gaussian's name for it; same as :attr:`n`)."""
+        return self.n
+
+    def _as_points(self, x: ArrayLike) -> tuple[FloatArray, bool]:
+        """(N, n) points and whether ``x`` was one point of shape (n,), as for the Gaussian."""
         x = as_float_array("x", x)
-        if x.ndim == 1:
+        single = x.ndim == 1
+        if single:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != self.n:
-            raise ValueError(f"x must have shape (N, {self.n}) or ({self.n},), got {x.shape}")
-        return x
+            raise ValueError(f"x must have shape ({self.n},) or (N, {self.n}), got {x.shape}")
+        return x, single
 
     def log_prob(self, x: ArrayLike) -> FloatArray:
-        x = self._as_points(x)
-        ok = np.all((x == 1.0) | (x == -1.0), axis=1)
-        return np.where(ok, x @ self._theta - self.log_partition(), -np.inf)
+        """log p(x): shape (N,) for a batch (N, n), a 0-d array for one point of shape (n,)."""
+        pts, single = self._as_points(x)
+        ok = np.all((pts == 1.0) | (pts == -1.0), axis=1)
+        out = np.where(ok, pts @ self._theta - self.log_partition(), -np.inf)
+        return out.reshape(()) if single else out
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
-        return self._as_points(x).copy()
+        """T(x) = x: shape (N, n) for a batch, (n,) for one point of shape (n,)."""
+        pts, single = self._as_points(x)
+        if np.any((pts != 1.0) & (pts != -1.0)):
+            raise ValueError(f"x must contain -1 or +1, got {x!r}")
+        return pts[0].copy() if single else pts.copy()
 
     def __repr__(self) -> str:
         return f"BinaryIndependence(theta={self._theta!r})"

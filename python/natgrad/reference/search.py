@@ -67,6 +67,7 @@ def igo_cma_update(
     h = 1.0 if h_sigma else 0.0
     pcz = (1 - c_c) * p_c_z + h * np.sqrt(c_c * (2 - c_c) * mueff) * z_w
     a = 1 + c1 * (1 - h) * c_c * (2 - c_c) - c1 - cmu * weights.sum()
+    a = 0.0 if abs(a) < 1e-12 else a  # exactly 0 once c_mu = 1 - c1 (large λ, small n)
     wcirc = np.where(weights < 0, weights * n / np.sum(z**2, axis=1), weights)
     keep = weights != 0
     zk = z[keep]
@@ -82,7 +83,8 @@ def igo_cma_update(
                 G = np.linalg.cholesky(M)
             except np.linalg.LinAlgError:
                 G = None
-            if G is not None and np.min(np.diag(G) ** 2) > 1e-8 * a:
+            floor = 1e-8 * max(a, 1e-8 * np.max(np.diag(M)))
+            if G is not None and np.min(np.diag(G) ** 2) > floor:
                 break
         elif np.linalg.eigvalsh(M).min() > 1e-8 * a:
             G = np.real(scipy.linalg.sqrtm(M))
@@ -108,6 +110,7 @@ def cma_covariance_update(
     n = cov.shape[0]
     h = 1.0 if h_sigma else 0.0
     a = 1 + c1 * (1 - h) * c_c * (2 - c_c) - c1 - cmu * weights.sum()
+    a = 0.0 if abs(a) < 1e-12 else a  # exactly 0 once c_mu = 1 - c1 (large λ, small n)
     wcirc = np.where(weights < 0, weights * n / np.sum(z**2, axis=1), weights)
     return a * cov + c1 * np.outer(p_c, p_c) + cmu * (y.T * wcirc) @ y
 
