@@ -237,6 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=None, help="evaluations / dimension")
     parser.add_argument("--algorithms", default="natgrad,pycma")
     parser.add_argument("--jobs", type=int, default=2, help="algorithms run in parallel")
+    parser.add_argument(
+        "--reuse",
+        default="",
+        help="algorithms not re-run: their data folders from an earlier run of the same mode "
+        "are post-processed with the new ones (e.g. --reuse pycma after a natgrad change)",
+    )
     parser.add_argument("--no-postprocess", action="store_true", help="skip cocopp")
     parser.add_argument("--results", default=str(RESULTS), help="output root")
     parser.add_argument(
@@ -288,18 +294,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"# bbob: functions {functions}, dims {dims}, instances {instances}, budget {budget:g}·n, "
         f"algorithms {names}"
     )
+    reuse = [a for a in args.reuse.split(",") if a]
     tasks = []
     for name in names:
+        if name in reuse:
+            continue
         folder = workdir / "exdata" / name
         if folder.exists():
             shutil.rmtree(folder)
         tasks.append((name, functions, dims, instances, budget, folder, workdir))
     t0 = time.perf_counter()
+    runs: list[dict[str, Any]]
     if args.jobs > 1 and len(tasks) > 1:
         with multiprocessing.get_context("fork").Pool(min(args.jobs, len(tasks))) as pool:
             runs = pool.map(_run_algorithm_task, tasks)
     else:
         runs = [_run_algorithm_task(t) for t in tasks]
+    folders = {r["name"]: str(workdir / r["folder"]) for r in runs}
+    previous = workdir / "coco.json"
+    old_runs = json.loads(previous.read_text()).get("runs", {}) if previous.exists() else {}
+    for name in reuse:
+        folder = workdir / "exdata" / name
+        if not folder.exists() or name not in old_runs:
+            print(f"# --reuse {name}: no earlier data in {folder}; run it first")
+            return 1
+        runs.append(
+            {
+                "name": name,
+                "folder": str(folder),
+                "records": old_runs[name],
+                "seconds": float("nan"),
+            }
+        )
+        print(f"# {name}: reusing the data of the earlier run in {folder}")
+    runs.sort(key=lambda r: names.index(r["name"]))
     folders = {r["name"]: str(workdir / r["folder"]) for r in runs}
     for r in runs:
         print(f"# {r['name']}: {r['seconds']:.0f} s, data in {folders[r['name']]}")
