@@ -288,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("# nothing to run")
         return 0
     root = Path(args.results).resolve()
+    figures = Path(args.figures).resolve() if args.figures else None  # before any chdir
     workdir = root / mode_name  # COCO writes ./exdata/<result_folder> under the working directory
     workdir.mkdir(parents=True, exist_ok=True)
     print(
@@ -376,8 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["figures"] = pngs
         report["seconds_postprocess"] = time.perf_counter() - t1
         print(f"# cocopp: {len(pngs)} ECDF figures in {workdir / 'ppdata'}")
-        if args.figures and pngs:
-            dest = Path(args.figures)
+        if figures and pngs:
+            dest = figures
             dest.mkdir(parents=True, exist_ok=True)
             for png in pngs:  # the all-functions ECDF per dimension
                 if png.endswith("noiselessall.png"):
