@@ -109,7 +109,7 @@ def coco_sections(report: dict[str, Any], marker: str = "coco-table") -> dict[st
         f"Mode `{s['mode']}`: functions {_span(s['functions'])}, dimensions "
         f"{', '.join(map(str, s['dims']))}, instances {_span(s['instances'])}, budget "
         f"{s['budget_per_dim']:g}·n, {s['restarts']}; experiment "
-        f"{report.get('seconds_experiment', 0):.0f} s (both algorithms in parallel), cocopp "
+        f"{report.get('seconds_experiment', 0):.0f} s wall for the algorithms run (in parallel), cocopp "
         f"{report.get('seconds_postprocess', 0):.0f} s."
     )
     return {marker: header + "\n" + "\n".join(report.get("markdown", []))}
