@@ -157,3 +157,14 @@ def test_pickle_round_trip():
     s2, state2 = pickle.loads(pickle.dumps((s, state)))
     assert s2.margin == 0.02 and state2.generation == state.generation
     np.testing.assert_array_equal(state2.theta, state.theta)
+
+
+def test_bounds_are_refused():
+    # the box map folds samples next to a bound (±1 with bounds (-1, 1) became ±0.975), so f
+    # would be called off {-1, +1}^n
+    from natgrad.optim import Optimizer, minimize
+
+    with pytest.raises(ValueError, match="bounds apply to continuous strategies only"):
+        Optimizer(BinarySNGD(), np.zeros(3), 1.0, bounds=(-1.0, 1.0), seed=0)
+    with pytest.raises(ValueError, match="bounds apply to continuous strategies only"):
+        minimize(lambda x: x.sum(), np.zeros(3), 1.0, method="binary-sngd", bounds=(-2.0, 2.0))

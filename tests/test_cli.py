@@ -137,6 +137,11 @@ def test_popsize_and_restarts(capsys, test_method):
         (["minimize", "--sigma0", "0"], "--sigma0 must be > 0"),
         (["minimize", "--method", "nope"], "method must be one of"),
         (["minimize", "--every", "0"], "--every must be >= 1"),
+        (
+            ["minimize", "--seed", "-1"],
+            "seed must be a non-negative integer (or a sequence of them), got -1",
+        ),
+        (["minimize", "--method", "binary-sngd", "--dim", "3"], "binary-sngd searches {-1, +1}^n"),
         ([], "required"),
     ],
 )
@@ -145,6 +150,27 @@ def test_bad_arguments_exit_2(argv, match, capsys):
         cli.main(argv)
     assert info.value.code == 2
     assert match in capsys.readouterr().err
+
+
+def test_help_lists_only_continuous_methods(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["minimize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "igo-cma, snes, sngd, xnes" in text and "binary-sngd" not in text
+
+
+def test_out_of_memory_is_a_clean_error(monkeypatch, capsys):
+    class Huge(CSAES):
+        def initial_state(self, x0, sigma0):
+            raise MemoryError("Unable to allocate 71.1 PiB")
+
+    monkeypatch.setitem(METHODS, "test-huge", Huge)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["minimize", "--method", "test-huge", "--dim", "3", "--quiet"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "not enough memory for --dim 3 with --method test-huge" in err
+    assert "Traceback" not in err
 
 
 def test_demo_absent_gives_clear_message(monkeypatch, capsys):

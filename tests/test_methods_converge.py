@@ -38,8 +38,9 @@ def solve(method: str, name: str, seed: int):
 
 #: (method, function) pairs known not to converge, kept as strict xfails so a fix is noticed
 KNOWN_FAILURES = {
-    ("snes", "rosenbrock"): "diagonal covariance: SNES stalls in Rosenbrock's curved valley "
-    "(f ~ 0.01-0.5 after 3e5 evaluations in 10-D); its own tests cover separable problems only",
+    ("snes", "rosenbrock"): "diagonal covariance: in Rosenbrock's curved valley some variances "
+    "collapse and SNES stops with 'condition' near f ~ 0.2-1.5 after ~1e5 evaluations in 10-D "
+    "(inherent to the model, see natgrad.optim.snes); its own tests cover separable problems",
 }
 
 

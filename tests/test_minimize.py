@@ -124,6 +124,12 @@ def test_callback_stop_iteration():
     assert run_sphere(callback=callback).nit == 3
 
 
+def test_callback_returning_numpy_true_stops():
+    # a comparison of NumPy values gives np.True_, which `is True` missed: the run went on
+    res = run_sphere(callback=lambda info: info.nit >= np.int64(3))
+    assert res.stop_reason == "callback" and res.nit == 3
+
+
 def test_callback_returning_none_does_not_stop():
     assert run_sphere(callback=lambda info: None).stop_reason == "ftarget"
 
@@ -294,6 +300,9 @@ def test_registry():
         ({"max_evals": "many"}, "max_evals must be an integer"),
         ({"max_evals": 10.5}, "max_evals must be an integer"),
         ({"sigma0": -1.0}, "sigma0 must be > 0"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"seed": "abc"}, "seed must be a non-negative integer"),
+        ({"seed": 1.5}, "seed must be a non-negative integer"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -349,3 +358,21 @@ def test_callable_x0_is_drawn_at_every_restart():
 
 def test_integral_float_popsize_option():
     assert run_sphere(options={"popsize": 8.0}, max_evals=16).popsize == 8
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_numeric_strings_from_f_are_refused(vectorized):
+    # np.asarray(["1.5"], dtype=float) parses text: f returning strings must not pass as numbers
+    def f(x):
+        return np.array([str(v) for v in sphere(x)]) if vectorized else str(sphere(x))
+
+    with pytest.raises(ValueError, match="f must return real numbers"):
+        minimize(f, np.ones(2), 1.0, method=CSAES(), seed=0, vectorized=vectorized, max_evals=20)
+
+
+def test_values_with_none_and_per_point_arrays_are_accepted():
+    def f(x):
+        return None if x[0] > 1.5 else np.array([sphere(x)])  # shape (1,) per point, or None
+
+    res = minimize(f, np.ones(2), 0.5, method=CSAES(), seed=0, ftarget=1e-8)
+    assert res.stop_reason == "ftarget" and res.fun == sphere(res.x)

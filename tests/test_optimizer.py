@@ -79,6 +79,8 @@ def test_tell_rejects_bad_batches_and_leaves_state_unchanged(rng):
         opt.tell(X, ["a"] * 6)
     with pytest.raises(ValueError, match="values must be real"):
         opt.tell(X, np.ones(6) * 1j)
+    with pytest.raises(ValueError, match="values must be real"):
+        opt.tell(X, ["1.0", None, 2.0, 3.0, 4.0, 5.0])  # text is not a number, even if it parses
     assert opt.generation == 0 and opt.evaluations == 0
     np.testing.assert_array_equal(opt.state.mean, before.mean)
     opt.tell(X, sphere(X))  # the pending batch is still valid
@@ -320,6 +322,25 @@ def test_one_sided_bounds(rng):
     np.testing.assert_allclose(Y[far, 0], ref0[far], rtol=1e-14)
 
 
+@pytest.mark.parametrize("bound", [1e300, 1.7e308])
+def test_huge_bounds_fold_near_the_right_bound(bound):
+    # the margin is (1 + |bound|)/20; the squares and products of the quadratic part used to
+    # overflow to inf for |bound| > ~1e155 and send points next to the lower bound to the upper
+    lb, ub = np.array([-bound]), np.array([bound])
+    box = BoxTransform(lb, ub)
+    margin = (1 + bound) / 20
+    Y = np.array([[-bound], [-bound + 0.5 * margin], [bound - 0.25 * margin], [bound]])
+    X = box.inverse(Y)
+    assert np.all(np.isfinite(X))
+    np.testing.assert_allclose(box(X), Y, rtol=1e-12)
+    # beyond the bound: mirrored back next to it (lb - al - t maps like lb - al + t)
+    t = 0.1 * margin  # lb - al - t stays below the largest float
+    np.testing.assert_allclose(box(np.array([[-bound - margin - t]])), box(X[:1] + t), rtol=1e-12)
+    opt = Optimizer(CSAES(), np.zeros(1), 1.0, bounds=(lb, ub), seed=0)
+    for Z in run(opt, generations=20):
+        assert np.all((Z >= lb) & (Z <= ub))
+
+
 def test_optimizer_with_bounds_asks_inside_and_finds_boundary_optimum():
     lower, upper = np.full(5, 1.0), np.full(5, 4.0)
     opt = Optimizer(CSAES(), np.full(5, 3.0), 1.0, bounds=(lower, upper), seed=2)
@@ -471,6 +492,7 @@ def test_uniform_noise_for_strategies_that_ask_for_it():
         ({"popsize": 1}, "popsize must be >= 2"),
         ({"popsize": 2.5}, "popsize must be an integer"),
         ({"max_evals": 0}, "max_evals must be >= 1"),
+        ({"seed": -3}, r"seed must be a non-negative integer .*got -3"),
         ({"ftarget": np.nan}, "ftarget must be finite"),
         ({"tolx": -1.0}, "tolx must be >= 0"),
         ({"tolfun": -1.0}, "tolfun must be >= 0"),

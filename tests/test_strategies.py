@@ -524,6 +524,22 @@ def test_igo_cma_convergence_20d(f):
     assert successes >= 4
 
 
+@pytest.mark.parametrize("lam", [2, 3])
+def test_cma_weights_with_a_single_parent(lam):
+    # μ = 1: μ_eff = 1 and c_μ = 0, so eqs. 50 and 52 do not apply (they divided by c_μ = 0 and
+    # raised under -W error); the negative weights follow eq. 51 alone:
+    # Σ|w⁻| = 1 + 2 μ_eff⁻/(μ_eff + 2) = 1 + 2·1/3 with one or two negative raw weights
+    from natgrad.optim import cma_weights, minimize
+
+    w, mueff = cma_weights(lam, 5)
+    assert mueff == 1.0 and w[0] == 1.0
+    assert abs(np.abs(w[1:]).sum() - 5 / 3) < 1e-15
+    res = minimize(
+        sphere, np.ones(3), 0.5, options={"popsize": lam}, seed=0, max_evals=3000, vectorized=True
+    )
+    assert res.fun < 1e-6, (res.fun, res.stop_reason)
+
+
 @pytest.mark.parametrize("popsize", [100, 400])
 def test_igo_cma_large_population_in_low_dimension(popsize):
     """λ ≫ n² puts c_mu at its cap 1 − c1, so the covariance decay a is 0 (the old C is

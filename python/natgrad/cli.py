@@ -21,7 +21,7 @@ example:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m natgrad`` (methods as registered at call time)."""
     from . import functions
-    from .optim.registry import DEFAULT_METHOD, METHODS
+    from .optim.registry import DEFAULT_METHOD
 
     parser = argparse.ArgumentParser(
         prog="python -m natgrad",
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--method",
         default=DEFAULT_METHOD,
-        help=f"optimiser; one of: {', '.join(sorted(METHODS)) or '(none installed)'} "
+        help=f"optimiser; one of: {', '.join(_continuous_methods()) or '(none installed)'} "
         "(default: %(default)s)",
     )
     run.add_argument(
@@ -106,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: methods whose search space is {-1, +1}^n: the command line's test functions are continuous
+_BINARY_METHODS = frozenset({"binary-sngd"})
+
+
+def _continuous_methods() -> list[str]:
+    from .optim.registry import METHODS
+
+    return sorted(set(METHODS) - _BINARY_METHODS)
+
+
 def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import functions
     from .optim import minimize
@@ -118,6 +128,11 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error(f"--every must be >= 1, got {args.every}")
     if not args.sigma0 > 0:
         parser.error(f"--sigma0 must be > 0, got {args.sigma0}")
+    if args.method in _BINARY_METHODS:
+        parser.error(
+            f"--method {args.method} searches {{-1, +1}}^n and the test functions here are "
+            f"continuous; choose one of: {', '.join(_continuous_methods())}"
+        )
     f = functions.CONTINUOUS[args.function]
     options: dict[str, Any] = {}
     if args.popsize is not None:
@@ -156,6 +171,8 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         )
     except ValueError as exc:
         parser.error(str(exc))
+    except MemoryError as exc:
+        parser.error(f"not enough memory for --dim {args.dim} with --method {args.method} ({exc})")
     elapsed = time.perf_counter() - start
     x = np.array2string(result.x, threshold=8, precision=6)
     print(f"stop:        {result.stop_reason} ({result.message})")

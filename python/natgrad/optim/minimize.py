@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import FloatArray, as_float_array, as_generator, as_int
-from .optimizer import CONVERGED_REASONS, Optimizer, as_count
+from .._validation import FloatArray, as_float_array, as_int
+from .optimizer import CONVERGED_REASONS, Optimizer, as_count, make_rng, real_values
 from .registry import DEFAULT_METHOD, get_strategy
 from .strategy import Strategy
 
@@ -76,8 +76,8 @@ def _evaluate(
     else:
         raw = [f(x) for x in work]
     try:
-        values = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+        values = real_values("f's values", raw)
+    except ValueError as exc:
         raise ValueError(f"f must return real numbers (or None), got {raw!r:.80}") from exc
     if values.size != X.shape[0]:
         raise ValueError(
@@ -123,7 +123,8 @@ def minimize(
         Box bounds; f is only called inside the box (see :class:`~natgrad.optim.Optimizer`).
     max_evals : int, optional
         Budget of f-evaluations over all restarts (no limit by default: the other termination
-        criteria end the run).
+        criteria end the run). f is evaluated on whole generations, so ``nfev`` may exceed
+        ``max_evals`` by less than the population size of the last run.
     ftarget : float, optional
         Stop once f <= ftarget.
     seed : int or numpy.random.Generator, optional
@@ -135,8 +136,9 @@ def minimize(
         ``Client.get_executor()``); order is preserved. f must be picklable for processes.
     callback : callable, optional
         Called after each generation with an ``OptimizeResult`` holding ``x``, ``fun``, ``nfev``,
-        ``nit``, ``sigma``, ``mean`` and ``optimizer``; returning True (or raising
-        ``StopIteration``) stops the run with reason ``"callback"``.
+        ``nit``, ``sigma``, ``mean`` and ``optimizer``; returning True (a Python or NumPy bool;
+        other values are ignored) or raising ``StopIteration`` stops the run with reason
+        ``"callback"``.
     progress : bool
         Show a tqdm progress bar (needs ``tqdm``; otherwise a warning says so and the run goes on).
     restarts : int
@@ -172,7 +174,7 @@ def minimize(
         raise ValueError(f"f must be callable, got {f!r:.80}")
     if max_evals is not None:
         max_evals = as_count("max_evals", max_evals)
-    rng = as_generator(seed=seed)
+    rng = make_rng(seed=seed)
     x0_arr = as_float_array("x0", x0(rng) if callable(x0) else x0, ndim=1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable, got {callback!r:.80}")
@@ -267,7 +269,9 @@ def minimize(
                         stop = callback(info)
                     except StopIteration:
                         stop = True
-                    if stop is True:
+                    # True or np.True_ (e.g. a comparison of NumPy values); other truthy
+                    # returns (an accidental `return info`) do not stop the run
+                    if isinstance(stop, (bool, np.bool_)) and stop:
                         reason = "callback"
                         break
             reason = reason or opt.stop_reason or "callback"

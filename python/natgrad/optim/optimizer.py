@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections import deque
 from typing import Any
 
@@ -94,6 +95,10 @@ class BoxTransform:
     """
 
     def __init__(self, lower: FloatArray, upper: FloatArray) -> None:
+        with np.errstate(over="ignore"):  # u - l may overflow to inf for bounds near ±1.8e308
+            self._setup(lower, upper)
+
+    def _setup(self, lower: FloatArray, upper: FloatArray) -> None:
         self.has_lower = np.isfinite(lower)
         self.has_upper = np.isfinite(upper)
         self.two_sided = self.has_lower & self.has_upper
@@ -117,6 +122,12 @@ class BoxTransform:
         """Map points (any leading shape, last axis n) into the box."""
         if (x >= self.interior_low).all() and (x <= self.interior_high).all():
             return np.array(x, dtype=np.float64)
+        # huge bounds (|bound| above ~1e154) overflow periods to inf; the masks keep those
+        # branches unused, so the warnings they raise say nothing
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._fold(np.asarray(x, dtype=np.float64))
+
+    def _fold(self, x: FloatArray) -> FloatArray:
         lb, ub, al, au = self.lower, self.upper, self.margin_lower, self.margin_upper
         y = np.array(x, dtype=np.float64)
         if self.two_sided.any():
@@ -125,23 +136,83 @@ class BoxTransform:
             start = lb - 2 * al - self.width / 2
             far = self.two_sided & ((y < start) | (y > ub + 2 * au + self.width / 2))
             y = np.where(far, y - period * np.floor((y - start) / period), y)
-        y = np.where(self.has_upper & (y > ub + au), 2 * (ub + au) - y, y)  # mirror
-        y = np.where(self.has_lower & (y < lb - al), 2 * (lb - al) - y, y)
+        # mirror (b + (b - y), not 2b - y, which overflows for |b| near the largest float)
+        y = np.where(self.has_upper & (y > ub + au), (ub + au) + ((ub + au) - y), y)
+        y = np.where(self.has_lower & (y < lb - al), (lb - al) + ((lb - al) - y), y)
         low = self.has_lower & (y < lb + al)
         high = self.has_upper & (y > ub - au) & ~low
-        out = np.where(low, lb + (y - (lb - al)) ** 2 / (4 * al), y)
-        out = np.where(high, ub - (y - (ub + au)) ** 2 / (4 * au), out)
+        # d·(d/4a), not d²/4a: d² overflows once the margin a exceeds ~1e154
+        d_low, d_high = y - (lb - al), y - (ub + au)
+        out = np.where(low, lb + d_low * (d_low / (4 * al)), y)
+        out = np.where(high, ub - d_high * (d_high / (4 * au)), out)
         # rounding can leave the quadratic a hair outside the box
         out = np.where(self.has_lower, np.maximum(out, lb), out)
         return np.where(self.has_upper, np.minimum(out, ub), out)
 
     def inverse(self, y: FloatArray) -> FloatArray:
         """A preimage of box points ``y`` (the one in [lb - al, ub + au])."""
+        with np.errstate(over="ignore"):  # only in the unused branch, for huge bounds
+            return self._unfold(np.asarray(y, dtype=np.float64))
+
+    def _unfold(self, y: FloatArray) -> FloatArray:
         lb, ub, al, au = self.lower, self.upper, self.margin_lower, self.margin_upper
         low = self.has_lower & (y < lb + al)
         high = self.has_upper & (y > ub - au) & ~low
-        out = np.where(low, lb - al + 2 * np.sqrt(np.maximum(al * (y - lb), 0.0)), y)
-        return np.where(high, ub + au - 2 * np.sqrt(np.maximum(au * (ub - y), 0.0)), out)
+        # sqrt(a)·sqrt(d), not sqrt(a·d), which overflows for huge bounds
+        root_low = np.sqrt(al) * np.sqrt(np.maximum(y - lb, 0.0))
+        root_high = np.sqrt(au) * np.sqrt(np.maximum(ub - y, 0.0))
+        out = np.where(low, lb - al + 2 * root_low, y)
+        return np.where(high, ub + au - 2 * root_high, out)
+
+
+def make_rng(rng: Any = None, seed: Any = None) -> np.random.Generator:
+    """:func:`as_generator`, with NumPy's errors for a bad ``seed`` as a ValueError naming it."""
+    if seed is not None and rng is None and not isinstance(seed, np.random.Generator):
+        try:
+            return np.random.default_rng(seed)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"seed must be a non-negative integer (or a sequence of them), got {seed!r:.80}"
+            ) from exc
+    return as_generator(rng, seed)
+
+
+def _real_scalar(value: Any) -> float:
+    """One value as a float: a real number, a size-1 real array, or None (NaN); else TypeError."""
+    if value is None:
+        return math.nan
+    if isinstance(value, numbers.Real):  # int, float, bool, Fraction, Decimal, NumPy reals
+        return float(value)
+    if isinstance(value, (str, bytes)):
+        raise TypeError
+    arr = np.asarray(value)
+    if arr.size != 1 or arr.dtype.kind not in "biuf":
+        raise TypeError
+    return float(arr.reshape(()))
+
+
+def real_values(name: str, values: Any) -> FloatArray:
+    """``values`` as a float64 array; None becomes NaN.
+
+    Only real numbers (Python, NumPy, or size-1 real arrays such as ``np.array([v])``) and None
+    are accepted: text is refused even when it parses as a number, and so are complex values.
+    """
+    try:
+        arr = np.asarray(values)
+        if arr.dtype.kind in "biuf":
+            return np.array(arr, dtype=np.float64)
+        if arr.dtype.kind != "O":
+            raise TypeError
+        return np.array([_real_scalar(v) for v in arr.reshape(-1)]).reshape(arr.shape)
+    except (TypeError, ValueError):
+        pass
+    # ragged input (e.g. size-1 arrays mixed with None): one value per item of a sequence
+    try:
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            raise TypeError
+        return np.array([_real_scalar(v) for v in values], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be real numbers (or None), got {values!r:.80}") from exc
 
 
 def _parse_bounds(bounds: Any, dim: int) -> BoxTransform | None:
@@ -193,9 +264,12 @@ class Optimizer:
         Samples per generation λ (>= 2); default ``strategy.default_popsize(n)``.
     bounds : (lower, upper), optional
         Box bounds, scalars or (n,) arrays, ``±inf`` or None for a free side. See the module
-        docstring for the transformation used and which points are told.
+        docstring for the transformation used and which points are told. Continuous strategies
+        only (the binary model's samples are ±1; bounds raise ValueError there).
     max_evals : int, optional
-        Stop once this many values have been told (no limit by default).
+        Stop once this many values have been told (no limit by default). Whole generations are
+        told, so the last one may overshoot: ``evaluations`` ends in
+        [max_evals, max_evals + λ − 1].
     ftarget : float, optional
         Stop once a value <= ftarget has been told.
     tolx : float, optional
@@ -258,6 +332,14 @@ class Optimizer:
             if popsize is None
             else as_count("popsize", popsize, minimum=2)
         )
+        # uniform draws for strategies that ask for them (the binary model), normal otherwise
+        self._uniform_noise = getattr(strategy, "noise_distribution", "normal") == "uniform"
+        if bounds is not None and self._uniform_noise:
+            # the box map would fold the ±1 samples of the binary model to other numbers
+            raise ValueError(
+                f"bounds apply to continuous strategies only; {strategy.name!r} samples "
+                f"{{-1, +1}}^n, got bounds={bounds!r:.80}"
+            )
         self._box = _parse_bounds(bounds, n)
         if self._box is not None:
             lb = np.where(self._box.has_lower, self._box.lower, -np.inf)
@@ -277,9 +359,7 @@ class Optimizer:
             else as_count("stagnation", stagnation)
         )
         self._max_condition = as_float("max_condition", max_condition, positive=True)
-        self._rng = as_generator(rng, seed)
-        # uniform draws for strategies that ask for them (the binary model), normal otherwise
-        self._uniform_noise = getattr(strategy, "noise_distribution", "normal") == "uniform"
+        self._rng = make_rng(rng, seed)
 
         self._state = strategy.initial_state(x0_arr, self._sigma0)
         self._evaluations = 0
@@ -378,13 +458,7 @@ class Optimizer:
             if values.shape != (self._popsize,):
                 raise ValueError(f"values must have shape ({self._popsize},), got {values.shape}")
             return values.copy()
-        try:
-            arr = np.asarray(values)
-            if arr.dtype.kind not in "biufO":
-                raise TypeError
-            arr = np.array(arr, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"values must be real numbers (or None), got {values!r:.80}") from exc
+        arr = real_values("values", values)
         if arr.shape != (self._popsize,):
             raise ValueError(f"values must have shape ({self._popsize},), got {arr.shape}")
         return arr

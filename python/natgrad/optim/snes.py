@@ -10,6 +10,16 @@ x_k = μ + s ⊙ z_k and zero-sum rank utilities u_k:
 with η_μ = 1 and η_σ = (3 + ln n)/(5√n). natgrad stores s = σ·scales with the geometric mean of
 ``scales`` equal to 1, so ``sigma`` reports the overall step size; the distribution is the same.
 Memory O(n), so n = 10⁵ and beyond is routine. Not rotation invariant (diagonal model).
+
+Limitation: non-separable valleys. On the 10-D Rosenbrock function (x0 = 0, σ0 = 0.5) SNES with
+the paper's rates does not reach 1e-8. The update was checked against Algorithm 1 step by step;
+the stall is a property of the diagonal model: the valley x_{i+1} ≈ x_i² is curved and not
+aligned with the axes, and the rank-based variance step with η_σ = (3 + ln n)/(5√n) ≈ 0.4
+shrinks the variance of some coordinates by 10³–10⁶ relative to others, until the run stops with
+``"condition"`` near f ≈ 0.2–1.5 after about 10⁵ evaluations (seeds 0–2). A smaller η_σ (0.1)
+avoids the collapse but progress stays slow (f ≈ 2e-4 after 2·10⁵ evaluations); a larger
+population alone (λ = 40) does not help either (f ≈ 0.05). Use a full-covariance method
+(``"igo-cma"``, ``"xnes"``) for non-separable problems.
 """
 
 from __future__ import annotations

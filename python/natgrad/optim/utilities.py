@@ -5,6 +5,8 @@ This makes every strategy invariant to strictly increasing transformations of f.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -49,9 +51,11 @@ def cma_weights(popsize: int, dim: int, *, active: bool = True) -> tuple[FloatAr
         mueff_neg = neg.sum() ** 2 / (neg**2).sum()
         c1 = 2 / ((n + 1.3) ** 2 + mueff)  # (eq. 57)
         cmu = min(1 - c1, 2 * (mueff - 2 + 1 / mueff) / ((n + 2) ** 2 + mueff))  # (eq. 58)
-        alpha_mu = 1 + c1 / cmu  # (eq. 50)
+        # μ = 1 (λ ≤ 3) gives μ_eff = 1 and c_μ = 0: no rank-μ update, so eqs. 50 and 52 impose
+        # nothing (and would divide by zero)
+        alpha_mu = 1 + c1 / cmu if cmu > 0 else math.inf  # (eq. 50)
         alpha_mueff = 1 + 2 * mueff_neg / (mueff + 2)  # (eq. 51)
-        alpha_posdef = (1 - c1 - cmu) / (n * cmu)  # (eq. 52)
+        alpha_posdef = (1 - c1 - cmu) / (n * cmu) if cmu > 0 else math.inf  # (eq. 52)
         scale = min(alpha_mu, alpha_mueff, alpha_posdef)
         weights[mu:] = scale * neg / np.abs(neg).sum()  # (eq. 53)
     return weights, float(mueff)
