@@ -48,21 +48,8 @@ with warnings.catch_warnings():
         cma = None
 
 
-# --- test functions ---------------------------------------------------------------------------
-
-
-def sphere(X: np.ndarray) -> np.ndarray:
-    return np.sum(X**2, axis=1)
-
-
-def ellipsoid(X: np.ndarray) -> np.ndarray:
-    n = X.shape[1]
-    return (X**2) @ (1e6 ** (np.arange(n) / (n - 1)))
-
-
-def rosenbrock(X: np.ndarray) -> np.ndarray:
-    return np.sum(100 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2, axis=1)
-
+# the test functions: natgrad.functions (vectorised over rows)
+from natgrad.functions import ellipsoid, rosenbrock, sphere  # noqa: E402
 
 FUNCTIONS = {"sphere": sphere, "ellipsoid": ellipsoid, "rosenbrock": rosenbrock}
 

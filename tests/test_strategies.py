@@ -11,6 +11,9 @@ import scipy.linalg
 from scipy.stats import special_ortho_group
 
 from natgrad import _core
+
+# the test functions: natgrad.functions (vectorised over rows)
+from natgrad.functions import ellipsoid, rosenbrock, sphere  # noqa: E402
 from natgrad.optim import (
     IGOCMA,
     SNES,
@@ -24,21 +27,6 @@ from natgrad.optim import (
     xnes,
 )
 from natgrad.reference import search as ref
-
-# --- private test functions (vectorised over rows) -------------------------------------------
-
-
-def sphere(X: np.ndarray) -> np.ndarray:
-    return np.sum(X**2, axis=1)
-
-
-def ellipsoid(X: np.ndarray) -> np.ndarray:
-    n = X.shape[1]
-    return (X**2) @ (1e6 ** (np.arange(n) / (n - 1)))
-
-
-def rosenbrock(X: np.ndarray) -> np.ndarray:
-    return np.sum(100 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2, axis=1)
 
 
 def run(strategy, f, state, seed, max_evals, ftarget=1e-8):

@@ -7,6 +7,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .. import _core
 from .._validation import FloatArray, as_float, as_float_array
 
 
@@ -81,3 +82,13 @@ def check_rate(name: str, value: float | None) -> float | None:
     if value is None:
         return None
     return as_float(name, value, positive=True)
+
+
+def sample_full_covariance(
+    mean: FloatArray, sigma: float, factor: FloatArray, noise: ArrayLike
+) -> FloatArray:
+    """x_k = m + σ A z_k for every row z_k of ``noise``, as one GEMM X = m + σ Z Aᵀ."""
+    z = np.ascontiguousarray(noise, dtype=np.float64)
+    if z.ndim != 2 or z.shape[1] != mean.size:
+        raise ValueError(f"noise must have shape (popsize, {mean.size}), got {z.shape}")
+    return _core.sample_full(mean, sigma, factor, z)

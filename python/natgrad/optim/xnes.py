@@ -157,10 +157,7 @@ def noise_shape(state: XNESState, popsize: int) -> tuple[int, int]:
 
 def sample(state: XNESState, noise: ArrayLike) -> FloatArray:
     """x_k = m + σ A z_k as one GEMM X = m + σ Z Aᵀ (Glasmachers et al. 2010, Alg. 1)."""
-    z = np.ascontiguousarray(noise, dtype=np.float64)
-    if z.ndim != 2 or z.shape[1] != state.mean.size:
-        raise ValueError(f"noise must have shape (popsize, {state.mean.size}), got {z.shape}")
-    return _core.sample_full(state.mean, state.sigma, state.factor, z)
+    return _common.sample_full_covariance(state.mean, state.sigma, state.factor, noise)
 
 
 def update(
