@@ -31,6 +31,7 @@ import numpy as np
 
 import natgrad
 from natgrad import _core
+from natgrad.functions import ellipsoid, rosenbrock, sphere
 from natgrad.optim import IGOCMA, SNES, XNES, igo_cma, snes, xnes
 from natgrad.reference import search as ref
 
@@ -47,9 +48,6 @@ with warnings.catch_warnings():
     except ImportError:  # pragma: no cover
         cma = None
 
-
-# the test functions: natgrad.functions (vectorised over rows)
-from natgrad.functions import ellipsoid, rosenbrock, sphere  # noqa: E402
 
 FUNCTIONS = {"sphere": sphere, "ellipsoid": ellipsoid, "rosenbrock": rosenbrock}
 

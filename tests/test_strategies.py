@@ -13,7 +13,7 @@ from scipy.stats import special_ortho_group
 from natgrad import _core
 
 # the test functions: natgrad.functions (vectorised over rows)
-from natgrad.functions import ellipsoid, rosenbrock, sphere  # noqa: E402
+from natgrad.functions import ellipsoid, rosenbrock, sphere
 from natgrad.optim import (
     IGOCMA,
     SNES,
@@ -533,7 +533,6 @@ def test_igo_cma_large_population_in_low_dimension(popsize):
     """λ ≫ n² puts c_mu at its cap 1 − c1, so the covariance decay a is 0 (the old C is
     forgotten); the update must still work and converge (IPOP reaches such λ). Twin equality
     for this case is the "decay-a-0" case of test_igo_cma_update_equals_twin."""
-    from natgrad.functions import sphere
     from natgrad.optim import Optimizer, get_strategy
 
     opt = Optimizer(get_strategy("igo-cma"), np.full(2, 3.0), 2.0, popsize=popsize, seed=1)
