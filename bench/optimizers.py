@@ -32,7 +32,7 @@ import numpy as np
 import natgrad
 from natgrad import _core
 from natgrad.functions import ellipsoid, rosenbrock, sphere
-from natgrad.optim import IGOCMA, SNES, XNES, igo_cma, snes, xnes
+from natgrad.optim import IGOCMA, SNES, XNES
 from natgrad.reference import search as ref
 
 try:
@@ -106,54 +106,51 @@ def time_strategies(dims: list[int], twin_max_n: int) -> list[dict[str, Any]]:
     rows = []
     rng = np.random.default_rng(1)
     for n in dims:
-        lam = igo_cma.default_popsize(n)
+        lam = IGOCMA().default_popsize(n)
         A = random_factor(rng, n) if n <= 2000 else None
         Z = rng.standard_normal((lam, n))
         t_rng = best_time(lambda shape=(lam, n): rng.standard_normal(shape))
         cases = []
         # IGO-CMA
-        st_c = igo_cma.initial_state(np.ones(n), 0.5)._replace(factor=A)
-        X = igo_cma.sample(st_c, Z)
+        cma = IGOCMA()
+        st_c = cma.initial_state(np.ones(n), 0.5)._replace(factor=A)
+        X = cma.sample(st_c, Z)
         v = sphere(X)
-        p = igo_cma.parameters(n, lam)
+        p = cma.parameters(n, lam)
         k_cma = int(np.count_nonzero(p.weights)) + 1
 
-        def cma_gen(st=st_c, v=v, Z=Z):
-            igo_cma.update(st, Z, igo_cma.sample(st, Z), v)
+        def cma_gen(st=st_c, v=v, Z=Z, cma=cma):
+            cma.update(st, Z, cma.sample(st, Z), v)
 
         def cma_twin(st=st_c, v=v, p=p, Z=Z):
             Xt = ref.sample_full(st.mean, st.sigma, st.factor, Z)
-            ref.igo_cma_update(
-                st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, Xt, v, p.weights, 3,
-                p.c_sigma, p.d_sigma, p.c_c, p.c1, p.cmu, p.mueff, p.chi_n,
-            )  # fmt: skip
+            ref.igo_cma_update(st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, Xt, v, 3, p)
 
         cases.append(("igo-cma", cma_gen, cma_twin, 2.0 * (lam + k_cma) * n * n))
         # xNES
-        st_x = xnes.initial_state(np.ones(n), 0.5)._replace(factor=A)
-        px = xnes.parameters(n, lam)
+        xn = XNES()
+        st_x = xn.initial_state(np.ones(n), 0.5)._replace(factor=A)
+        px = xn.parameters(n, lam)
 
-        def xnes_gen(st=st_x, v=v, Z=Z):
-            xnes.update(st, Z, xnes.sample(st, Z), v)
+        def xnes_gen(st=st_x, v=v, Z=Z, xn=xn):
+            xn.update(st, Z, xn.sample(st, Z), v)
 
         def xnes_twin(st=st_x, v=v, p=px, Z=Z):
             Xt = ref.sample_full(st.mean, st.sigma, st.factor, Z)
-            ref.xnes_update(
-                st.mean, st.sigma, st.factor, st.p_sigma, Z, Xt, v, p.utilities, p.recombination,
-                p.eta_mu, p.eta_sigma, p.eta_b, p.csa, p.c_sigma, p.d_sigma, p.mueff, p.chi_n,
-            )  # fmt: skip
+            ref.xnes_update(st.mean, st.sigma, st.factor, st.p_sigma, Z, Xt, v, p)
 
         cases.append(("xnes", xnes_gen, xnes_twin, 4.0 * lam * n * n))
         # SNES
-        st_s = snes.initial_state(np.ones(n), 0.5)
-        ps = snes.parameters(n, lam)
+        sn = SNES()
+        st_s = sn.initial_state(np.ones(n), 0.5)
+        ps = sn.parameters(n, lam)
 
-        def snes_gen(st=st_s, v=v, Z=Z):
-            snes.update(st, Z, snes.sample(st, Z), v)
+        def snes_gen(st=st_s, v=v, Z=Z, sn=sn):
+            sn.update(st, Z, sn.sample(st, Z), v)
 
         def snes_twin(st=st_s, v=v, p=ps, Z=Z):
             ref.sample_diagonal(st.mean, st.sigma, st.scales, Z)
-            ref.snes_update(st.mean, st.sigma, st.scales, Z, v, p.utilities, p.eta_mu, p.eta_sigma)
+            ref.snes_update(st.mean, st.sigma, st.scales, Z, v, p)
 
         cases.append(("snes", snes_gen, snes_twin, None))
 

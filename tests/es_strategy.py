@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from natgrad.optim import cma_weights
+from natgrad.optim import Strategy, cma_weights
 
 
 class ESState(NamedTuple):
@@ -22,24 +22,23 @@ class ESState(NamedTuple):
     path: np.ndarray
 
 
-class CSAES:
+class CSAES(Strategy):
     """Isotropic (μ/μ_w, λ)-ES with CSA, implementing the Strategy contract."""
 
     name = "test-csa-es"
+    state_type = ESState
+    state_fields = {"mean": "vector", "sigma": "step", "generation": "count", "path": "vector"}
 
-    def initial_state(self, x0: np.ndarray, sigma0: float) -> ESState:
+    def _initial_state(self, x0: np.ndarray, sigma0: float) -> ESState:
         return ESState(x0.copy(), float(sigma0), 0, np.zeros_like(x0))
 
-    def default_popsize(self, dim: int) -> int:
-        return 4 + int(3 * math.log(dim))
-
-    def noise_shape(self, state: ESState, popsize: int) -> tuple[int, ...]:
-        return (popsize, state.mean.size)
-
-    def sample(self, state: ESState, noise: np.ndarray) -> np.ndarray:
+    def _sample(self, state: ESState, noise: np.ndarray) -> np.ndarray:
         return state.mean + state.sigma * noise
 
-    def update(
+    def scale_step(self, state: ESState, factor: float) -> ESState:
+        return state._replace(sigma=state.sigma * factor)
+
+    def _update(
         self, state: ESState, noise: np.ndarray, X: np.ndarray, values: np.ndarray
     ) -> ESState:
         lam, n = noise.shape
@@ -65,7 +64,7 @@ class NullStrategy(CSAES):
 
     name = "test-null"
 
-    def update(
+    def _update(
         self, state: ESState, noise: np.ndarray, X: np.ndarray, values: np.ndarray
     ) -> ESState:
         return state._replace(generation=state.generation + 1)

@@ -20,9 +20,9 @@ class RecordingES(CSAES):
     def __init__(self) -> None:
         self.told: list[np.ndarray] = []
 
-    def update(self, state, noise, X, values):
+    def _update(self, state, noise, X, values):
         self.told.append(values.copy())
-        return super().update(state, noise, X, values)
+        return super()._update(state, noise, X, values)
 
 
 def run(opt: Optimizer, f=sphere, generations: int = 10**6) -> list[np.ndarray]:
@@ -242,7 +242,7 @@ def test_exception_in_f_leaves_optimizer_usable():
         run(opt, f=flaky)
     assert opt.generation == 4
     # the pending batch can still be told once its values are known ...
-    X = opt._returned
+    X = opt._run.pending.returned
     assert X is not None
     opt.tell(X, sphere(X))
     # ... and the run continues exactly as a run in which f never failed
@@ -355,7 +355,7 @@ def test_optimizer_with_bounds_asks_inside_and_finds_boundary_optimum():
 def test_bounds_tell_requires_the_mapped_batch():
     opt = Optimizer(CSAES(), np.full(2, 0.5), 5.0, bounds=(0.0, 1.0), seed=0)
     X = opt.ask()
-    unmapped = opt._samples
+    unmapped = opt._run.pending.samples
     assert unmapped is not None and not np.array_equal(unmapped, X)
     with pytest.raises(ValueError, match="not the batch"):
         opt.tell(unmapped, sphere(unmapped))
@@ -440,14 +440,14 @@ def test_condition_guard_from_axis_scales_every_10_generations(rng):
 
 
 class NaNSigma(CSAES):
-    def update(self, state, noise, X, values):
-        new = super().update(state, noise, X, values)
+    def _update(self, state, noise, X, values):
+        new = super()._update(state, noise, X, values)
         return new._replace(sigma=math.nan) if state.generation == 3 else new
 
 
 class NaNMean(CSAES):
-    def update(self, state, noise, X, values):
-        new = super().update(state, noise, X, values)
+    def _update(self, state, noise, X, values):
+        new = super()._update(state, noise, X, values)
         return new._replace(path=new.path * math.nan) if state.generation == 13 else new
 
 
@@ -483,7 +483,7 @@ def test_uniform_noise_for_strategies_that_ask_for_it():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"strategy": object()}, "strategy must implement"),
+        ({"strategy": object()}, "strategy must be a method name"),
         ({"x0": np.zeros((2, 2))}, "x0 must be 1-dimensional"),
         ({"x0": np.array([0.0, np.nan])}, "x0 must be finite"),
         ({"x0": np.zeros(0)}, "x0 must have at least one"),

@@ -44,7 +44,7 @@ def nes_shaped(values):
     return -(len(values) - 1) * nes_utilities(len(values))[rank_values(values)]
 
 
-@pytest.mark.parametrize("coords", ["theta", "mean_cov"])
+@pytest.mark.parametrize("coords", ["natural", "mean_cov"])
 @pytest.mark.parametrize("fisher", ["exact", "empirical"])
 def test_one_step_equals_reference(rng, coords, fisher):
     s = SNGD(coords=coords, fisher=fisher, learning_rate=0.05)
@@ -61,7 +61,7 @@ def test_one_step_equals_reference(rng, coords, fisher):
         # z = L^-1 (x - mu): equal by chart invariance of the undamped estimator
         dtheta = ref.natural_gradient_theta_empirical(X, f, 0.0)
         dxi = ref.tangent_theta_to_mean_cov(state.mean, state.cov, dtheta)
-    if coords == "theta":
+    if coords == "natural":
         t, Theta = unpack(theta_of(state.mean, state.cov) - 0.05 * dtheta)
         want_cov = np.linalg.inv(-2 * Theta)
         want_mean = want_cov @ t

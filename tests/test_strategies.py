@@ -3,6 +3,7 @@ low-rank factor updates equal their dense forms, invariances, convergence and ar
 
 from __future__ import annotations
 
+import math
 import pickle
 
 import numpy as np
@@ -22,8 +23,6 @@ from natgrad.optim import (
     SNESState,
     Strategy,
     XNESState,
-    igo_cma,
-    snes,
     xnes,
 )
 from natgrad.reference import search as ref
@@ -67,12 +66,12 @@ IDS = ["igo-cma", "xnes", "xnes-csa", "snes"]
 
 def test_sample_full_equals_twin(rng):
     n, lam = 9, 13
-    state = igo_cma.initial_state(rng.standard_normal(n), 0.3)._replace(
-        factor=random_factor(rng, n)
+    state = (
+        IGOCMA().initial_state(rng.standard_normal(n), 0.3)._replace(factor=random_factor(rng, n))
     )
     Z = rng.standard_normal((lam, n))
     np.testing.assert_allclose(
-        igo_cma.sample(state, Z),
+        IGOCMA().sample(state, Z),
         ref.sample_full(state.mean, state.sigma, state.factor, Z),
         rtol=1e-13,
         atol=1e-14,
@@ -81,12 +80,14 @@ def test_sample_full_equals_twin(rng):
 
 def test_sample_diagonal_equals_twin(rng):
     n, lam = 11, 7
-    state = snes.initial_state(rng.standard_normal(n), 0.7)._replace(
-        scales=np.exp(rng.standard_normal(n))
+    state = (
+        SNES()
+        .initial_state(rng.standard_normal(n), 0.7)
+        ._replace(scales=np.exp(rng.standard_normal(n)))
     )
     Z = rng.standard_normal((lam, n))
     np.testing.assert_allclose(
-        snes.sample(state, Z),
+        SNES().sample(state, Z),
         ref.sample_diagonal(state.mean, state.sigma, state.scales, Z),
         rtol=1e-14,
         atol=1e-15,
@@ -97,8 +98,8 @@ def test_sample_full_covariance_monte_carlo(rng):
     """Sample covariance of X matches σ² A Aᵀ within 5 standard errors per entry."""
     n, N = 4, 40000
     A = random_factor(rng, n, cond=10)
-    state = igo_cma.initial_state(np.arange(n, dtype=float), 0.5)._replace(factor=A)
-    X = igo_cma.sample(state, rng.standard_normal((N, n)))
+    state = IGOCMA().initial_state(np.arange(n, dtype=float), 0.5)._replace(factor=A)
+    X = IGOCMA().sample(state, rng.standard_normal((N, n)))
     C = 0.25 * A @ A.T
     D = X - state.mean
     emp = D.T @ D / N
@@ -184,11 +185,11 @@ def _igo_state(rng, n, generation=5, p_sigma_scale=1.0):
 def test_igo_cma_update_equals_twin(rng, n, lam, p_sigma_scale):
     state = _igo_state(rng, n, p_sigma_scale=p_sigma_scale)
     Z, X, values = population(rng, state, IGOCMA(), lam)
-    p = igo_cma.parameters(n, lam)
-    new = igo_cma.update(state, Z, X, values)
+    p = IGOCMA().parameters(n, lam)
+    new = IGOCMA().update(state, Z, X, values)
     want = ref.igo_cma_update(
         state.mean, state.sigma, state.factor, state.p_sigma, state.p_c_z, Z, X, values,
-        p.weights, state.generation, p.c_sigma, p.d_sigma, p.c_c, p.c1, p.cmu, p.mueff, p.chi_n,
+        state.generation, p,
     )  # fmt: skip
     if p_sigma_scale == 30.0:
         assert want[5] is False  # the case exercises the h_sigma stall
@@ -206,15 +207,15 @@ def test_igo_cma_covariance_is_hansen_update(rng):
     n, lam = 6, 10
     state = _igo_state(rng, n)
     Z, X, values = population(rng, state, IGOCMA(), lam)
-    p = igo_cma.parameters(n, lam)
-    new = igo_cma.update(state, Z, X, values)
+    p = IGOCMA().parameters(n, lam)
+    new = IGOCMA().update(state, Z, X, values)
     order = np.argsort(values, kind="stable")
     y = (X[order] - state.mean) / state.sigma
     z = Z[order]
     pos = p.weights > 0
     h = ref.igo_cma_update(
         state.mean, state.sigma, state.factor, state.p_sigma, state.p_c_z, Z, X, values,
-        p.weights, state.generation, p.c_sigma, p.d_sigma, p.c_c, p.c1, p.cmu, p.mueff, p.chi_n,
+        state.generation, p,
     )[5]  # fmt: skip
     p_c = (1 - p.c_c) * state.factor @ state.p_c_z + h * np.sqrt(p.c_c * (2 - p.c_c) * p.mueff) * (
         p.weights[pos] @ y[pos]
@@ -230,13 +231,10 @@ def test_igo_cma_covariance_is_hansen_update(rng):
 def test_xnes_update_equals_twin(rng, sigma_rule, n, lam):
     state = XNESState(rng.standard_normal(n), 0.6, random_factor(rng, n), rng.standard_normal(n), 3)
     Z, X, values = population(rng, state, XNES(), lam)
-    p = xnes.parameters(n, lam, sigma_rule=sigma_rule, eta_b=0.3)
-    new = xnes.update(state, Z, X, values, params=p)
-    want = ref.xnes_update(
-        state.mean, state.sigma, state.factor, state.p_sigma, Z, X, values, p.utilities,
-        p.recombination, p.eta_mu, p.eta_sigma, p.eta_b, p.csa, p.c_sigma, p.d_sigma, p.mueff,
-        p.chi_n,
-    )  # fmt: skip
+    strategy = XNES(sigma_rule=sigma_rule, eta_b=0.3)
+    p = strategy.parameters(n, lam)
+    new = strategy.update(state, Z, X, values)
+    want = ref.xnes_update(state.mean, state.sigma, state.factor, state.p_sigma, Z, X, values, p)
     np.testing.assert_allclose(new.mean, want[0], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(new.sigma, want[1], rtol=1e-12)
     np.testing.assert_allclose(new.factor, want[2], rtol=1e-11, atol=1e-13)
@@ -251,11 +249,9 @@ def test_xnes_update_equals_twin(rng, sigma_rule, n, lam):
 def test_snes_update_equals_twin(rng, n, lam):
     state = SNESState(rng.standard_normal(n), 0.8, np.exp(0.3 * rng.standard_normal(n)), 2)
     Z, X, values = population(rng, state, SNES(), lam)
-    p = snes.parameters(n, lam)
-    new = snes.update(state, Z, X, values)
-    want = ref.snes_update(
-        state.mean, state.sigma, state.scales, Z, values, p.utilities, p.eta_mu, p.eta_sigma
-    )
+    p = SNES().parameters(n, lam)
+    new = SNES().update(state, Z, X, values)
+    want = ref.snes_update(state.mean, state.sigma, state.scales, Z, values, p)
     np.testing.assert_allclose(new.mean, want[0], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(new.sigma, want[1], rtol=1e-12)
     np.testing.assert_allclose(new.scales, want[2], rtol=1e-12)
@@ -264,18 +260,16 @@ def test_snes_update_equals_twin(rng, n, lam):
 def test_igo_cma_trajectory_equals_twin(rng):
     """Thirty chained generations on the ellipsoid follow the twin to accumulated rounding."""
     n = 5
-    lam = igo_cma.default_popsize(n)
-    p = igo_cma.parameters(n, lam)
-    state = igo_cma.initial_state(np.full(n, 0.5), 0.3)
+    lam = IGOCMA().default_popsize(n)
+    p = IGOCMA().parameters(n, lam)
+    state = IGOCMA().initial_state(np.full(n, 0.5), 0.3)
     twin = (state.mean, state.sigma, state.factor, state.p_sigma, state.p_c_z)
     for g in range(30):
         Z = rng.standard_normal((lam, n))
-        X = igo_cma.sample(state, Z)
+        X = IGOCMA().sample(state, Z)
         v = ellipsoid(X)
-        state = igo_cma.update(state, Z, X, v)
-        twin = ref.igo_cma_update(
-            *twin, Z, X, v, p.weights, g, p.c_sigma, p.d_sigma, p.c_c, p.c1, p.cmu, p.mueff, p.chi_n
-        )[:5]
+        state = IGOCMA().update(state, Z, X, v)
+        twin = ref.igo_cma_update(*twin, Z, X, v, g, p)[:5]
     np.testing.assert_allclose(state.factor, twin[2], rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(state.sigma, twin[1], rtol=1e-10)
 
@@ -356,7 +350,7 @@ def test_snes_convergence_10d(f):
     n = 10
     for seed in range(5):
         x0 = np.random.default_rng(seed).uniform(-1, 1, n)
-        evals, _ = run(SNES(), f, snes.initial_state(x0, 0.5), seed + 200, 30_000)
+        evals, _ = run(SNES(), f, SNES().initial_state(x0, 0.5), seed + 200, 30_000)
         assert evals is not None
 
 
@@ -365,7 +359,7 @@ def test_igo_cma_rotated_ellipsoid_10d(rng):
     n = 10
     _, g = rotated_ellipsoid_pair(rng, n)
     successes = sum(
-        run(IGOCMA(), g, igo_cma.initial_state(np.ones(n), 0.5), seed, 30_000)[0] is not None
+        run(IGOCMA(), g, IGOCMA().initial_state(np.ones(n), 0.5), seed, 30_000)[0] is not None
         for seed in range(5)
     )
     assert successes >= 4
@@ -376,7 +370,7 @@ def test_igo_cma_learns_inverse_hessian():
     n = 5
     H = np.diag(np.geomspace(1, 1e3, n))
     f = lambda X: np.einsum("ij,jk,ik->i", X, H, X)  # noqa: E731
-    _, st = run(IGOCMA(), f, igo_cma.initial_state(np.ones(n), 1.0), 7, 3_000, ftarget=-1)
+    _, st = run(IGOCMA(), f, IGOCMA().initial_state(np.ones(n), 1.0), 7, 3_000, ftarget=-1)
     C = st.factor @ st.factor.T
     ratio = np.diag(C) * np.diag(H)
     assert ratio.max() / ratio.min() < 3  # against a condition of 1e3 at the start
@@ -405,7 +399,7 @@ def test_contract_and_pickle(rng, strategy):
 
 def test_initial_state_copies_x0():
     x0 = np.ones(3)
-    st = igo_cma.initial_state(x0, 1.0)
+    st = IGOCMA().initial_state(x0, 1.0)
     x0[0] = 5.0
     assert st.mean[0] == 1.0
 
@@ -413,29 +407,47 @@ def test_initial_state_copies_x0():
 def test_axis_scales_and_condition(rng):
     n = 5
     A = random_factor(rng, n, cond=100)
-    st = igo_cma.initial_state(np.zeros(n), 0.3)._replace(factor=A)
-    np.testing.assert_allclose(igo_cma.axis_scales(st), 0.3 * np.sqrt(np.diag(A @ A.T)))
-    np.testing.assert_allclose(igo_cma.condition_number(st), np.linalg.cond(A @ A.T), rtol=1e-8)
+    st = IGOCMA().initial_state(np.zeros(n), 0.3)._replace(factor=A)
+    np.testing.assert_allclose(IGOCMA().axis_scales(st), 0.3 * np.sqrt(np.diag(A @ A.T)))
+    np.testing.assert_allclose(IGOCMA().condition_number(st), np.linalg.cond(A @ A.T), rtol=1e-8)
     d = SNESState(np.zeros(3), 2.0, np.array([0.5, 1.0, 2.0]), 0)
-    np.testing.assert_allclose(snes.axis_scales(d), [1.0, 2.0, 4.0])
-    assert snes.condition_number(d) == pytest.approx(16.0)
+    np.testing.assert_allclose(SNES().axis_scales(d), [1.0, 2.0, 4.0])
+    assert SNES().condition_number(d) == pytest.approx(16.0)
 
 
-def test_default_constants():
-    """λ, χ_n and CSA constants (Hansen 2016 Table 1) as tabulated for n = 10, 40, 1000."""
-    assert [igo_cma.default_popsize(n) for n in (10, 40, 1000)] == [10, 15, 24]
-    for n, mueff, cs, ds, c1, cmu, cc in [
-        (10, 3.17, 0.284, 1.284, 1.5e-2, 2.0e-2, 0.295),
-        (40, 4.54, 0.132, 1.132, 1.2e-3, 3.1e-3, 0.093),
-        (1000, 7.03, 0.0089, 1.009, 2.0e-6, 1.0e-5, 0.004),
-    ]:
-        p = igo_cma.parameters(n, igo_cma.default_popsize(n))
-        for got, want in [
-            (p.mueff, mueff), (p.c_sigma, cs), (p.d_sigma, ds), (p.c1, c1), (p.cmu, cmu), (p.c_c, cc)
-        ]:  # fmt: skip
-            assert got == pytest.approx(want, rel=0.06)
-        assert p.weights[: p.weights.size // 2].sum() == pytest.approx(1.0)
-    assert xnes.default_rates(40)[1] == pytest.approx(0.0159, rel=0.01)
+def hansen_constants(n, lam):
+    """Hansen 2016 (arXiv:1604.00772), Table 1, written out here with math.fsum from the
+    formulas as printed, independently of natgrad.optim.igo_cma."""
+    mu = lam // 2
+    raw = [math.log((lam + 1) / 2) - math.log(i) for i in range(1, lam + 1)]  # (eq. 49)
+    pos = raw[:mu]
+    mueff = math.fsum(pos) ** 2 / math.fsum(w * w for w in pos)
+    c_sigma = (mueff + 2) / (n + mueff + 5)  # (eq. 55)
+    d_sigma = 1 + 2 * max(0.0, math.sqrt((mueff - 1) / (n + 1)) - 1) + c_sigma
+    c_c = (4 + mueff / n) / (n + 4 + 2 * mueff / n)  # (eq. 56)
+    alpha_cov = 2.0
+    c1 = alpha_cov / ((n + 1.3) ** 2 + mueff)  # (eq. 57)
+    cmu = min(1 - c1, alpha_cov * (mueff - 2 + 1 / mueff) / ((n + 2) ** 2 + alpha_cov * mueff / 2))
+    chi_n = math.sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n * n))
+    return {
+        "mueff": mueff, "c_sigma": c_sigma, "d_sigma": d_sigma, "c_c": c_c, "c1": c1,
+        "cmu": cmu, "chi_n": chi_n,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("n", [1, 2, 10, 40, 1000])
+def test_default_constants(n):
+    """λ and the CMA constants equal Hansen's formulas to rounding (rtol 1e-12), and the
+    rounded values of the tutorial's table for n = 10 (a check on the formulas above)."""
+    lam = IGOCMA().default_popsize(n)
+    assert lam == 4 + math.floor(3 * math.log(n))
+    p = IGOCMA().parameters(n, lam)
+    for name, want in hansen_constants(n, lam).items():
+        np.testing.assert_allclose(getattr(p, name), want, rtol=1e-12, err_msg=name)
+    assert math.fsum(p.weights[p.weights > 0]) == pytest.approx(1.0, rel=1e-15)
+    if n == 10:  # Hansen 2016 reports mueff ≈ 3.17 for λ = 10 (Table 1 discussion)
+        assert lam == 10 and round(p.mueff, 2) == 3.17
+    assert xnes.default_rates(n)[1] == 3 * (3 + math.log(n)) / (5 * n * math.sqrt(n))
 
 
 @pytest.mark.parametrize(
@@ -447,15 +459,15 @@ def test_default_constants():
         lambda: XNES(eta_mu="fast"),
         lambda: SNES(eta_sigma=0.0),
         lambda: IGOCMA(active="yes"),
-        lambda: igo_cma.parameters(0, 5),
-        lambda: igo_cma.parameters(5, 1),
-        lambda: xnes.parameters(5, 6, sigma_rule="nope"),
-        lambda: snes.parameters(True, 6),
-        lambda: igo_cma.default_popsize(-3),
-        lambda: igo_cma.initial_state([], 1.0),
-        lambda: igo_cma.initial_state([1.0, np.nan], 1.0),
-        lambda: xnes.initial_state([1.0, 2.0], 0.0),
-        lambda: snes.initial_state([[1.0, 2.0]], 1.0),
+        lambda: IGOCMA().parameters(0, 5),
+        lambda: IGOCMA().parameters(5, 1),
+        lambda: XNES().parameters(5, 1),
+        lambda: SNES().parameters(True, 6),
+        lambda: IGOCMA().default_popsize(-3),
+        lambda: IGOCMA().initial_state([], 1.0),
+        lambda: IGOCMA().initial_state([1.0, np.nan], 1.0),
+        lambda: XNES().initial_state([1.0, 2.0], 0.0),
+        lambda: SNES().initial_state([[1.0, 2.0]], 1.0),
     ],
 )
 def test_bad_options_raise_value_error(make):
@@ -484,13 +496,11 @@ def test_core_rejects_bad_shapes(rng):
     n, lam = 4, 6
     st = _igo_state(rng, n)
     Z = rng.standard_normal((lam, n))
-    X = igo_cma.sample(st, Z)
-    p = igo_cma.parameters(n, lam)
+    X = IGOCMA().sample(st, Z)
+    p = IGOCMA().parameters(n, lam)
+    args = (st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, X, np.zeros(lam), 0)
     with pytest.raises(ValueError, match="weights"):
-        _core.igo_cma_update(
-            st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, X, np.zeros(lam),
-            p.weights[:-1], 0, p.c_sigma, p.d_sigma, p.c_c, p.c1, p.cmu, p.mueff, p.chi_n,
-        )  # fmt: skip
+        _core.igo_cma_update(*args, p._replace(weights=p.weights[:-1]))
     with pytest.raises(ValueError, match="A"):
         _core.sample_full(st.mean, 1.0, np.eye(n + 1), Z)
     with pytest.raises(ValueError, match="a must"):
@@ -507,7 +517,7 @@ def test_igo_cma_convergence_20d(f):
     successes = 0
     for seed in range(5):
         x0 = np.zeros(n) if f is rosenbrock else np.random.default_rng(seed).uniform(-1, 1, n)
-        evals, _ = run(IGOCMA(), f, igo_cma.initial_state(x0, 0.5), seed + 300, 60_000)
+        evals, _ = run(IGOCMA(), f, IGOCMA().initial_state(x0, 0.5), seed + 300, 60_000)
         successes += evals is not None
     assert successes >= 4
 

@@ -41,14 +41,21 @@ void bind_search(py::module_& m) {
     m.def(
         "igo_cma_update",
         [](VecArg mean, double sigma, MatArg factor, VecArg p_sigma, VecArg p_c_z, MatArg noise,
-           MatArg samples, VecArg values, VecArg weights, long generation, double c_sigma,
-           double d_sigma, double c_c, double c1, double cmu, double mueff, double chi_n) {
+           MatArg samples, VecArg values, long generation, const py::object& params) {
+            natgrad::IGOCMAParams p;
+            p.weights = record_field<Eigen::VectorXd>(params, "weights");
+            p.mueff = record_field<double>(params, "mueff");
+            p.c_sigma = record_field<double>(params, "c_sigma");
+            p.d_sigma = record_field<double>(params, "d_sigma");
+            p.c_c = record_field<double>(params, "c_c");
+            p.c1 = record_field<double>(params, "c1");
+            p.cmu = record_field<double>(params, "cmu");
+            p.chi_n = record_field<double>(params, "chi_n");
             natgrad::IGOCMAStep s;
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
                 s = natgrad::igo_cma_update(mean, sigma, factor, p_sigma, p_c_z, noise, samples,
-                                            values, weights, generation, c_sigma, d_sigma, c_c, c1,
-                                            cmu, mueff, chi_n);
+                                            values, generation, p);
             }
             return py::make_tuple(std::move(s.mean), s.sigma, std::move(s.factor),
                                   std::move(s.p_sigma), std::move(s.p_c_z), s.h_sigma,
@@ -56,46 +63,51 @@ void bind_search(py::module_& m) {
         },
         py::arg("mean").noconvert(), py::arg("sigma"), py::arg("factor").noconvert(),
         py::arg("p_sigma").noconvert(), py::arg("p_c_z").noconvert(), py::arg("noise").noconvert(),
-        py::arg("samples").noconvert(), py::arg("values").noconvert(),
-        py::arg("weights").noconvert(), py::arg("generation"), py::arg("c_sigma"),
-        py::arg("d_sigma"), py::arg("c_c"), py::arg("c1"), py::arg("cmu"), py::arg("mueff"),
-        py::arg("chi_n"));
+        py::arg("samples").noconvert(), py::arg("values").noconvert(), py::arg("generation"),
+        py::arg("params"));
     m.def(
         "xnes_update",
         [](VecArg mean, double sigma, MatArg factor, VecArg p_sigma, MatArg noise, MatArg samples,
-           VecArg values, VecArg utilities, VecArg recombination, double eta_mu, double eta_sigma,
-           double eta_b, bool csa, double c_sigma, double d_sigma, double mueff_pos, double chi_n) {
+           VecArg values, const py::object& params) {
+            natgrad::XNESParams p;
+            p.utilities = record_field<Eigen::VectorXd>(params, "utilities");
+            p.recombination = record_field<Eigen::VectorXd>(params, "recombination");
+            p.mueff = record_field<double>(params, "mueff");
+            p.eta_mu = record_field<double>(params, "eta_mu");
+            p.eta_sigma = record_field<double>(params, "eta_sigma");
+            p.eta_b = record_field<double>(params, "eta_b");
+            p.csa = record_field<bool>(params, "csa");
+            p.c_sigma = record_field<double>(params, "c_sigma");
+            p.d_sigma = record_field<double>(params, "d_sigma");
+            p.chi_n = record_field<double>(params, "chi_n");
             natgrad::XNESStep s;
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
-                s = natgrad::xnes_update(mean, sigma, factor, p_sigma, noise, samples, values,
-                                         utilities, recombination, eta_mu, eta_sigma, eta_b, csa,
-                                         c_sigma, d_sigma, mueff_pos, chi_n);
+                s = natgrad::xnes_update(mean, sigma, factor, p_sigma, noise, samples, values, p);
             }
             return py::make_tuple(std::move(s.mean), s.sigma, std::move(s.factor),
                                   std::move(s.p_sigma));
         },
         py::arg("mean").noconvert(), py::arg("sigma"), py::arg("factor").noconvert(),
         py::arg("p_sigma").noconvert(), py::arg("noise").noconvert(),
-        py::arg("samples").noconvert(), py::arg("values").noconvert(),
-        py::arg("utilities").noconvert(), py::arg("recombination").noconvert(), py::arg("eta_mu"),
-        py::arg("eta_sigma"), py::arg("eta_b"), py::arg("csa"), py::arg("c_sigma"),
-        py::arg("d_sigma"), py::arg("mueff_pos"), py::arg("chi_n"));
+        py::arg("samples").noconvert(), py::arg("values").noconvert(), py::arg("params"));
     m.def(
         "snes_update",
-        [](VecArg mean, double sigma, VecArg scales, MatArg noise, VecArg values, VecArg utilities,
-           double eta_mu, double eta_sigma) {
+        [](VecArg mean, double sigma, VecArg scales, MatArg noise, VecArg values,
+           const py::object& params) {
+            natgrad::SNESParams p;
+            p.utilities = record_field<Eigen::VectorXd>(params, "utilities");
+            p.eta_mu = record_field<double>(params, "eta_mu");
+            p.eta_sigma = record_field<double>(params, "eta_sigma");
             natgrad::SNESStep s;
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
-                s = natgrad::snes_update(mean, sigma, scales, noise, values, utilities, eta_mu,
-                                         eta_sigma);
+                s = natgrad::snes_update(mean, sigma, scales, noise, values, p);
             }
             return py::make_tuple(std::move(s.mean), s.sigma, std::move(s.scales));
         },
         py::arg("mean").noconvert(), py::arg("sigma"), py::arg("scales").noconvert(),
-        py::arg("noise").noconvert(), py::arg("values").noconvert(),
-        py::arg("utilities").noconvert(), py::arg("eta_mu"), py::arg("eta_sigma"));
+        py::arg("noise").noconvert(), py::arg("values").noconvert(), py::arg("params"));
 }
 
 }  // namespace natgrad::bindings

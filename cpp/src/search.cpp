@@ -23,6 +23,22 @@ void require_population(const MatRef& noise, const MatRef* samples, Eigen::Index
         require_shape("X", samples->rows(), samples->cols(), noise.rows(), n);
     }
     require_size("values", values.size(), noise.rows());
+    // A NaN would break the strict weak order std::stable_sort needs (and mis-rank the rest).
+    require_finite("values", values);
+}
+
+void require_step_size(double sigma) {
+    if (!(sigma > 0.0) || !std::isfinite(sigma)) {
+        invalid("sigma must be finite and > 0, got " + std::to_string(sigma));
+    }
+}
+
+// Constants of a parameter record: finite, and the ones that divide or take roots positive.
+void require_constant(const char* name, double value, bool positive) {
+    if (!std::isfinite(value) || (positive && !(value > 0.0)) || value < 0.0) {
+        invalid(std::string("params.") + name + " must be finite and " +
+                (positive ? "> 0" : ">= 0") + ", got " + std::to_string(value));
+    }
 }
 
 // R (K x K) with R^T R = P for a positive semi-definite Gram matrix P, by pivoted LDL^T:
@@ -92,7 +108,10 @@ RowMatrixXd scaled_plus_lowrank(const MatRef& factor, double alpha, const MatRef
     for (Eigen::Index r0 = 0; r0 < n; r0 += block) {
         const Eigen::Index b = std::min(block, n - r0);
         auto dst = out.middleRows(r0, b);
-        const auto src = factor.middleRows(r0, b);
+        // An owned copy of this block of rows (cache-resident anyway): the GEMV below then runs
+        // over memory whose alignment does not depend on where the caller's buffer lives, so
+        // its summation order, and the result's last bits, are the same in every process.
+        const RowMatrixXd src = factor.middleRows(r0, b);
         dst = alpha * src;
         dst.noalias() += yt.middleCols(r0, b).transpose() * wz;  // n x K x n GEMM, by row blocks
         if (v != nullptr) {
@@ -185,17 +204,28 @@ RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const Ma
 
 IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
                           const VecRef& p_sigma, const VecRef& p_c_z, const MatRef& noise,
-                          const MatRef& samples, const VecRef& values, const VecRef& weights,
-                          long generation, double c_sigma, double d_sigma, double c_c, double c1,
-                          double cmu, double mueff, double chi_n) {
+                          const MatRef& samples, const VecRef& values, long generation,
+                          const IGOCMAParams& params) {
     const Eigen::Index n = mean.size();
     require_shape("A", factor.rows(), factor.cols(), n, n);
     require_size("p_sigma", p_sigma.size(), n);
     require_size("p_c_z", p_c_z.size(), n);
     require_population(noise, &samples, n, values);
     const Eigen::Index lam = noise.rows();
-    require_size("weights", weights.size(), lam);
-    if (!(sigma > 0.0)) invalid("sigma must be > 0, got " + std::to_string(sigma));
+    require_size("params.weights", params.weights.size(), lam);
+    require_finite("params.weights", params.weights);
+    require_step_size(sigma);
+    if (generation < 0) invalid("generation must be >= 0, got " + std::to_string(generation));
+    const VectorXd& weights = params.weights;
+    require_constant("mueff", params.mueff, true);
+    require_constant("c_sigma", params.c_sigma, true);
+    require_constant("d_sigma", params.d_sigma, true);
+    require_constant("c_c", params.c_c, true);
+    require_constant("c1", params.c1, false);
+    require_constant("cmu", params.cmu, false);
+    require_constant("chi_n", params.chi_n, true);
+    const double c_sigma = params.c_sigma, d_sigma = params.d_sigma, c_c = params.c_c;
+    const double c1 = params.c1, cmu = params.cmu, mueff = params.mueff, chi_n = params.chi_n;
 
     const std::vector<Eigen::Index> order = rank_order(values);
     const double inv_sigma = 1.0 / sigma;
@@ -300,17 +330,32 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
 
 XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, const VecRef& p_sigma,
                      const MatRef& noise, const MatRef& samples, const VecRef& values,
-                     const VecRef& utilities, const VecRef& recombination, double eta_mu,
-                     double eta_sigma, double eta_b, bool csa, double c_sigma, double d_sigma,
-                     double mueff_pos, double chi_n) {
+                     const XNESParams& params) {
     const Eigen::Index n = mean.size();
     require_shape("A", factor.rows(), factor.cols(), n, n);
     require_size("p_sigma", p_sigma.size(), n);
     require_population(noise, &samples, n, values);
     const Eigen::Index lam = noise.rows();
-    require_size("utilities", utilities.size(), lam);
-    require_size("recombination", recombination.size(), lam);
-    if (!(sigma > 0.0)) invalid("sigma must be > 0, got " + std::to_string(sigma));
+    require_size("params.utilities", params.utilities.size(), lam);
+    require_size("params.recombination", params.recombination.size(), lam);
+    require_finite("params.utilities", params.utilities);
+    require_finite("params.recombination", params.recombination);
+    require_step_size(sigma);
+    require_constant("mueff", params.mueff, true);
+    require_constant("eta_mu", params.eta_mu, true);
+    require_constant("eta_sigma", params.eta_sigma, true);
+    require_constant("eta_b", params.eta_b, true);
+    require_constant("c_sigma", params.c_sigma, true);
+    require_constant("d_sigma", params.d_sigma, true);
+    require_constant("chi_n", params.chi_n, true);
+    // Owned copies (the record's vectors are), so reductions over them do not depend on the
+    // alignment of a caller's buffer.
+    const VectorXd& utilities = params.utilities;
+    const VectorXd& recombination = params.recombination;
+    const double eta_mu = params.eta_mu, eta_sigma = params.eta_sigma, eta_b = params.eta_b;
+    const double c_sigma = params.c_sigma, d_sigma = params.d_sigma, chi_n = params.chi_n;
+    const double mueff_pos = params.mueff;
+    const bool csa = params.csa;
 
     const std::vector<Eigen::Index> order = rank_order(values);
     const double inv_sigma = 1.0 / sigma;
@@ -351,23 +396,35 @@ XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, con
 }
 
 SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, const MatRef& noise,
-                     const VecRef& values, const VecRef& utilities, double eta_mu,
-                     double eta_sigma) {
+                     const VecRef& values, const SNESParams& params) {
     const Eigen::Index n = mean.size();
     require_size("scales", scales.size(), n);
     require_population(noise, nullptr, n, values);
     const Eigen::Index lam = noise.rows();
-    require_size("utilities", utilities.size(), lam);
-    if (!(sigma > 0.0)) invalid("sigma must be > 0, got " + std::to_string(sigma));
+    require_size("params.utilities", params.utilities.size(), lam);
+    require_finite("params.utilities", params.utilities);
+    require_step_size(sigma);
+    require_constant("eta_mu", params.eta_mu, true);
+    require_constant("eta_sigma", params.eta_sigma, true);
+    if (!(scales.array() > 0.0).all() || !scales.allFinite()) {
+        invalid("scales must be finite and > 0");
+    }
+    const double eta_mu = params.eta_mu, eta_sigma = params.eta_sigma;
 
     const std::vector<Eigen::Index> order = rank_order(values);
-    VectorXd u_by_sample(lam);
-    for (Eigen::Index r = 0; r < lam; ++r)
-        u_by_sample(order[static_cast<std::size_t>(r)]) = utilities(r);
-    // grad_mu = sum u_k z_k, grad_s = sum u_k (z_k^2 - 1) (Schaul et al. 2011, Alg. 1).
-    const VectorXd grad_mu = noise.transpose() * u_by_sample;
-    const VectorXd grad_s = noise.array().square().matrix().transpose() * u_by_sample -
-                            VectorXd::Constant(n, u_by_sample.sum());
+    // grad_mu = sum u_k z_k, grad_s = sum u_k (z_k^2 - 1) (Schaul et al. 2011, Alg. 1), as one
+    // pass of row updates in rank order: element-wise into owned vectors, so the summation order
+    // does not depend on the alignment of the caller's noise buffer (a GEMV over it would).
+    VectorXd grad_mu = VectorXd::Zero(n), grad_s = VectorXd::Zero(n);
+    double u_sum = 0.0;
+    for (Eigen::Index r = 0; r < lam; ++r) {
+        const double u = params.utilities(r);
+        const auto z = noise.row(order[static_cast<std::size_t>(r)]).transpose();
+        grad_mu.noalias() += u * z;
+        grad_s.array() += u * z.array().square();
+        u_sum += u;
+    }
+    grad_s.array() -= u_sum;
     SNESStep out;
     out.mean =
         mean + (eta_mu * sigma) * scales.cwiseProduct(grad_mu);  // mu <- mu + eta_mu sigma.*grad_mu

@@ -1,5 +1,7 @@
 # Type stub of the compiled core (natgrad._core_<isa>, re-exported by natgrad._core).
 # Private: the public API lives in the natgrad package. Keep in step with cpp/bindings/.
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -79,15 +81,8 @@ def igo_cma_update(
     noise: F64,
     samples: F64,
     values: F64,
-    weights: F64,
     generation: int,
-    c_sigma: float,
-    d_sigma: float,
-    c_c: float,
-    c1: float,
-    cmu: float,
-    mueff: float,
-    chi_n: float,
+    params: Any,
 ) -> tuple[F64, float, F64, F64, F64, bool, int]: ...
 def xnes_update(
     mean: F64,
@@ -97,24 +92,8 @@ def xnes_update(
     noise: F64,
     samples: F64,
     values: F64,
-    utilities: F64,
-    recombination: F64,
-    eta_mu: float,
-    eta_sigma: float,
-    eta_b: float,
-    csa: bool,
-    c_sigma: float,
-    d_sigma: float,
-    mueff_pos: float,
-    chi_n: float,
+    params: Any,
 ) -> tuple[F64, float, F64, F64]: ...
 def snes_update(
-    mean: F64,
-    sigma: float,
-    scales: F64,
-    noise: F64,
-    values: F64,
-    utilities: F64,
-    eta_mu: float,
-    eta_sigma: float,
+    mean: F64, sigma: float, scales: F64, noise: F64, values: F64, params: Any
 ) -> tuple[F64, float, F64]: ...

@@ -106,14 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: methods whose search space is {-1, +1}^n: the command line's test functions are continuous
-_BINARY_METHODS = frozenset({"binary-sngd"})
-
-
 def _continuous_methods() -> list[str]:
-    from .optim.registry import METHODS
+    """Methods that search R^n (the command line's test functions are continuous)."""
+    from .optim.registry import METHODS, strategy_class
 
-    return sorted(set(METHODS) - _BINARY_METHODS)
+    return sorted(m for m in METHODS if strategy_class(m).domain == "real")
 
 
 def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -128,7 +125,9 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error(f"--every must be >= 1, got {args.every}")
     if not args.sigma0 > 0:
         parser.error(f"--sigma0 must be > 0, got {args.sigma0}")
-    if args.method in _BINARY_METHODS:
+    from .optim.registry import METHODS
+
+    if args.method in METHODS and args.method not in _continuous_methods():
         parser.error(
             f"--method {args.method} searches {{-1, +1}}^n and the test functions here are "
             f"continuous; choose one of: {', '.join(_continuous_methods())}"

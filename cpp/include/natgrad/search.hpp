@@ -49,15 +49,27 @@ struct IGOCMAStep {
     int negative_shrinks;  // times the negative weights were halved to keep aI + PB positive
 };
 
+// Constants of IGO-CMA for one (n, lambda) pair (Hansen 2016, Table 1 and eqs. 49-58), named so
+// that no two of them can be swapped: the Python record natgrad.optim.igo_cma.IGOCMAParameters
+// has the same fields and the binding copies them by name.
+struct IGOCMAParams {
+    VectorXd weights;  // recombination weights by rank, best first (active negatives included)
+    double mueff = 0.0;
+    double c_sigma = 0.0;
+    double d_sigma = 0.0;
+    double c_c = 0.0;
+    double c1 = 0.0;
+    double cmu = 0.0;
+    double chi_n = 0.0;
+};
+
 // One generation of IGO-CMA (Hansen 2016 tutorial eqs. 41-47) on the GEMM-form factor update
 // above (Cholesky root of the n x n M instead when n <= K, where that is cheaper).
-// `weights` are the recombination weights by rank (best first, active negatives included);
 // `generation` counts completed generations before this one (for h_sigma).
 IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
                           const VecRef& p_sigma, const VecRef& p_c_z, const MatRef& noise,
-                          const MatRef& samples, const VecRef& values, const VecRef& weights,
-                          long generation, double c_sigma, double d_sigma, double c_c, double c1,
-                          double cmu, double mueff, double chi_n);
+                          const MatRef& samples, const VecRef& values, long generation,
+                          const IGOCMAParams& params);
 
 // Result of one xNES generation.
 struct XNESStep {
@@ -67,15 +79,27 @@ struct XNESStep {
     VectorXd p_sigma;
 };
 
+// Constants of xNES for one (n, lambda) pair (Python record natgrad.optim.xnes.XNESParameters).
+struct XNESParams {
+    VectorXd utilities;      // zero-sum NES utilities by rank, best first
+    VectorXd recombination;  // positive part of the utilities, summing to 1 (CSA weights)
+    double mueff = 0.0;      // 1 / sum recombination^2
+    double eta_mu = 0.0;
+    double eta_sigma = 0.0;
+    double eta_b = 0.0;
+    bool csa = false;  // sigma by CSA (true) or by the NES rule (false)
+    double c_sigma = 0.0;
+    double d_sigma = 0.0;
+    double chi_n = 0.0;
+};
+
 // One generation of xNES (Glasmachers et al. 2010, Algorithm 1) with the low-rank expm.
-// `utilities` by rank, best first (zero-sum NES utilities). csa = false: sigma by the NES rule
-// sigma <- sigma exp(eta_sigma/2 G_sigma); csa = true: sigma by cumulative step-size adaptation
-// with path p_sigma (Hansen 2016 eqs. 43-44) using the positive part of the utilities as weights.
+// csa = false: sigma by the NES rule sigma <- sigma exp(eta_sigma/2 G_sigma); csa = true: sigma by
+// cumulative step-size adaptation with path p_sigma (Hansen 2016 eqs. 43-44) using the positive
+// part of the utilities as weights.
 XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, const VecRef& p_sigma,
                      const MatRef& noise, const MatRef& samples, const VecRef& values,
-                     const VecRef& utilities, const VecRef& recombination, double eta_mu,
-                     double eta_sigma, double eta_b, bool csa, double c_sigma, double d_sigma,
-                     double mueff_pos, double chi_n);
+                     const XNESParams& params);
 
 // Result of one SNES generation.
 struct SNESStep {
@@ -84,11 +108,17 @@ struct SNESStep {
     VectorXd scales;
 };
 
+// Constants of SNES for one (n, lambda) pair (Python record natgrad.optim.snes.SNESParameters).
+struct SNESParams {
+    VectorXd utilities;  // zero-sum NES utilities by rank, best first
+    double eta_mu = 0.0;
+    double eta_sigma = 0.0;
+};
+
 // One generation of SNES (Schaul, Glasmachers, Schmidhuber 2011, Algorithm 1), O(lambda n).
 // The per-coordinate standard deviations are sigma * scales; on return the geometric mean of
 // `scales` is 1 and sigma carries the overall size.
 SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, const MatRef& noise,
-                     const VecRef& values, const VecRef& utilities, double eta_mu,
-                     double eta_sigma);
+                     const VecRef& values, const SNESParams& params);
 
 }  // namespace natgrad

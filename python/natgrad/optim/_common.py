@@ -5,10 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import ArrayLike
 
-from .. import _core
-from .._validation import FloatArray, as_float, as_float_array
+from .._validation import FloatArray, as_float
 
 
 def check_dim(dim: int) -> int:
@@ -23,11 +21,6 @@ def check_popsize(popsize: int) -> int:
     if isinstance(popsize, bool) or not isinstance(popsize, (int, np.integer)) or popsize < 2:
         raise ValueError(f"popsize must be an integer >= 2, got {popsize!r}")
     return int(popsize)
-
-
-def default_popsize(dim: int) -> int:
-    """λ = 4 + ⌊3 ln n⌋ (Hansen 2016, eq. 48; Wierstra et al. 2014, Table 1)."""
-    return 4 + int(math.floor(3 * math.log(check_dim(dim))))
 
 
 def expected_norm(dim: int) -> float:
@@ -49,34 +42,6 @@ def readonly(a: np.ndarray) -> FloatArray:
     return a
 
 
-def start(x0: ArrayLike, sigma0: float) -> tuple[FloatArray, float]:
-    """Validated copy of the start point (1-D, finite, non-empty) and step size (> 0)."""
-    mean = as_float_array("x0", x0, ndim=1)
-    if mean.size == 0:
-        raise ValueError("x0 must have at least one coordinate, got an empty array")
-    return mean, as_float("sigma0", sigma0, positive=True)
-
-
-def population(
-    noise: ArrayLike, X: ArrayLike, values: ArrayLike, dim: int
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Cheap shape checks of one generation's (noise, X, values), as float64 C-contiguous arrays.
-
-    Arrays that already are float64 and C-contiguous are passed through without a copy (the
-    compiled core only reads them).
-    """
-    z = np.ascontiguousarray(noise, dtype=np.float64)
-    if z.ndim != 2 or z.shape[1] != dim or z.shape[0] < 2:
-        raise ValueError(f"noise must have shape (popsize >= 2, {dim}), got {z.shape}")
-    x = np.ascontiguousarray(X, dtype=np.float64)
-    if x.shape != z.shape:
-        raise ValueError(f"X must have shape {z.shape} like noise, got {x.shape}")
-    v = np.ascontiguousarray(values, dtype=np.float64)
-    if v.shape != (z.shape[0],):
-        raise ValueError(f"values must have shape ({z.shape[0]},), got {v.shape}")
-    return z, x, v
-
-
 def check_rate(name: str, value: float | None) -> float | None:
     """None (the default rule) or a finite learning rate > 0."""
     if value is None:
@@ -84,11 +49,12 @@ def check_rate(name: str, value: float | None) -> float | None:
     return as_float(name, value, positive=True)
 
 
-def sample_full_covariance(
-    mean: FloatArray, sigma: float, factor: FloatArray, noise: ArrayLike
-) -> FloatArray:
-    """x_k = m + σ A z_k for every row z_k of ``noise``, as one GEMM X = m + σ Z Aᵀ."""
-    z = np.ascontiguousarray(noise, dtype=np.float64)
-    if z.ndim != 2 or z.shape[1] != mean.size:
-        raise ValueError(f"noise must have shape (popsize, {mean.size}), got {z.shape}")
-    return _core.sample_full(mean, sigma, factor, z)
+def factor_condition_number(factor: FloatArray) -> float:
+    """cond(A Aᵀ) = (s_max/s_min)² from the singular values of A (O(n³): call it sparingly)."""
+    s = np.linalg.svd(factor, compute_uv=False)
+    return float((s[0] / s[-1]) ** 2) if s[-1] > 0 else float("inf")
+
+
+def factor_axis_scales(sigma: float, factor: FloatArray) -> FloatArray:
+    """σ √diag(A Aᵀ): the row norms of A times σ (O(n²))."""
+    return np.asarray(sigma * np.sqrt(np.einsum("ij,ij->i", factor, factor)))

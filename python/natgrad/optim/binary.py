@@ -18,11 +18,11 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .. import _core
-from .._validation import FloatArray, as_float, as_float_array, as_int
+from .._validation import FloatArray, as_float
 from ._shaping import Shaping, check_shaping, shaped_values
+from .strategy import Strategy
 
 
 class BinarySNGDState(NamedTuple):
@@ -34,7 +34,7 @@ class BinarySNGDState(NamedTuple):
     generation: int
 
 
-class BinarySNGD:
+class BinarySNGD(Strategy):
     """Stochastic natural gradient descent on the ±1 independence model (``name="binary-sngd"``).
 
     Parameters
@@ -74,8 +74,17 @@ class BinarySNGD:
     """
 
     name = "binary-sngd"
+    state_type = BinarySNGDState
+    state_fields = {
+        "theta": "vector",
+        "mean": "vector",
+        "sigma": "nonnegative",
+        "generation": "count",
+    }
     #: the shell draws uniforms on [0, 1) for this strategy (see optim/strategy.py)
     noise_distribution = "uniform"
+    domain = "binary"
+    option_names = ("learning_rate", "fitness_shaping", "margin")
 
     def __init__(
         self,
@@ -108,33 +117,35 @@ class BinarySNGD:
         var = np.asarray(_core.binary_fisher_theta(theta))  # Var X_i = 1 − η² = I_θ
         return BinarySNGDState(theta, np.tanh(theta), float(np.sqrt(var.mean())), generation)
 
-    def initial_state(self, x0: ArrayLike, sigma0: float) -> BinarySNGDState:
-        eta = as_float_array("x0", x0, ndim=1)
-        if eta.size < 1 or not np.all(np.abs(eta) < 1):
-            raise ValueError(f"x0 must be the initial E[X], entries in (-1, 1), got {eta}")
-        as_float("sigma0", sigma0, positive=True)
-        tmax = self.theta_max(eta.size)
-        return self._state(np.clip(np.arctanh(eta), -tmax, tmax), 0)
+    def _initial_state(self, x0: FloatArray, sigma0: float) -> BinarySNGDState:
+        if not np.all(np.abs(x0) < 1):
+            raise ValueError(f"x0 must be the initial E[X], entries in (-1, 1), got {x0}")
+        tmax = self.theta_max(x0.size)
+        return self._state(np.clip(np.arctanh(x0), -tmax, tmax), 0)
 
-    def default_popsize(self, dim: int) -> int:
-        return 4 + int(3 * math.log(as_int("dim", dim, minimum=1)))
-
-    def noise_shape(self, state: BinarySNGDState, popsize: int) -> tuple[int, ...]:
-        return (as_int("popsize", popsize, minimum=2), state.theta.size)
-
-    def sample(self, state: BinarySNGDState, noise: FloatArray) -> FloatArray:
+    def _sample(self, state: BinarySNGDState, noise: FloatArray) -> FloatArray:
         p_plus = 0.5 * (1.0 + state.mean)  # P(X = +1) = expit(2θ)
         return np.where(noise < p_plus, 1.0, -1.0)
 
-    def update(
+    def _check_population(self, noise: FloatArray, X: FloatArray) -> None:
+        if not np.all((noise >= 0) & (noise < 1)):
+            raise ValueError("noise must be uniform draws in [0, 1) for the binary model")
+        if not np.all(np.abs(X) == 1):
+            raise ValueError("X must have entries -1 or +1 (the binary model's samples)")
+
+    def _update(
         self, state: BinarySNGDState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> BinarySNGDState:
         n = state.theta.size
-        f = shaped_values(np.asarray(values, dtype=np.float64), self.fitness_shaping, n)
+        f = shaped_values(values, self.fitness_shaping, n)
         grad = np.asarray(_core.binary_natural_gradient(X, np.ascontiguousarray(f), state.theta))
         tmax = self.theta_max(n)
         theta = np.clip(state.theta - self.learning_rate * grad, -tmax, tmax)
         return self._state(theta, state.generation + 1)
+
+    def scale_step(self, state: BinarySNGDState, factor: float) -> BinarySNGDState:
+        """Unchanged: the binary model has no step size (a discarded generation is redrawn)."""
+        return state
 
     def condition_number(self, state: BinarySNGDState) -> float:
         """Ratio of the largest to the smallest Var X_i; bounded by the margin."""

@@ -22,11 +22,11 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .. import _core
 from .._validation import FloatArray
 from . import _common
+from .strategy import Strategy
 from .utilities import cma_weights
 
 
@@ -58,7 +58,11 @@ class IGOCMAState(NamedTuple):
 
 
 class IGOCMAParameters(NamedTuple):
-    """Constants of one (n, λ) pair (Hansen 2016, Table 1 / eqs. 49–58)."""
+    """Constants of one (n, λ) pair (Hansen 2016, Table 1 / eqs. 49–58).
+
+    The compiled kernel reads them by name (``natgrad::IGOCMAParams`` has the same fields), so
+    no two constants can be swapped by position.
+    """
 
     weights: FloatArray  # by rank, best first; negative (active) weights for ranks > μ
     mueff: float
@@ -89,81 +93,7 @@ def _parameters(dim: int, popsize: int, active: bool) -> IGOCMAParameters:
     )
 
 
-def parameters(dim: int, popsize: int, *, active: bool = True) -> IGOCMAParameters:
-    """Default constants of IGO-CMA in dimension ``dim`` with population ``popsize``."""
-    return _parameters(_common.check_dim(dim), _common.check_popsize(popsize), bool(active))
-
-
-def initial_state(x0: ArrayLike, sigma0: float) -> IGOCMAState:
-    """Generation 0: mean ``x0``, step size ``sigma0``, A = I, zero paths."""
-    mean, sigma = _common.start(x0, sigma0)
-    n = mean.size
-    return IGOCMAState(mean, sigma, np.eye(n), np.zeros(n), np.zeros(n), 0)
-
-
-default_popsize = _common.default_popsize
-
-
-def noise_shape(state: IGOCMAState, popsize: int) -> tuple[int, int]:
-    """(λ, n): one standard normal vector per candidate."""
-    return (int(popsize), state.mean.size)
-
-
-def sample(state: IGOCMAState, noise: ArrayLike) -> FloatArray:
-    """Candidates x_k = m + σ A z_k (Hansen 2016, eqs. 39–40), as one GEMM X = m + σ Z Aᵀ."""
-    return _common.sample_full_covariance(state.mean, state.sigma, state.factor, noise)
-
-
-def update(
-    state: IGOCMAState,
-    noise: ArrayLike,
-    X: ArrayLike,
-    values: ArrayLike,
-    *,
-    params: IGOCMAParameters | None = None,
-) -> IGOCMAState:
-    """One IGO-CMA generation from the draws ``noise``, candidates ``X`` and finite ``values``.
-
-    Everything (ranking, mean, paths, σ, factor) happens in one compiled call; see the module
-    docstring for the equations. ``params`` defaults to :func:`parameters` for (n, λ).
-    """
-    n = state.mean.size
-    z, x, v = _common.population(noise, X, values, n)
-    p = params if params is not None else _parameters(n, z.shape[0], True)
-    mean, sigma, factor, p_sigma, p_c_z, _h_sigma, _shrinks = _core.igo_cma_update(
-        state.mean,
-        state.sigma,
-        state.factor,
-        state.p_sigma,
-        state.p_c_z,
-        z,
-        x,
-        v,
-        p.weights,
-        state.generation,
-        p.c_sigma,
-        p.d_sigma,
-        p.c_c,
-        p.c1,
-        p.cmu,
-        p.mueff,
-        p.chi_n,
-    )
-    return IGOCMAState(mean, sigma, factor, p_sigma, p_c_z, state.generation + 1)
-
-
-def condition_number(state: IGOCMAState) -> float:
-    """cond(C) = (s_max/s_min)² from the singular values of A (O(n³): call it sparingly)."""
-    s = np.linalg.svd(state.factor, compute_uv=False)
-    return float((s[0] / s[-1]) ** 2) if s[-1] > 0 else float("inf")
-
-
-def axis_scales(state: IGOCMAState) -> FloatArray:
-    """σ √diag(A Aᵀ): the row norms of A times σ (O(n²))."""
-    return np.asarray(state.sigma * np.sqrt(np.einsum("ij,ij->i", state.factor, state.factor)))
-
-
-class IGOCMA:
+class IGOCMA(Strategy):
     """Full-covariance natural-gradient optimiser with CMA-ES's sample efficiency (``"igo-cma"``).
 
     Parameters
@@ -185,37 +115,61 @@ class IGOCMA:
     """
 
     name = "igo-cma"
+    state_type = IGOCMAState
+    state_fields = {
+        "mean": "vector",
+        "sigma": "step",
+        "factor": "matrix",
+        "p_sigma": "vector",
+        "p_c_z": "vector",
+        "generation": "count",
+    }
+    option_names = ("active",)
 
     def __init__(self, *, active: bool = True) -> None:
         if not isinstance(active, (bool, np.bool_)):
             raise ValueError(f"active must be True or False, got {active!r}")
         self.active = bool(active)
 
-    def __repr__(self) -> str:
-        return f"IGOCMA(active={self.active})"
+    def parameters(self, dim: int, popsize: int) -> IGOCMAParameters:
+        """Constants of IGO-CMA in dimension ``dim`` with population ``popsize``."""
+        return _parameters(_common.check_dim(dim), _common.check_popsize(popsize), self.active)
 
-    def initial_state(self, x0: FloatArray, sigma0: float) -> IGOCMAState:
-        return initial_state(x0, sigma0)
+    def _initial_state(self, x0: FloatArray, sigma0: float) -> IGOCMAState:
+        """Generation 0: mean ``x0``, step size ``sigma0``, A = I, zero paths."""
+        n = x0.size
+        return IGOCMAState(x0, sigma0, np.eye(n), np.zeros(n), np.zeros(n), 0)
 
-    def default_popsize(self, dim: int) -> int:
-        return default_popsize(dim)
+    def _sample(self, state: IGOCMAState, noise: FloatArray) -> FloatArray:
+        """Candidates x_k = m + σ A z_k (Hansen 2016, eqs. 39–40), as one GEMM X = m + σ Z Aᵀ."""
+        return _core.sample_full(state.mean, state.sigma, state.factor, noise)
 
-    def noise_shape(self, state: IGOCMAState, popsize: int) -> tuple[int, ...]:
-        return noise_shape(state, popsize)
-
-    def sample(self, state: IGOCMAState, noise: FloatArray) -> FloatArray:
-        return sample(state, noise)
-
-    def update(
+    def _update(
         self, state: IGOCMAState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> IGOCMAState:
-        n = state.mean.size
-        lam = np.shape(noise)[0] if np.ndim(noise) == 2 else 0
-        params = _parameters(n, lam, self.active) if lam >= 2 else None
-        return update(state, noise, X, values, params=params)
+        """One generation in one compiled call (ranking, mean, paths, σ, factor; module doc)."""
+        p = _parameters(state.mean.size, noise.shape[0], self.active)
+        mean, sigma, factor, p_sigma, p_c_z, _h_sigma, _shrinks = _core.igo_cma_update(
+            state.mean,
+            state.sigma,
+            state.factor,
+            state.p_sigma,
+            state.p_c_z,
+            noise,
+            X,
+            values,
+            state.generation,
+            p,
+        )
+        return IGOCMAState(mean, sigma, factor, p_sigma, p_c_z, state.generation + 1)
+
+    def scale_step(self, state: IGOCMAState, factor: float) -> IGOCMAState:
+        return state._replace(sigma=state.sigma * factor)
 
     def condition_number(self, state: IGOCMAState) -> float:
-        return condition_number(state)
+        """cond(C) = (s_max/s_min)² from the singular values of A (O(n³): call it sparingly)."""
+        return _common.factor_condition_number(state.factor)
 
     def axis_scales(self, state: IGOCMAState) -> FloatArray:
-        return axis_scales(state)
+        """σ √diag(A Aᵀ): the row norms of A times σ (O(n²))."""
+        return _common.factor_axis_scales(state.sigma, state.factor)

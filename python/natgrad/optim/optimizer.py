@@ -58,19 +58,17 @@ Reproducibility
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import numbers
-from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
-from .strategy import Strategy, is_finite_state
+from .strategy import Strategy, freeze, is_finite_state
 
-__all__ = ["BoxTransform", "Optimizer"]
+__all__ = ["Batch", "BoxTransform", "Optimizer", "Run"]
 
 #: consecutive generations without any finite value before the run stops with "nonfinite"
 MAX_NONFINITE = 10
@@ -229,12 +227,47 @@ def _parse_bounds(bounds: Any, dim: int) -> BoxTransform | None:
     return BoxTransform(lower, upper)
 
 
-def _with_sigma(state: Any, sigma: float) -> Any:
-    if hasattr(state, "_replace"):
-        return state._replace(sigma=sigma)
-    if dataclasses.is_dataclass(state) and not isinstance(state, type):
-        return dataclasses.replace(state, sigma=sigma)
-    return state
+class Batch(NamedTuple):
+    """The generation between ``ask`` and ``tell``."""
+
+    noise: FloatArray  #: standard draws
+    samples: FloatArray  #: candidates in the unbounded space
+    asked: FloatArray  #: candidates mapped into the box (what f sees)
+    returned: FloatArray  #: the read-only copy of ``asked`` that ``ask`` returned
+
+
+class Run(NamedTuple):
+    """Everything about a run that changes from one generation to the next (immutable).
+
+    ``tell`` computes a new record and commits it with one assignment, so an interrupt
+    (KeyboardInterrupt) at any point of ``tell`` leaves the optimiser exactly as it was before
+    the call, or exactly as after it.
+    """
+
+    state: Any  #: the strategy's state record
+    checked_state: Any  #: last state verified finite (see ``invalid_state``)
+    evaluations: int
+    generation: int
+    best_x: FloatArray | None
+    best_f: float
+    best_generation: int
+    history: tuple[float, ...]  #: best value of each of the last generations (for tolfun)
+    nonfinite_run: int  #: consecutive generations without any finite value
+    stop_reason: str | None
+    pending: Batch | None  #: the batch of the last ask(), until it is told
+
+
+def _as_strategy(strategy: Any) -> Strategy:
+    if isinstance(strategy, str):
+        from .registry import get_strategy
+
+        return get_strategy(strategy)
+    if not isinstance(strategy, Strategy):
+        raise ValueError(
+            "strategy must be a method name (see natgrad.optim.METHODS) or a "
+            f"natgrad.optim.Strategy, got {type(strategy).__name__}"
+        )
+    return strategy
 
 
 class Optimizer:
@@ -242,8 +275,9 @@ class Optimizer:
 
     Parameters
     ----------
-    strategy : Strategy
-        The search-distribution update (e.g. ``natgrad.optim.get_strategy("igo-cma")``).
+    strategy : Strategy or str
+        The search-distribution update: an instance (e.g. ``natgrad.XNES(sigma_rule="csa")``) or
+        a method name (e.g. ``"igo-cma"``, see ``natgrad.optim.METHODS``) for its defaults.
     x0 : array_like, shape (n,)
         Initial mean (inside ``bounds`` if given).
     sigma0 : float
@@ -278,8 +312,8 @@ class Optimizer:
     Examples
     --------
     >>> import numpy as np
-    >>> from natgrad.optim import Optimizer, get_strategy
-    >>> opt = Optimizer(get_strategy("igo-cma"), np.full(5, 3.0), 1.0, seed=1, ftarget=1e-10)
+    >>> from natgrad.optim import Optimizer
+    >>> opt = Optimizer("igo-cma", np.full(5, 3.0), 1.0, seed=1, ftarget=1e-10)
     >>> while not opt.should_stop():
     ...     X = opt.ask()
     ...     opt.tell(X, (X**2).sum(axis=1))
@@ -289,7 +323,7 @@ class Optimizer:
 
     def __init__(
         self,
-        strategy: Strategy,
+        strategy: Strategy | str,
         x0: ArrayLike,
         sigma0: float,
         *,
@@ -304,10 +338,7 @@ class Optimizer:
         seed: Any = None,
         rng: np.random.Generator | None = None,
     ) -> None:
-        if not isinstance(strategy, Strategy):
-            raise ValueError(
-                f"strategy must implement natgrad.optim.Strategy, got {type(strategy).__name__}"
-            )
+        strategy = _as_strategy(strategy)
         x0_arr = as_float_array("x0", x0, ndim=1)
         if x0_arr.size == 0:
             raise ValueError("x0 must have at least one coordinate, got shape (0,)")
@@ -320,14 +351,14 @@ class Optimizer:
             if popsize is None
             else as_count("popsize", popsize, minimum=2)
         )
-        # uniform draws for strategies that ask for them (the binary model), normal otherwise
-        self._uniform_noise = getattr(strategy, "noise_distribution", "normal") == "uniform"
-        if bounds is not None and self._uniform_noise:
+        self._uniform_noise = strategy.noise_distribution == "uniform"
+        if bounds is not None and strategy.domain != "real":
             # the box map would fold the ±1 samples of the binary model to other numbers
             raise ValueError(
                 f"bounds apply to continuous strategies only; {strategy.name!r} samples "
                 f"{{-1, +1}}^n, got bounds={bounds!r:.80}"
             )
+        self._bounds = bounds
         self._box = _parse_bounds(bounds, n)
         if self._box is not None:
             lb = np.where(self._box.has_lower, self._box.lower, -np.inf)
@@ -348,36 +379,45 @@ class Optimizer:
         )
         self._max_condition = as_float("max_condition", max_condition, positive=True)
         self._rng = as_generator(rng, seed)
-
-        self._state = strategy.initial_state(x0_arr, self._sigma0)
-        self._evaluations = 0
-        self._generation = 0
-        self._best_x: FloatArray | None = None
-        self._best_f = math.inf
-        self._best_generation = 0
-        self._history: deque[float] = deque(maxlen=10 + math.ceil(30 * n / self._popsize))
+        self._history_len = 10 + math.ceil(30 * n / self._popsize)
         self._check_every = 10
         self._condition_every = max(100, 10 * n)
-        self._nonfinite_run = 0
-        self._stop_reason: str | None = None
-        # the pending batch: standard draws, unbounded samples, what ask() returned
-        self._noise: FloatArray | None = None
-        self._samples: FloatArray | None = None
-        self._asked: FloatArray | None = None
-        self._returned: FloatArray | None = None
-        self._checked_state = self._state  # last state that passed is_finite_state
+
+        state = strategy.initial_state(x0_arr, self._sigma0)
+        self._run = Run(
+            state=state,
+            checked_state=state,
+            evaluations=0,
+            generation=0,
+            best_x=None,
+            best_f=math.inf,
+            best_generation=0,
+            history=(),
+            nonfinite_run=0,
+            stop_reason=None,
+            pending=None,
+        )
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self) -> FloatArray:
         """Draw a new generation: an (λ, n) array (a copy; inside ``bounds`` if given)."""
-        shape = self._strategy.noise_shape(self._state, self._popsize)
-        noise = self._rng.random(shape) if self._uniform_noise else self._rng.standard_normal(shape)
-        samples = self._strategy.sample(self._state, noise)
-        asked = samples if self._box is None else self._box(samples)
-        returned = asked.copy()
-        # read-only, so an unchanged batch is recognised by identity in tell()
-        returned.flags.writeable = False
-        self._noise, self._samples, self._asked, self._returned = noise, samples, asked, returned
+        run = self._run
+        shape = self._strategy.noise_shape(run.state, self._popsize)
+        rng_state = self._rng.bit_generator.state
+        try:
+            noise = (
+                self._rng.random(shape) if self._uniform_noise else self._rng.standard_normal(shape)
+            )
+            samples = self._strategy._sample(run.state, noise)
+            asked = samples if self._box is None else self._box(samples)
+            returned = asked.copy()
+            # read-only, so an unchanged batch is recognised by identity in tell()
+            returned.flags.writeable = False
+            self._run = run._replace(pending=Batch(noise, samples, asked, returned))
+        except BaseException:
+            # an interrupted ask leaves no trace: the next ask draws the same batch
+            self._rng.bit_generator.state = rng_state
+            raise
         return returned
 
     def tell(self, X: ArrayLike, values: ArrayLike) -> None:
@@ -395,51 +435,62 @@ class Optimizer:
         ------
         ValueError
             If no batch is pending, X is not that batch, or values has the wrong shape or type.
+            The optimiser is then unchanged, as it is after an interrupt inside ``tell``.
         """
-        asked, noise, samples = self._asked, self._noise, self._samples
-        if asked is None or noise is None or samples is None:
+        run = self._run
+        batch = run.pending
+        if batch is None:
             raise ValueError("tell() needs the batch of a preceding ask(); none is pending")
-        if X is not self._returned or X.flags.writeable:
+        if X is not batch.returned or X.flags.writeable:
             X_arr = np.asarray(X)
-            if X_arr.shape != asked.shape:
+            if X_arr.shape != batch.asked.shape:
                 raise ValueError(
-                    f"X must have shape {asked.shape} (the last ask()), got {X_arr.shape}"
+                    f"X must have shape {batch.asked.shape} (the last ask()), got {X_arr.shape}"
                 )
-            if not np.array_equal(X_arr, asked):
+            if not np.array_equal(X_arr, batch.asked):
                 raise ValueError("X is not the batch returned by the last ask() (it was modified)")
         vals = self._as_values(values)
+        self._run = self._told(run, batch, vals)  # the one assignment that commits the generation
 
+    def _told(self, run: Run, batch: Batch, vals: FloatArray) -> Run:
+        """The run after telling ``vals`` for ``batch`` (pure: ``run`` is not changed)."""
+        evaluations = run.evaluations + vals.size
+        generation = run.generation + 1
         all_finite = math.isfinite(vals.sum())  # one reduction instead of isfinite + all
         finite = None if all_finite else np.isfinite(vals)
-        if finite is not None and not finite.all():
+        if finite is not None:
             if not finite.any():
-                self._discard_generation()
-                return
+                return self._discarded(run, evaluations, generation)
             good = vals[finite]
             worst = good.max()
             spread = max(worst - good.min(), abs(worst) * 1e-12, 1e-300)
+            vals = vals.copy()
             vals[~finite] = min(worst + spread, np.finfo(np.float64).max)
 
-        state = self._strategy.update(self._state, noise, samples, vals)
-        self._evaluations += vals.size
-        self._generation += 1
-        self._nonfinite_run = 0
-        self._noise = self._samples = self._asked = self._returned = None
-        i = vals.argmin()
+        state = self._strategy._update(run.state, batch.noise, batch.samples, vals)
+        i = int(vals.argmin())
         best = float(vals[i])
-        if best < self._best_f:  # invalid values were made worse than every finite one
-            self._best_f = best
+        best_f, best_x, best_generation = run.best_f, run.best_x, run.best_generation
+        if best < best_f:  # invalid values were made worse than every finite one
             # the asked batch is never written again: keep a view, copy on access
-            self._best_x = asked[i]
-            self._best_generation = self._generation
-        self._history.append(best)
+            best_f, best_x, best_generation = best, batch.asked[i], generation
+        history = run.history + (best,)
+        if len(history) > self._history_len:
+            history = history[1:]
+        new = run._replace(
+            evaluations=evaluations,
+            generation=generation,
+            best_x=best_x,
+            best_f=best_f,
+            best_generation=best_generation,
+            history=history,
+            nonfinite_run=0,
+            pending=None,
+        )
         if not math.isfinite(state.sigma):
-            if not is_finite_state(self._state):
-                self._state = self._checked_state
-            self._stop_reason = "invalid_state"
-            return
-        self._state = state
-        self._stop_reason = self._check_stop(vals, finite)
+            keep = run.state if is_finite_state(run.state) else run.checked_state
+            return new._replace(state=keep, stop_reason="invalid_state")
+        return self._check_stop(new._replace(state=state), vals, finite)
 
     def _as_values(self, values: Any) -> FloatArray:
         if type(values) is np.ndarray and values.dtype == np.float64:
@@ -451,60 +502,67 @@ class Optimizer:
             raise ValueError(f"values must have shape ({self._popsize},), got {arr.shape}")
         return arr
 
-    def _discard_generation(self) -> None:
-        self._evaluations += self._popsize
-        self._generation += 1
-        self._nonfinite_run += 1
-        self._noise = self._samples = self._asked = self._returned = None
-        self._state = _with_sigma(self._state, 0.5 * float(self._state.sigma))
-        if self._nonfinite_run >= MAX_NONFINITE:
-            self._stop_reason = "nonfinite"
-        elif self._max_evals is not None and self._evaluations >= self._max_evals:
-            self._stop_reason = "max_evals"
+    def _discarded(self, run: Run, evaluations: int, generation: int) -> Run:
+        """No finite value at all: no update; the spread is halved so the next samples stay
+        closer to the mean (the binary model has no step size and is simply redrawn)."""
+        nonfinite_run = run.nonfinite_run + 1
+        reason = None
+        if nonfinite_run >= MAX_NONFINITE:
+            reason = "nonfinite"
+        elif self._max_evals is not None and evaluations >= self._max_evals:
+            reason = "max_evals"
+        return run._replace(
+            state=freeze(self._strategy.scale_step(run.state, 0.5)),
+            evaluations=evaluations,
+            generation=generation,
+            nonfinite_run=nonfinite_run,
+            stop_reason=reason,
+            pending=None,
+        )
 
-    def _check_stop(self, vals: FloatArray, finite: Any) -> str | None:
-        if self._ftarget is not None and self._best_f <= self._ftarget:
-            return "ftarget"
-        if self._max_evals is not None and self._evaluations >= self._max_evals:
-            return "max_evals"
-        if self._generation - self._best_generation >= self._stagnation:
-            return "stagnation"
-        if self._generation % self._check_every:
-            return None
+    def _check_stop(self, run: Run, vals: FloatArray, finite: Any) -> Run:
+        if self._ftarget is not None and run.best_f <= self._ftarget:
+            return run._replace(stop_reason="ftarget")
+        if self._max_evals is not None and run.evaluations >= self._max_evals:
+            return run._replace(stop_reason="max_evals")
+        if run.generation - run.best_generation >= self._stagnation:
+            return run._replace(stop_reason="stagnation")
+        if run.generation % self._check_every:
+            return run
         # criteria that cost more than a comparison: checked every few generations
-        state = self._state
+        state = run.state
         scales = self._strategy.axis_scales(state)
         high, low = float(scales.max()), float(scales.min())
         if not (math.isfinite(high) and math.isfinite(float(state.mean.sum()))):
-            self._state = self._checked_state if is_finite_state(self._checked_state) else state
-            return "invalid_state"
-        self._checked_state = state
-        history = self._history
-        if len(history) == history.maxlen and max(history) - min(history) < self._tolfun:
+            keep = run.checked_state if is_finite_state(run.checked_state) else state
+            return run._replace(state=keep, stop_reason="invalid_state")
+        run = run._replace(checked_state=state)
+        history = run.history
+        if len(history) == self._history_len and max(history) - min(history) < self._tolfun:
             current = vals if finite is None else vals[finite]
             if current.max() - current.min() < self._tolfun:
-                return "tolfun"
+                return run._replace(stop_reason="tolfun")
         if high < self._tolx:
-            return "tolx"
+            return run._replace(stop_reason="tolx")
         # (max/min axis scale)² never exceeds cond(C): a free lower bound, checked often; the
         # strategy's exact (possibly O(n³)) condition number only every `condition_every`
         if low <= 0.0 or (high / low) ** 2 > self._max_condition:
-            return "condition"
-        if self._generation % self._condition_every == 0:
+            return run._replace(stop_reason="condition")
+        if run.generation % self._condition_every == 0:
             condition = self._strategy.condition_number(state)
             if not condition <= self._max_condition:  # NaN counts as too large
-                return "condition"
-        return None
+                return run._replace(stop_reason="condition")
+        return run
 
     def should_stop(self) -> bool:
         """True once a termination criterion is met; :attr:`stop_reason` says which."""
-        return self._stop_reason is not None
+        return self._run.stop_reason is not None
 
     # ------------------------------------------------------------------ properties
     @property
     def stop_reason(self) -> str | None:
         """Name of the criterion that ended the run, or None while running."""
-        return self._stop_reason
+        return self._run.stop_reason
 
     @property
     def strategy(self) -> Strategy:
@@ -513,8 +571,8 @@ class Optimizer:
 
     @property
     def state(self) -> Any:
-        """The strategy's current (immutable) state record."""
-        return self._state
+        """The strategy's current state record (immutable: its arrays are read-only)."""
+        return self._run.state
 
     @property
     def dim(self) -> int:
@@ -529,37 +587,38 @@ class Optimizer:
     @property
     def mean(self) -> FloatArray:
         """Mean of the search distribution (mapped into the box when ``bounds`` is given)."""
-        m = np.array(self._state.mean, dtype=np.float64)
+        m = np.array(self._run.state.mean, dtype=np.float64)
         return m if self._box is None else self._box(m)
 
     @property
     def sigma(self) -> float:
         """Current step size σ."""
-        return float(self._state.sigma)
+        return float(self._run.state.sigma)
 
     @property
     def best_x(self) -> FloatArray | None:
         """Best point told so far (a copy), or None before the first finite value."""
-        return None if self._best_x is None else self._best_x.copy()
+        best_x = self._run.best_x
+        return None if best_x is None else np.array(best_x)
 
     @property
     def best_f(self) -> float:
         """Best finite value told so far (inf before the first one)."""
-        return self._best_f
+        return self._run.best_f
 
     @property
     def evaluations(self) -> int:
         """Values told so far (invalid ones included)."""
-        return self._evaluations
+        return self._run.evaluations
 
     @property
     def generation(self) -> int:
         """Generations told so far."""
-        return self._generation
+        return self._run.generation
 
     def __repr__(self) -> str:
         return (
             f"Optimizer({self._strategy.name!r}, n={self._dim}, popsize={self._popsize}, "
-            f"generation={self._generation}, evaluations={self._evaluations}, "
-            f"best_f={self._best_f:.6g}, sigma={self.sigma:.3g}, stop_reason={self._stop_reason!r})"
+            f"generation={self.generation}, evaluations={self.evaluations}, "
+            f"best_f={self.best_f:.6g}, sigma={self.sigma:.3g}, stop_reason={self.stop_reason!r})"
         )

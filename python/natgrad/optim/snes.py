@@ -29,11 +29,11 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .. import _core
 from .._validation import FloatArray
 from . import _common
+from .strategy import Strategy
 from .utilities import nes_utilities
 
 
@@ -59,7 +59,7 @@ class SNESState(NamedTuple):
 
 
 class SNESParameters(NamedTuple):
-    """Constants of one (n, λ) pair."""
+    """Constants of one (n, λ) pair, read by name by the kernel (``natgrad::SNESParams``)."""
 
     utilities: FloatArray
     eta_mu: float
@@ -84,69 +84,7 @@ def _parameters(
     )
 
 
-def parameters(
-    dim: int, popsize: int, *, eta_mu: float | None = None, eta_sigma: float | None = None
-) -> SNESParameters:
-    """Constants of SNES for (``dim``, ``popsize``); None rates take the paper's defaults."""
-    return _parameters(
-        _common.check_dim(dim),
-        _common.check_popsize(popsize),
-        _common.check_rate("eta_mu", eta_mu),
-        _common.check_rate("eta_sigma", eta_sigma),
-    )
-
-
-def initial_state(x0: ArrayLike, sigma0: float) -> SNESState:
-    """Generation 0: mean ``x0``, all standard deviations ``sigma0``."""
-    mean, sigma = _common.start(x0, sigma0)
-    return SNESState(mean, sigma, np.ones(mean.size), 0)
-
-
-default_popsize = _common.default_popsize
-
-
-def noise_shape(state: SNESState, popsize: int) -> tuple[int, int]:
-    """(λ, n)."""
-    return (int(popsize), state.mean.size)
-
-
-def sample(state: SNESState, noise: ArrayLike) -> FloatArray:
-    """x_k = μ + σ scales ⊙ z_k (Schaul et al. 2011, Alg. 1)."""
-    z = np.ascontiguousarray(noise, dtype=np.float64)
-    if z.ndim != 2 or z.shape[1] != state.mean.size:
-        raise ValueError(f"noise must have shape (popsize, {state.mean.size}), got {z.shape}")
-    return _core.sample_diagonal(state.mean, state.sigma, state.scales, z)
-
-
-def update(
-    state: SNESState,
-    noise: ArrayLike,
-    X: ArrayLike,
-    values: ArrayLike,
-    *,
-    params: SNESParameters | None = None,
-) -> SNESState:
-    """One SNES generation in one compiled call; ``X`` is only shape-checked (z suffices)."""
-    n = state.mean.size
-    z, _, v = _common.population(noise, X, values, n)
-    p = params if params is not None else _parameters(n, z.shape[0], None, None)
-    mean, sigma, scales = _core.snes_update(
-        state.mean, state.sigma, state.scales, z, v, p.utilities, p.eta_mu, p.eta_sigma
-    )
-    return SNESState(mean, sigma, scales, state.generation + 1)
-
-
-def condition_number(state: SNESState) -> float:
-    """(max scale / min scale)² of the diagonal covariance."""
-    return float((state.scales.max() / state.scales.min()) ** 2)
-
-
-def axis_scales(state: SNESState) -> FloatArray:
-    """σ · scales."""
-    return np.asarray(state.sigma * state.scales)
-
-
-class SNES:
+class SNES(Strategy):
     """Separable natural evolution strategies, diagonal covariance (``"snes"``).
 
     Parameters
@@ -156,37 +94,50 @@ class SNES:
     """
 
     name = "snes"
+    state_type = SNESState
+    state_fields = {
+        "mean": "vector",
+        "sigma": "step",
+        "scales": "positive_vector",
+        "generation": "count",
+    }
+    option_names = ("eta_mu", "eta_sigma")
 
     def __init__(self, *, eta_mu: float | None = None, eta_sigma: float | None = None) -> None:
         self.eta_mu = _common.check_rate("eta_mu", eta_mu)
         self.eta_sigma = _common.check_rate("eta_sigma", eta_sigma)
 
-    def __repr__(self) -> str:
-        return f"SNES(eta_mu={self.eta_mu}, eta_sigma={self.eta_sigma})"
+    def parameters(self, dim: int, popsize: int) -> SNESParameters:
+        """Constants of SNES for (``dim``, ``popsize``); None rates take the paper's defaults."""
+        return _parameters(
+            _common.check_dim(dim), _common.check_popsize(popsize), self.eta_mu, self.eta_sigma
+        )
 
-    def initial_state(self, x0: FloatArray, sigma0: float) -> SNESState:
-        return initial_state(x0, sigma0)
+    def _initial_state(self, x0: FloatArray, sigma0: float) -> SNESState:
+        """Generation 0: mean ``x0``, all standard deviations ``sigma0``."""
+        return SNESState(x0, sigma0, np.ones(x0.size), 0)
 
-    def default_popsize(self, dim: int) -> int:
-        return default_popsize(dim)
+    def _sample(self, state: SNESState, noise: FloatArray) -> FloatArray:
+        """x_k = μ + σ scales ⊙ z_k (Schaul et al. 2011, Alg. 1)."""
+        return _core.sample_diagonal(state.mean, state.sigma, state.scales, noise)
 
-    def noise_shape(self, state: SNESState, popsize: int) -> tuple[int, ...]:
-        return noise_shape(state, popsize)
-
-    def sample(self, state: SNESState, noise: FloatArray) -> FloatArray:
-        return sample(state, noise)
-
-    def update(
+    def _update(
         self, state: SNESState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> SNESState:
-        lam = np.shape(noise)[0] if np.ndim(noise) == 2 else 0
-        params = (
-            _parameters(state.mean.size, lam, self.eta_mu, self.eta_sigma) if lam >= 2 else None
+        """One SNES generation in one compiled call; ``X`` is not needed (z suffices)."""
+        p = _parameters(state.mean.size, noise.shape[0], self.eta_mu, self.eta_sigma)
+        mean, sigma, scales = _core.snes_update(
+            state.mean, state.sigma, state.scales, noise, values, p
         )
-        return update(state, noise, X, values, params=params)
+        return SNESState(mean, sigma, scales, state.generation + 1)
+
+    def scale_step(self, state: SNESState, factor: float) -> SNESState:
+        return state._replace(sigma=state.sigma * factor)
 
     def condition_number(self, state: SNESState) -> float:
-        return condition_number(state)
+        """(max scale / min scale)² of the diagonal covariance."""
+        return float((state.scales.max() / state.scales.min()) ** 2)
 
     def axis_scales(self, state: SNESState) -> FloatArray:
-        return axis_scales(state)
+        """σ · scales."""
+        return np.asarray(state.sigma * state.scales)

@@ -16,7 +16,7 @@ statistics of the population are well conditioned, and pushed back exactly (they
 vectors, and T(x) is an invertible affine function of T(z)); the step is then formed without
 ever multiplying by Σ⁻¹ (see ``update``).
 
-``coords`` selects the chart in which the step is a straight line: ``"theta"`` (θ ← θ − α∇̃_θF,
+``coords`` selects the chart in which the step is a straight line: ``"natural"`` (θ ← θ − α∇̃_θF,
 the seed's update) or ``"mean_cov"`` ((μ, Σ) ← (μ, Σ) − α∇̃_ξF). Both use the same tangent vector
 and differ at second order in α.
 
@@ -24,7 +24,7 @@ Staying in the cone. Σ (equivalently −2Θ = Σ⁻¹) must stay positive defin
 leave the cone; the rule is *step halving with a margin*: the whole step (mean and covariance
 parts) is halved, up to ``max_halvings`` times, until the new covariance passes a Cholesky test
 of Σ' − Σ/κ ≻ 0 in ``"mean_cov"`` (no variance shrinks by more than the factor κ =
-``max_change`` in one step) or of Σ'⁻¹ − Σ⁻¹/κ ≻ 0 in ``"theta"`` (no variance grows by more
+``max_change`` in one step) or of Σ'⁻¹ − Σ⁻¹/κ ≻ 0 in ``"natural"`` (no variance grows by more
 than κ); each side is the one where its straight line leaves the cone. Plain cone membership
 (κ → ∞) is not enough in practice: with the additive (μ, Σ) step and rank weights, steps that
 stay barely inside the cone collapse Σ (measured: 2 of 5 runs on the 3-D sphere stalled). If
@@ -37,15 +37,18 @@ forms the λ × m statistics. For large n use XNES / SNES / IGO-CMA.
 
 from __future__ import annotations
 
-import math
 from typing import Literal, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .. import _core
-from .._validation import FloatArray, as_float, as_float_array, as_int
+from .._validation import FloatArray, as_float, as_int
 from ._shaping import Shaping, check_shaping, shaped_values
+from .strategy import Strategy
+from .xnes import default_rates
+
+#: charts of the straight-line step
+COORDS = ("natural", "mean_cov")
 
 
 class SNGDState(NamedTuple):
@@ -80,13 +83,13 @@ def _cholesky(a: FloatArray) -> FloatArray | None:
         return None
 
 
-class SNGD:
+class SNGD(Strategy):
     """Stochastic natural gradient descent on N(μ, Σ) (``name="sngd"``), see the module docstring.
 
     Parameters
     ----------
-    coords : {"theta", "mean_cov"}, default "theta"
-        Chart of the straight-line step.
+    coords : {"natural", "mean_cov"}, default "natural"
+        Chart of the straight-line step: the natural parameters θ or (μ, Σ).
     fisher : {"exact", "empirical"}, default "exact"
         Fisher used by the natural gradient.
     damping : float, default 0
@@ -123,12 +126,30 @@ class SNGD:
     """
 
     name = "sngd"
-    noise_distribution = "normal"
+    state_type = SNGDState
+    state_fields = {
+        "mean": "vector",
+        "cov": "matrix",
+        "chol": "matrix",
+        "sigma": "step",
+        "generation": "count",
+        "halvings": "count",
+    }
+    option_names = (
+        "coords",
+        "fisher",
+        "damping",
+        "fitness_shaping",
+        "learning_rate",
+        "learning_rate_cov",
+        "max_halvings",
+        "max_change",
+    )
 
     def __init__(
         self,
         *,
-        coords: Literal["theta", "mean_cov"] = "theta",
+        coords: Literal["natural", "mean_cov"] = "natural",
         fisher: Literal["exact", "empirical"] = "exact",
         damping: float = 0.0,
         fitness_shaping: Shaping = "nes",
@@ -137,8 +158,9 @@ class SNGD:
         max_halvings: int = 30,
         max_change: float = 4.0,
     ) -> None:
-        if coords not in ("theta", "mean_cov"):
-            raise ValueError(f"coords must be 'theta' or 'mean_cov', got {coords!r}")
+        if coords not in COORDS:
+            hint = " (θ is called 'natural' in natgrad)" if coords == "theta" else ""
+            raise ValueError(f"coords must be one of {COORDS}, got {coords!r}{hint}")
         if fisher not in ("exact", "empirical"):
             raise ValueError(f"fisher must be 'exact' or 'empirical', got {fisher!r}")
         self.coords = coords
@@ -168,8 +190,7 @@ class SNGD:
     def rates(self, dim: int) -> tuple[float, float]:
         """(α_mean, α_cov) used in dimension ``dim``."""
         if self.learning_rate is None:
-            lr_mean = 1.0
-            lr_cov = 3 * (3 + math.log(dim)) / (5 * dim * math.sqrt(dim))
+            lr_mean, _, lr_cov = default_rates(dim)
         else:
             lr_mean = self.learning_rate
             lr_cov = self.learning_rate
@@ -184,26 +205,27 @@ class SNGD:
         sigma = float(np.exp(np.log(np.diag(chol)).sum() / n))
         return SNGDState(mean, cov, chol, sigma, generation, halvings)
 
-    def initial_state(self, x0: ArrayLike, sigma0: float) -> SNGDState:
-        mean = as_float_array("x0", x0, ndim=1)
-        if mean.size < 1:
-            raise ValueError(f"x0 must have at least one entry, got shape {mean.shape}")
-        s0 = as_float("sigma0", sigma0, positive=True)
-        cov = s0**2 * np.eye(mean.size)
-        return self._state(mean, cov, s0 * np.eye(mean.size), 0, 0)
+    def _initial_state(self, x0: FloatArray, sigma0: float) -> SNGDState:
+        n = x0.size
+        if not np.isfinite(sigma0 * sigma0) or sigma0 * sigma0 == 0.0:
+            raise ValueError(
+                f"sigma0 must have a finite, non-zero square (Σ = σ0² I), got {sigma0!r}"
+            )
+        return self._state(x0, sigma0 * sigma0 * np.eye(n), sigma0 * np.eye(n), 0, 0)
 
     def default_popsize(self, dim: int) -> int:
-        n = as_int("dim", dim, minimum=1)
-        lam = 4 + int(3 * math.log(n))
+        lam = super().default_popsize(dim)
         if self.fisher == "empirical":
-            lam = max(lam, 2 * (_packed_size(n) + 1))  # the empirical Fisher needs λ > m
+            lam = max(lam, 2 * (_packed_size(dim) + 1))  # the empirical Fisher needs λ > m
         return lam
 
-    def noise_shape(self, state: SNGDState, popsize: int) -> tuple[int, ...]:
-        return (as_int("popsize", popsize, minimum=2), state.mean.size)
+    def _sample(self, state: SNGDState, noise: FloatArray) -> FloatArray:
+        return np.asarray(state.mean + noise @ state.chol.T)
 
-    def sample(self, state: SNGDState, noise: FloatArray) -> FloatArray:
-        return state.mean + noise @ state.chol.T
+    def scale_step(self, state: SNGDState, factor: float) -> SNGDState:
+        return state._replace(
+            cov=state.cov * (factor * factor), chol=state.chol * factor, sigma=state.sigma * factor
+        )
 
     def standardised_natural_gradient(
         self, state: SNGDState, X: FloatArray, values: FloatArray
@@ -228,7 +250,7 @@ class SNGD:
             dxi_z = np.asarray(_core.tangent_theta_to_mean_cov(np.zeros(n), np.eye(n), dtheta_z))
         return _unpack(dxi_z, n)
 
-    def update(
+    def _update(
         self, state: SNGDState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> SNGDState:
         n = state.mean.size
@@ -237,7 +259,7 @@ class SNGD:
         L, eye = state.chol, np.eye(n)
         for halvings in range(self.max_halvings + 1):
             scale = 0.5**halvings
-            if self.coords == "theta":
+            if self.coords == "natural":
                 # θ' = θ − s dθ with dΘ = ½ L⁻ᵀ dΣ_z L⁻¹, dt = L⁻ᵀ dμ_z − 2 dΘ μ gives
                 # Σ'⁻¹ = L⁻ᵀ M L⁻¹ with M = I + s dΣ_z, and μ' = Σ' t' = μ − s L M⁻¹ dμ_z.
                 M = eye + scale * lr_cov * dS_z

@@ -2,71 +2,240 @@
 
 A *strategy* is the mathematics of one optimiser (XNES, SNES, IGO-CMA, SNGD, the binary model):
 a typed, immutable state record and pure functions of it. Everything else an optimiser does —
-asking and telling, checking shapes, the NaN/Inf policy, box bounds, termination, restarts,
-pickling, the random generator — lives once, in :class:`natgrad.optim.Optimizer`, and serves every
-strategy. So a test can feed fixed standard normals to ``sample`` and fixed values to ``update`` and
-check one step exactly against the pure-NumPy twin in :mod:`natgrad.reference`.
+asking and telling, the NaN/Inf policy, box bounds, termination, restarts, checkpoints, the
+random generator — lives once, in :class:`natgrad.optim.Optimizer`, and serves every strategy.
+So a test can feed fixed standard normals to ``sample`` and fixed values to ``update`` and check
+one step exactly against the pure-NumPy twin in :mod:`natgrad.reference`.
+
+One surface, one boundary
+-------------------------
+Every strategy subclasses :class:`Strategy` and has the same public methods. The public methods
+are the validated boundary: they check the state record (its type, every field's shape, dtype,
+layout and finiteness), the standard draws, the candidates and the values (which must be finite:
+the NaN/Inf policy belongs to the :class:`~natgrad.optim.Optimizer`) *before* any kernel runs,
+and raise ValueError naming the argument otherwise. A subclass implements the unchecked
+``_initial_state``, ``_sample`` and ``_update``, which receive validated, C-contiguous float64
+input; the Optimizer calls those directly, because it only passes what it made and checked
+itself.
 
 Conventions
 -----------
-* ``state`` is a frozen dataclass or NamedTuple of NumPy arrays and floats (picklable, never
-  mutated: ``update`` returns a new record). It always has ``mean`` (n,), ``sigma`` (float) and
-  ``generation`` (int).
-* Randomness never enters a strategy: ``sample`` receives the standard draws ``noise`` (from the
-  optimiser's ``numpy.random.Generator``, shape ``noise_shape(state, popsize)``) and returns the
-  candidates X of shape (popsize, n). For continuous strategies ``noise`` is standard normal; the
-  binary strategy receives uniforms on [0, 1).
+* ``state`` is a NamedTuple of NumPy arrays and numbers; its arrays are read-only views, and
+  ``update`` returns a new record (picklable; a step is a pure function of its arguments). Every
+  state has ``mean`` (n,), ``sigma`` (float) and ``generation`` (int). ``state_fields`` declares
+  the kind of every field (see :data:`FIELD_KINDS`), which is all the boundary needs to check it.
+* Randomness never enters a strategy: ``sample`` receives the standard draws ``noise`` (shape
+  ``noise_shape(state, popsize)``; standard normal, or uniform on [0, 1) when
+  ``noise_distribution = "uniform"``) and returns the candidates X of shape (popsize, n).
 * ``update(state, noise, X, values)`` receives the same ``noise`` and ``X`` that ``sample``
-  produced (the shell keeps them; strategies need not recover z from x) and ``values`` (popsize,)
-  with every entry finite: the shell has already applied the NaN/Inf policy. Lower is better.
+  produced and finite ``values`` (popsize,); lower is better.
+* ``scale_step(state, factor)`` multiplies the spread of the search distribution by ``factor``
+  (the shell halves it after a generation without any finite value).
 * Work per generation follows the strategy's stated complexity (e.g. O(λn²) for full covariance):
   the heavy lifting is one call into the compiled core.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+import math
+from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .._validation import FloatArray
+from .._validation import FloatArray, as_float, as_float_array, as_int
+
+__all__ = [
+    "FIELD_KINDS",
+    "Strategy",
+    "checked_array",
+    "default_popsize",
+    "freeze",
+    "is_finite_state",
+]
+
+#: kinds of state fields: "vector" (n,), "positive_vector" (n,) > 0, "matrix" (n, n) float
+#: arrays, all finite; "step" a finite float > 0; "nonnegative" a finite float >= 0; "count" an
+#: int >= 0
+FIELD_KINDS = frozenset({"vector", "positive_vector", "matrix", "step", "nonnegative", "count"})
 
 
-@runtime_checkable
-class Strategy(Protocol):
-    """Pure update rules of one search distribution (see the module docstring)."""
+def default_popsize(dim: int) -> int:
+    """λ = 4 + ⌊3 ln n⌋ (Hansen 2016, eq. 48; Wierstra et al. 2014, Table 1)."""
+    return 4 + math.floor(3 * math.log(as_int("dim", dim, minimum=1)))
 
-    #: short name used by ``natgrad.minimize(method=...)`` and the command line
-    name: str
-    # A strategy may set ``noise_distribution = "uniform"`` (the binary model); the default,
-    # when the attribute is absent, is "normal" (standard normal noise).
 
-    def initial_state(self, x0: FloatArray, sigma0: float) -> Any:
-        """State at generation 0 with mean ``x0`` and step size ``sigma0`` (already validated)."""
+def freeze(state: Any) -> Any:
+    """The record with every array field replaced by a read-only view of it.
 
-    def default_popsize(self, dim: int) -> int:
-        """λ used when the user gives none."""
-
-    def noise_shape(self, state: Any, popsize: int) -> tuple[int, ...]:
-        """Shape of the standard draws ``sample`` needs for one generation."""
-
-    def sample(self, state: Any, noise: FloatArray) -> FloatArray:
-        """Candidates X, shape (popsize, n), from the standard draws ``noise``."""
-
-    def update(self, state: Any, noise: FloatArray, X: FloatArray, values: FloatArray) -> Any:
-        """New state after one generation; ``values`` are finite, lower is better."""
-
-    def condition_number(self, state: Any) -> float:
-        """Condition number of the search covariance (for the conditioning guard)."""
-
-    def axis_scales(self, state: Any) -> FloatArray:
-        """Per-coordinate standard deviations σ·sqrt(diag C) (for tolx and reporting)."""
+    Views, not flags set in place: an array the caller still holds stays writeable for them.
+    """
+    fields = {}
+    for name, value in state._asdict().items():
+        if isinstance(value, np.ndarray) and value.flags.writeable:
+            view = value.view()
+            view.flags.writeable = False
+            fields[name] = view
+    return state._replace(**fields) if fields else state
 
 
 def is_finite_state(state: Any) -> bool:
     """True when every array and float in the state record is finite."""
-    fields = state._asdict().values() if hasattr(state, "_asdict") else vars(state).values()
-    for value in fields:
+    for value in state._asdict().values():
         if isinstance(value, (float, np.floating, np.ndarray)) and not np.all(np.isfinite(value)):
             return False
     return True
+
+
+def checked_array(
+    name: str, value: Any, shape: tuple[int | None, ...], *, finite: bool = True
+) -> FloatArray:
+    """``value`` as a C-contiguous float64 array of ``shape`` (None: any length), or ValueError.
+
+    An array that already is one is passed through without a copy (the kernels only read it).
+    """
+    if (
+        type(value) is np.ndarray
+        and value.dtype == np.float64
+        and value.flags.c_contiguous
+        and value.ndim == len(shape)
+        and all(w is None or w == s for w, s in zip(shape, value.shape, strict=True))
+    ):
+        if finite and not np.isfinite(value).all():
+            raise ValueError(f"{name} must be finite, got {np.array2string(value, threshold=6)}")
+        return value
+    return as_float_array(name, value, shape=shape, finite=finite)
+
+
+class Strategy:
+    """Pure update rules of one search distribution (see the module docstring).
+
+    Subclasses set ``name``, ``state_type`` and ``state_fields`` and implement ``_initial_state``,
+    ``_sample``, ``_update``, ``scale_step``, ``condition_number`` and ``axis_scales``; they may
+    override ``default_popsize`` and ``noise_shape``. ``options()`` returns the constructor's
+    keyword arguments (used by ``repr`` and checkpoints), read from the attributes of the same
+    names.
+    """
+
+    #: short name used by ``natgrad.minimize(method=...)``, the command line and checkpoints
+    name: ClassVar[str] = ""
+    #: the NamedTuple class of this strategy's states
+    state_type: ClassVar[type]
+    #: field name -> kind (one of FIELD_KINDS), for every field of ``state_type``
+    state_fields: ClassVar[dict[str, str]]
+    #: the standard draws ``sample`` needs: "normal" or "uniform" on [0, 1)
+    noise_distribution: ClassVar[str] = "normal"
+    #: the search space: "real" (R^n, box bounds allowed) or "binary" ({-1, +1}^n)
+    domain: ClassVar[str] = "real"
+    #: constructor keyword arguments, in order (each stored as an attribute of the same name)
+    option_names: ClassVar[tuple[str, ...]] = ()
+
+    # ------------------------------------------------------------------ validated surface
+    def initial_state(self, x0: ArrayLike, sigma0: float) -> Any:
+        """State at generation 0 with mean ``x0`` (1-D, finite, non-empty) and step ``sigma0``."""
+        mean = as_float_array("x0", x0, ndim=1)
+        if mean.size == 0:
+            raise ValueError("x0 must have at least one coordinate, got an empty array")
+        return freeze(self._initial_state(mean, as_float("sigma0", sigma0, positive=True)))
+
+    def default_popsize(self, dim: int) -> int:
+        """λ used when the user gives none: 4 + ⌊3 ln n⌋ unless the strategy needs more."""
+        return default_popsize(dim)
+
+    def noise_shape(self, state: Any, popsize: int) -> tuple[int, ...]:
+        """Shape of the standard draws ``sample`` needs for one generation: (λ, n)."""
+        return (as_int("popsize", popsize, minimum=2), int(np.shape(state.mean)[0]))
+
+    def sample(self, state: Any, noise: ArrayLike) -> FloatArray:
+        """Candidates X, shape (popsize, n), from the standard draws ``noise``."""
+        state = self.check_state(state)
+        z = self._check_noise(state, noise)
+        return self._sample(state, z)
+
+    def update(self, state: Any, noise: ArrayLike, X: ArrayLike, values: ArrayLike) -> Any:
+        """New state after one generation; ``values`` must be finite, lower is better."""
+        state = self.check_state(state)
+        z = self._check_noise(state, noise)
+        x = checked_array("X", X, z.shape)
+        v = checked_array("values", values, (z.shape[0],), finite=False)
+        if not np.all(np.isfinite(v)):
+            raise ValueError(
+                "values must be finite (natgrad.Optimizer ranks NaN, Inf and None worst; a "
+                f"strategy used directly needs finite values), got {np.array2string(v, threshold=6)}"
+            )
+        self._check_population(z, x)
+        return freeze(self._update(state, z, x, v))
+
+    def check_state(self, state: Any) -> Any:
+        """``state`` with every field checked against ``state_fields`` (ValueError otherwise).
+
+        Arrays come back C-contiguous float64 (a copy only where the layout or dtype differs).
+        """
+        state_in: Any = state
+        if not isinstance(state_in, self.state_type):
+            raise ValueError(
+                f"state must be a {self.state_type.__name__} (from this strategy's "
+                f"initial_state or update), got {type(state_in).__name__}"
+            )
+        state = state_in
+        try:
+            n = int(np.shape(state.mean)[0])
+        except (IndexError, TypeError) as exc:
+            raise ValueError(f"state.mean must be 1-D, got {state.mean!r:.80}") from exc
+        fixed: dict[str, Any] = {}
+        for field, kind in self.state_fields.items():
+            value = getattr(state, field)
+            label = f"state.{field}"
+            if kind == "count":
+                checked: Any = as_int(label, value, minimum=0)
+            elif kind == "step":
+                checked = as_float(label, value, positive=True)
+            elif kind == "nonnegative":
+                checked = as_float(label, value, nonnegative=True)
+            else:
+                checked = checked_array(label, value, (n, n) if kind == "matrix" else (n,))
+                if kind == "positive_vector" and not np.all(checked > 0):
+                    raise ValueError(f"{label} must be > 0 everywhere")
+            if checked is not value:
+                fixed[field] = checked
+        return state._replace(**fixed) if fixed else state
+
+    def _check_noise(self, state: Any, noise: ArrayLike) -> FloatArray:
+        n = int(state.mean.shape[0])
+        z = checked_array("noise", noise, (None, n))
+        if z.shape[0] < 2:
+            raise ValueError(f"noise must have shape (popsize >= 2, {n}), got {z.shape}")
+        return z
+
+    def _check_population(self, noise: FloatArray, X: FloatArray) -> None:
+        """Strategy-specific checks of one generation's draws and candidates (default: none)."""
+
+    def options(self) -> dict[str, Any]:
+        """The constructor's keyword arguments: ``type(self)(**self.options())`` is equivalent."""
+        return {name: getattr(self, name) for name in self.option_names}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ implemented by subclasses
+    def _initial_state(self, x0: FloatArray, sigma0: float) -> Any:
+        raise NotImplementedError
+
+    def _sample(self, state: Any, noise: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+    def _update(self, state: Any, noise: FloatArray, X: FloatArray, values: FloatArray) -> Any:
+        raise NotImplementedError
+
+    def scale_step(self, state: Any, factor: float) -> Any:
+        """The state with the spread of its samples around the mean multiplied by ``factor``."""
+        raise NotImplementedError
+
+    def condition_number(self, state: Any) -> float:
+        """Condition number of the search covariance (for the conditioning guard)."""
+        raise NotImplementedError
+
+    def axis_scales(self, state: Any) -> FloatArray:
+        """Per-coordinate standard deviations σ·sqrt(diag C) (for tolx and reporting)."""
+        raise NotImplementedError

@@ -29,11 +29,11 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .. import _core
 from .._validation import FloatArray
 from . import _common
+from .strategy import Strategy
 from .utilities import nes_utilities
 
 SIGMA_RULES = ("nes", "csa")
@@ -64,7 +64,7 @@ class XNESState(NamedTuple):
 
 
 class XNESParameters(NamedTuple):
-    """Constants of one (n, λ) pair."""
+    """Constants of one (n, λ) pair, read by name by the kernel (``natgrad::XNESParams``)."""
 
     utilities: FloatArray  # zero-sum NES utilities by rank, best first
     recombination: FloatArray  # positive part u_k + 1/λ (sums to 1), for CSA
@@ -120,92 +120,7 @@ def _check_rule(sigma_rule: str) -> str:
     return sigma_rule
 
 
-def parameters(
-    dim: int,
-    popsize: int,
-    *,
-    sigma_rule: str = "nes",
-    eta_mu: float | None = None,
-    eta_sigma: float | None = None,
-    eta_b: float | None = None,
-) -> XNESParameters:
-    """Constants of xNES for (``dim``, ``popsize``); None rates take the paper's defaults."""
-    return _parameters(
-        _common.check_dim(dim),
-        _common.check_popsize(popsize),
-        _check_rule(sigma_rule),
-        _common.check_rate("eta_mu", eta_mu),
-        _common.check_rate("eta_sigma", eta_sigma),
-        _common.check_rate("eta_b", eta_b),
-    )
-
-
-def initial_state(x0: ArrayLike, sigma0: float) -> XNESState:
-    """Generation 0: mean ``x0``, step size ``sigma0``, A = I."""
-    mean, sigma = _common.start(x0, sigma0)
-    n = mean.size
-    return XNESState(mean, sigma, np.eye(n), np.zeros(n), 0)
-
-
-default_popsize = _common.default_popsize
-
-
-def noise_shape(state: XNESState, popsize: int) -> tuple[int, int]:
-    """(λ, n)."""
-    return (int(popsize), state.mean.size)
-
-
-def sample(state: XNESState, noise: ArrayLike) -> FloatArray:
-    """x_k = m + σ A z_k as one GEMM X = m + σ Z Aᵀ (Glasmachers et al. 2010, Alg. 1)."""
-    return _common.sample_full_covariance(state.mean, state.sigma, state.factor, noise)
-
-
-def update(
-    state: XNESState,
-    noise: ArrayLike,
-    X: ArrayLike,
-    values: ArrayLike,
-    *,
-    params: XNESParameters | None = None,
-) -> XNESState:
-    """One xNES generation in one compiled call (see the module docstring for the equations)."""
-    n = state.mean.size
-    z, x, v = _common.population(noise, X, values, n)
-    p = params if params is not None else _parameters(n, z.shape[0], "nes", None, None, None)
-    mean, sigma, factor, p_sigma = _core.xnes_update(
-        state.mean,
-        state.sigma,
-        state.factor,
-        state.p_sigma,
-        z,
-        x,
-        v,
-        p.utilities,
-        p.recombination,
-        p.eta_mu,
-        p.eta_sigma,
-        p.eta_b,
-        p.csa,
-        p.c_sigma,
-        p.d_sigma,
-        p.mueff,
-        p.chi_n,
-    )
-    return XNESState(mean, sigma, factor, p_sigma, state.generation + 1)
-
-
-def condition_number(state: XNESState) -> float:
-    """cond(A Aᵀ) from the singular values of A (O(n³): call it sparingly)."""
-    s = np.linalg.svd(state.factor, compute_uv=False)
-    return float((s[0] / s[-1]) ** 2) if s[-1] > 0 else float("inf")
-
-
-def axis_scales(state: XNESState) -> FloatArray:
-    """σ √diag(A Aᵀ)."""
-    return np.asarray(state.sigma * np.sqrt(np.einsum("ij,ij->i", state.factor, state.factor)))
-
-
-class XNES:
+class XNES(Strategy):
     """Exponential natural evolution strategies, full covariance (``"xnes"``).
 
     Parameters
@@ -220,6 +135,15 @@ class XNES:
     """
 
     name = "xnes"
+    state_type = XNESState
+    state_fields = {
+        "mean": "vector",
+        "sigma": "step",
+        "factor": "matrix",
+        "p_sigma": "vector",
+        "generation": "count",
+    }
+    option_names = ("sigma_rule", "eta_mu", "eta_sigma", "eta_b")
 
     def __init__(
         self,
@@ -234,39 +158,50 @@ class XNES:
         self.eta_sigma = _common.check_rate("eta_sigma", eta_sigma)
         self.eta_b = _common.check_rate("eta_b", eta_b)
 
-    def __repr__(self) -> str:
-        return (
-            f"XNES(sigma_rule={self.sigma_rule!r}, eta_mu={self.eta_mu}, "
-            f"eta_sigma={self.eta_sigma}, eta_b={self.eta_b})"
+    def parameters(self, dim: int, popsize: int) -> XNESParameters:
+        """Constants of xNES for (``dim``, ``popsize``); None rates take the paper's defaults."""
+        return _parameters(
+            _common.check_dim(dim),
+            _common.check_popsize(popsize),
+            self.sigma_rule,
+            self.eta_mu,
+            self.eta_sigma,
+            self.eta_b,
         )
 
-    def initial_state(self, x0: FloatArray, sigma0: float) -> XNESState:
-        return initial_state(x0, sigma0)
+    def _initial_state(self, x0: FloatArray, sigma0: float) -> XNESState:
+        """Generation 0: mean ``x0``, step size ``sigma0``, A = I."""
+        n = x0.size
+        return XNESState(x0, sigma0, np.eye(n), np.zeros(n), 0)
 
-    def default_popsize(self, dim: int) -> int:
-        return default_popsize(dim)
+    def _sample(self, state: XNESState, noise: FloatArray) -> FloatArray:
+        """x_k = m + σ A z_k as one GEMM X = m + σ Z Aᵀ (Glasmachers et al. 2010, Alg. 1)."""
+        return _core.sample_full(state.mean, state.sigma, state.factor, noise)
 
-    def noise_shape(self, state: XNESState, popsize: int) -> tuple[int, ...]:
-        return noise_shape(state, popsize)
-
-    def sample(self, state: XNESState, noise: FloatArray) -> FloatArray:
-        return sample(state, noise)
-
-    def update(
+    def _update(
         self, state: XNESState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> XNESState:
-        lam = np.shape(noise)[0] if np.ndim(noise) == 2 else 0
-        params = (
-            _parameters(
-                state.mean.size, lam, self.sigma_rule, self.eta_mu, self.eta_sigma, self.eta_b
-            )
-            if lam >= 2
-            else None
+        """One xNES generation in one compiled call (see the module docstring)."""
+        p = _parameters(
+            state.mean.size,
+            noise.shape[0],
+            self.sigma_rule,
+            self.eta_mu,
+            self.eta_sigma,
+            self.eta_b,
         )
-        return update(state, noise, X, values, params=params)
+        mean, sigma, factor, p_sigma = _core.xnes_update(
+            state.mean, state.sigma, state.factor, state.p_sigma, noise, X, values, p
+        )
+        return XNESState(mean, sigma, factor, p_sigma, state.generation + 1)
+
+    def scale_step(self, state: XNESState, factor: float) -> XNESState:
+        return state._replace(sigma=state.sigma * factor)
 
     def condition_number(self, state: XNESState) -> float:
-        return condition_number(state)
+        """cond(A Aᵀ) from the singular values of A (O(n³): call it sparingly)."""
+        return _common.factor_condition_number(state.factor)
 
     def axis_scales(self, state: XNESState) -> FloatArray:
-        return axis_scales(state)
+        """σ √diag(A Aᵀ)."""
+        return _common.factor_axis_scales(state.sigma, state.factor)

@@ -7,6 +7,8 @@ n×n G_B. The compiled core must agree with these to rounding.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.linalg
 
@@ -38,20 +40,17 @@ def igo_cma_update(
     noise: np.ndarray,
     samples: np.ndarray,
     values: np.ndarray,
-    weights: np.ndarray,
     generation: int,
-    c_sigma: float,
-    d_sigma: float,
-    c_c: float,
-    c1: float,
-    cmu: float,
-    mueff: float,
-    chi_n: float,
+    params: Any,
 ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray, bool]:
     """One IGO-CMA generation (Hansen 2016 eqs. 41–47) with the symmetric root G = M^{1/2}.
 
-    Returns (mean, sigma, factor, p_sigma, p_c_z, h_sigma).
+    ``params`` is an ``IGOCMAParameters`` record (weights by rank, c_sigma, d_sigma, c_c, c1,
+    cmu, mueff, chi_n), read by name as the compiled kernel reads it. Returns (mean, sigma,
+    factor, p_sigma, p_c_z, h_sigma).
     """
+    weights, c_sigma, d_sigma, c_c = params.weights, params.c_sigma, params.d_sigma, params.c_c
+    c1, cmu, mueff, chi_n = params.c1, params.cmu, params.mueff, params.chi_n
     n = mean.size
     order = _order(values)
     z = noise[order]
@@ -123,18 +122,15 @@ def xnes_update(
     noise: np.ndarray,
     samples: np.ndarray,
     values: np.ndarray,
-    utilities: np.ndarray,
-    recombination: np.ndarray,
-    eta_mu: float,
-    eta_sigma: float,
-    eta_b: float,
-    csa: bool,
-    c_sigma: float,
-    d_sigma: float,
-    mueff: float,
-    chi_n: float,
+    params: Any,
 ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
-    """One xNES generation (Glasmachers et al. 2010, Alg. 1) with a dense n×n expm."""
+    """One xNES generation (Glasmachers et al. 2010, Alg. 1) with a dense n×n expm.
+
+    ``params`` is an ``XNESParameters`` record, read by name.
+    """
+    utilities, recombination = params.utilities, params.recombination
+    eta_mu, eta_sigma, eta_b, csa = params.eta_mu, params.eta_sigma, params.eta_b, params.csa
+    c_sigma, d_sigma, mueff, chi_n = params.c_sigma, params.d_sigma, params.mueff, params.chi_n
     n = mean.size
     order = _order(values)
     z = noise[order]
@@ -161,12 +157,11 @@ def snes_update(
     scales: np.ndarray,
     noise: np.ndarray,
     values: np.ndarray,
-    utilities: np.ndarray,
-    eta_mu: float,
-    eta_sigma: float,
+    params: Any,
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """One SNES generation (Schaul et al. 2011, Alg. 1); returns (mean, sigma, scales) with
-    the geometric mean of ``scales`` normalised to 1."""
+    the geometric mean of ``scales`` normalised to 1. ``params``: an ``SNESParameters`` record."""
+    utilities, eta_mu, eta_sigma = params.utilities, params.eta_mu, params.eta_sigma
     z = noise[_order(values)]
     s = sigma * scales
     new_mean = mean + eta_mu * s * (utilities @ z)
