@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-import math
+import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import FloatArray, as_float_array, as_generator, as_int
+from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from .optimizer import CONVERGED_REASONS, Optimizer, as_count, real_values
 from .registry import DEFAULT_METHOD, get_strategy
 from .strategy import Strategy
@@ -32,6 +33,9 @@ STATUS = {
     "nonfinite": 6,
     "invalid_state": 7,
     "callback": 8,
+    "interrupted": 9,
+    "max_time": 10,
+    "eval_timeout": 11,
 }
 
 _MESSAGES = {
@@ -44,7 +48,20 @@ _MESSAGES = {
     "nonfinite": "no finite value for 10 generations in a row",
     "invalid_state": "the strategy produced a non-finite state",
     "callback": "stopped by the callback",
+    "interrupted": "interrupted (KeyboardInterrupt); the best point so far is returned",
+    "max_time": "reached max_time",
+    "eval_timeout": "an evaluation took longer than eval_timeout; the best point so far is returned",
 }
+
+#: stop reasons after which no restart is made
+_FINAL_REASONS = frozenset(
+    {"ftarget", "max_evals", "callback", "interrupted", "max_time", "eval_timeout"}
+)
+
+
+class _EvaluationTimeout(Exception):
+    """An evaluation submitted to the executor did not finish within ``eval_timeout``."""
+
 
 #: ``options`` keys that go to the :class:`Optimizer`; every other key goes to the strategy
 _SHELL_OPTIONS = frozenset({"popsize", "tolx", "tolfun", "stagnation", "max_condition"})
@@ -62,15 +79,34 @@ def _optimize_result() -> Any:
 
 
 def _evaluate(
-    f: Callable[..., Any], X: FloatArray, vectorized: bool, executor: Executor | None
+    f: Callable[..., Any],
+    X: FloatArray,
+    vectorized: bool,
+    executor: Executor | None,
+    eval_timeout: float | None = None,
 ) -> FloatArray:
     """f at the rows of X, in row order, as a float array (None becomes NaN).
 
     f receives a writable copy: it may scribble on its input without changing the batch told.
+    With ``eval_timeout``, each result is awaited at most that long after the previous one
+    arrived; on a timeout the evaluations not yet started are cancelled.
     """
     work = np.array(X)
     if vectorized:
         raw = f(work)
+    elif executor is not None and eval_timeout is not None:
+        futures = [executor.submit(f, x) for x in work]
+        raw = []
+        try:
+            for future in futures:
+                raw.append(future.result(timeout=eval_timeout))
+        except FuturesTimeout:
+            for future in futures:
+                future.cancel()
+            raise _EvaluationTimeout(
+                f"evaluation {len(raw)} of the generation did not finish within eval_timeout = "
+                f"{eval_timeout:g} s"
+            ) from None
     elif executor is not None:
         raw = list(executor.map(f, work))
     else:
@@ -102,6 +138,8 @@ def minimize(
     progress: bool = False,
     restarts: int = 0,
     options: dict[str, Any] | None = None,
+    max_time: float | None = None,
+    eval_timeout: float | None = None,
 ) -> Any:
     """Minimise a black-box function with a natural-gradient evolution strategy.
 
@@ -149,6 +187,14 @@ def minimize(
     options : dict, optional
         ``popsize``, ``tolx``, ``tolfun``, ``stagnation``, ``max_condition`` go to
         :class:`~natgrad.optim.Optimizer`; any other key is passed to the strategy's constructor.
+    max_time : float, optional
+        Wall-clock budget in seconds over all restarts: the run stops (reason ``"max_time"``)
+        after the first generation that ends past it. A generation in progress is finished.
+    eval_timeout : float, optional
+        With ``executor``: the longest wait, in seconds, for each evaluation's result (counted
+        from the previous result). A hung or slow worker ends the run with reason
+        ``"eval_timeout"`` and the best result so far; evaluations not yet started are
+        cancelled (a running one cannot be stopped from here and finishes in its worker).
 
     Returns
     -------
@@ -156,8 +202,17 @@ def minimize(
         ``x`` (best point evaluated), ``fun`` (its value), ``nfev``, ``nit`` (generations),
         ``success`` (stopped by ftarget, tolx or tolfun), ``status`` (see ``STATUS``),
         ``message``, ``stop_reason`` (of the last run), ``stop_reasons`` (one per run), ``sigma``
-        and ``mean`` (of the last run), ``popsize`` (of the last run), ``restarts`` (restarts run)
-        and ``method``.
+        and ``mean`` (of the last run), ``popsize`` (of the last run), ``restarts`` (restarts run),
+        ``method`` and ``optimizer`` (the last run's :class:`~natgrad.optim.Optimizer`, which
+        can be saved and continued).
+
+    Notes
+    -----
+    Ctrl-C (KeyboardInterrupt) during a run returns the best result so far with
+    ``stop_reason="interrupted"`` and ``success=False``, as a run stopped by any other criterion
+    would be returned; the optimiser is never left half-updated (``tell`` commits atomically), so
+    ``res.optimizer`` can be saved and resumed. An interrupt before the first run has started
+    propagates.
 
     Examples
     --------
@@ -181,6 +236,15 @@ def minimize(
     if executor is not None and not isinstance(executor, Executor) and not hasattr(executor, "map"):
         raise ValueError(f"executor must be a concurrent.futures.Executor, got {executor!r:.80}")
     restarts = as_int("restarts", restarts, minimum=0)
+    if max_time is not None:
+        max_time = as_float("max_time", max_time, positive=True)
+    if eval_timeout is not None:
+        eval_timeout = as_float("eval_timeout", eval_timeout, positive=True)
+        if executor is None or vectorized:
+            raise ValueError(
+                "eval_timeout needs an executor (and vectorized=False): an evaluation in this "
+                f"process cannot be interrupted, got eval_timeout={eval_timeout:g}"
+            )
     opts = dict(options or {})
     shell_opts = {k: opts.pop(k) for k in list(opts) if k in _SHELL_OPTIONS}
     if isinstance(method, str):
@@ -210,15 +274,21 @@ def minimize(
         else:
             bar = tqdm(total=max_evals, unit="eval", desc=f"natgrad {strategy.name}")
 
-    total_evals = 0
-    total_gens = 0
-    best_x: FloatArray | None = None
-    best_f = math.inf
-    reasons: list[str] = []
-    opt: Optimizer | None = None
+    deadline = None if max_time is None else time.monotonic() + max_time
+    # one entry [optimizer, stop reason] per run, appended in one step when the run starts, so
+    # that an interrupt at any point leaves a consistent record of what has run
+    runs: list[list[Any]] = []
+
+    def totals() -> tuple[int, int, float, FloatArray | None]:
+        evals = sum(o.evaluations for o, _ in runs)
+        gens = sum(o.generation for o, _ in runs)
+        best = min(runs, key=lambda r: r[0].best_f)[0]
+        return evals, gens, best.best_f, best.best_x
+
     try:
         for run in range(restarts + 1):
-            remaining = None if max_evals is None else max_evals - total_evals
+            done_evals = totals()[0] if runs else 0
+            remaining = None if max_evals is None else max_evals - done_evals
             if run > 0 and callable(x0):
                 x0_arr = as_float_array("x0", x0(rng), ndim=1)
             opt = Optimizer(
@@ -232,6 +302,8 @@ def minimize(
                 rng=rng,
                 **shell_opts,
             )
+            record: list[Any] = [opt, None]
+            runs.append(record)
             logger.info(
                 "natgrad %s run %d: n=%d popsize=%d sigma0=%g",
                 strategy.name,
@@ -240,31 +312,31 @@ def minimize(
                 opt.popsize,
                 opt.sigma,
             )
-            reason = None
             while not opt.should_stop():
                 X = opt.ask()
-                values = _evaluate(f, X, vectorized, executor)
+                try:
+                    values = _evaluate(f, X, vectorized, executor, eval_timeout)
+                except _EvaluationTimeout as exc:
+                    logger.warning("natgrad: %s", exc)
+                    record[1] = "eval_timeout"
+                    break
                 opt.tell(X, values)
                 if bar is not None:
                     bar.update(opt.popsize)
-                    bar.set_postfix(f=f"{min(best_f, opt.best_f):.3e}", sigma=f"{opt.sigma:.2e}")
+                    bar.set_postfix(f=f"{opt.best_f:.3e}", sigma=f"{opt.sigma:.2e}")
                 logger.debug(
                     "gen %d evals %d best f %.6e sigma %.3e",
                     opt.generation,
-                    total_evals + opt.evaluations,
+                    done_evals + opt.evaluations,
                     opt.best_f,
                     opt.sigma,
                 )
                 if callback is not None:
+                    evals, gens, fun, x = totals()
                     info = OptimizeResult(
-                        x=opt.best_x if opt.best_f < best_f else best_x,
-                        fun=min(opt.best_f, best_f),
-                        nfev=total_evals + opt.evaluations,
-                        nit=total_gens + opt.generation,
-                        sigma=opt.sigma,
-                        mean=opt.mean,
+                        x=x, fun=fun, nfev=evals, nit=gens, sigma=opt.sigma, mean=opt.mean,
                         optimizer=opt,
-                    )
+                    )  # fmt: skip
                     try:
                         stop = callback(info)
                     except StopIteration:
@@ -272,32 +344,41 @@ def minimize(
                     # True or np.True_ (e.g. a comparison of NumPy values); other truthy
                     # returns (an accidental `return info`) do not stop the run
                     if isinstance(stop, (bool, np.bool_)) and stop:
-                        reason = "callback"
+                        record[1] = "callback"
                         break
-            reason = reason or opt.stop_reason or "callback"
-            reasons.append(reason)
-            total_evals += opt.evaluations
-            total_gens += opt.generation
-            if opt.best_f < best_f:
-                best_f, best_x = opt.best_f, opt.best_x
+                if deadline is not None and time.monotonic() >= deadline:
+                    record[1] = "max_time"
+                    break
+            record[1] = record[1] or opt.stop_reason or "callback"
             logger.info(
                 "natgrad %s run %d stopped (%s) after %d evaluations: best f %.6e",
                 strategy.name,
                 run,
-                reason,
+                record[1],
                 opt.evaluations,
                 opt.best_f,
             )
-            if reason in ("ftarget", "max_evals", "callback"):
+            if record[1] in _FINAL_REASONS:
                 break
-            if max_evals is not None and total_evals >= max_evals:
+            if max_evals is not None and totals()[0] >= max_evals:
                 break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    except KeyboardInterrupt:
+        # Ctrl-C: the optimiser is never half-updated (tell commits atomically), so the best
+        # point so far is a valid answer; return it, as a finished run would be returned
+        if not runs:
+            raise
+        logger.warning("natgrad: interrupted; returning the best point so far")
+        runs[-1][1] = "interrupted"
     finally:
         if bar is not None:
             bar.close()
 
-    assert opt is not None  # the loop runs at least once
+    opt = runs[-1][0]
+    reasons = [reason or "interrupted" for _, reason in runs]
     reason = reasons[-1]
+    total_evals, total_gens, best_f, best_x = totals()
     if best_x is None:  # no finite value was ever told
         best_x = opt.mean
     success = best_f <= ftarget if ftarget is not None else reason in CONVERGED_REASONS
@@ -316,4 +397,5 @@ def minimize(
         popsize=opt.popsize,
         restarts=len(reasons) - 1,
         method=strategy.name,
+        optimizer=opt,
     )

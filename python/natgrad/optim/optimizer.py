@@ -414,11 +414,11 @@ class Optimizer:
             # read-only, so an unchanged batch is recognised by identity in tell()
             returned.flags.writeable = False
             self._run = run._replace(pending=Batch(noise, samples, asked, returned))
+            return returned
         except BaseException:
             # an interrupted ask leaves no trace: the next ask draws the same batch
             self._rng.bit_generator.state = rng_state
             raise
-        return returned
 
     def tell(self, X: ArrayLike, values: ArrayLike) -> None:
         """Update the distribution with the values of the batch from the last :meth:`ask`.
@@ -467,7 +467,7 @@ class Optimizer:
             vals = vals.copy()
             vals[~finite] = min(worst + spread, np.finfo(np.float64).max)
 
-        state = self._strategy._update(run.state, batch.noise, batch.samples, vals)
+        state = freeze(self._strategy._update(run.state, batch.noise, batch.samples, vals))
         i = int(vals.argmin())
         best = float(vals[i])
         best_f, best_x, best_generation = run.best_f, run.best_x, run.best_generation

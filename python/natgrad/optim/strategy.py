@@ -148,14 +148,13 @@ class Strategy:
 
     def sample(self, state: Any, noise: ArrayLike) -> FloatArray:
         """Candidates X, shape (popsize, n), from the standard draws ``noise``."""
-        state = self.check_state(state)
-        z = self._check_noise(state, noise)
-        return self._sample(state, z)
+        z = self._check_noise(noise)
+        return self._sample(self.check_state(state, z.shape[1]), z)
 
     def update(self, state: Any, noise: ArrayLike, X: ArrayLike, values: ArrayLike) -> Any:
         """New state after one generation; ``values`` must be finite, lower is better."""
-        state = self.check_state(state)
-        z = self._check_noise(state, noise)
+        z = self._check_noise(noise)
+        state = self.check_state(state, z.shape[1])
         x = checked_array("X", X, z.shape)
         v = checked_array("values", values, (z.shape[0],), finite=False)
         if not np.all(np.isfinite(v)):
@@ -166,9 +165,10 @@ class Strategy:
         self._check_population(z, x)
         return freeze(self._update(state, z, x, v))
 
-    def check_state(self, state: Any) -> Any:
+    def check_state(self, state: Any, dim: int | None = None) -> Any:
         """``state`` with every field checked against ``state_fields`` (ValueError otherwise).
 
+        ``dim`` is n (from the draws of a generation); by default the length of ``state.mean``.
         Arrays come back C-contiguous float64 (a copy only where the layout or dtype differs).
         """
         state_in: Any = state
@@ -179,9 +179,16 @@ class Strategy:
             )
         state = state_in
         try:
-            n = int(np.shape(state.mean)[0])
-        except (IndexError, TypeError) as exc:
+            mean_shape = np.shape(state.mean)
+        except ValueError as exc:  # ragged
             raise ValueError(f"state.mean must be 1-D, got {state.mean!r:.80}") from exc
+        if len(mean_shape) != 1:
+            raise ValueError(f"state.mean must be 1-D, got shape {mean_shape}")
+        n = mean_shape[0] if dim is None else dim
+        if mean_shape != (n,):
+            raise ValueError(
+                f"noise has n = {n} columns but state.mean has shape {mean_shape}: they must agree"
+            )
         fixed: dict[str, Any] = {}
         for field, kind in self.state_fields.items():
             value = getattr(state, field)
@@ -200,11 +207,10 @@ class Strategy:
                 fixed[field] = checked
         return state._replace(**fixed) if fixed else state
 
-    def _check_noise(self, state: Any, noise: ArrayLike) -> FloatArray:
-        n = int(state.mean.shape[0])
-        z = checked_array("noise", noise, (None, n))
-        if z.shape[0] < 2:
-            raise ValueError(f"noise must have shape (popsize >= 2, {n}), got {z.shape}")
+    def _check_noise(self, noise: ArrayLike) -> FloatArray:
+        z = checked_array("noise", noise, (None, None))
+        if z.shape[0] < 2 or z.shape[1] < 1:
+            raise ValueError(f"noise must have shape (popsize >= 2, n >= 1), got {z.shape}")
         return z
 
     def _check_population(self, noise: FloatArray, X: FloatArray) -> None:
