@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -553,6 +554,34 @@ class Optimizer:
             if not condition <= self._max_condition:  # NaN counts as too large
                 return run._replace(stop_reason="condition")
         return run
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write a checkpoint to ``path`` (an ``.npz`` archive with JSON metadata).
+
+        It holds the strategy's name and options, the settings, the state, the counters, the
+        best point, a pending batch's draws and the random generator's state, so
+        :meth:`load` resumes the run bit for bit. Loading it executes no code (unlike a pickle);
+        see :mod:`natgrad.optim.checkpoint` for the format. Only registered strategies (those of
+        :data:`natgrad.optim.METHODS`) can be saved.
+        """
+        from .checkpoint import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Optimizer:
+        """The optimiser saved in ``path`` by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a complete, valid checkpoint of this format (truncated, tampered,
+            of another version, or naming an unknown strategy).
+        """
+        from .checkpoint import load
+
+        return load(path)
 
     def should_stop(self) -> bool:
         """True once a termination criterion is met; :attr:`stop_reason` says which."""
