@@ -536,3 +536,24 @@ def test_properties_and_repr():
     best[0] = 99.0  # a copy
     assert opt.best_x is not None and opt.best_x[0] != 99.0
     assert "test-csa-es" in repr(opt)
+
+
+def test_values_near_the_float_limits_are_ranked_without_overflow():
+    """Finite values of ±1e308 are valid: no overflow warning (an error under -W error, as in
+    this suite) while summing or spreading them, NaN still ranks below the largest of them, and
+    a run that finds -1e308 reports it (defect: tell warned from an overflowing sum)."""
+    strategy = RecordingES()
+    opt = Optimizer(strategy, np.zeros(2), 0.5, popsize=6, seed=0)
+    X = opt.ask()
+    opt.tell(X, [1e308, -1e308, np.nan, 0.0, 1.7e308, -1.7e308])
+    told = strategy.told[-1]
+    assert np.all(np.isfinite(told)) and told[2] >= 1.7e308
+    assert opt.best_f == -1.7e308 and np.array_equal(opt.best_x, X[5])
+
+    def f(x):
+        return -1e308 if x[0] > 0 else float(np.sum(x**2))
+
+    from natgrad import minimize
+
+    res = minimize(f, np.ones(3), 0.5, seed=0)
+    assert res.fun == -1e308 and f(res.x) == -1e308

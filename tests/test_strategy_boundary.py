@@ -231,3 +231,10 @@ def test_one_popsize_rule():
         for s in (IGOCMA(), XNES(), SNES(), SNGD(), BinarySNGD()):
             assert s.default_popsize(n) == want, (s, n)
     assert SNGD(fisher="empirical").default_popsize(3) == 2 * (3 + 6 + 1)
+
+
+@pytest.mark.parametrize("sigma0", [1e200, 1e-200])
+def test_sngd_refuses_a_step_size_whose_square_is_not_representable(sigma0):
+    """Defect: Optimizer(SNGD(), x0, 1e200) raised OverflowError (Σ = σ0² I overflows)."""
+    with pytest.raises(ValueError, match="sigma0"):
+        Optimizer(SNGD(), np.ones(2), sigma0)

@@ -457,16 +457,18 @@ class Optimizer:
         """The run after telling ``vals`` for ``batch`` (pure: ``run`` is not changed)."""
         evaluations = run.evaluations + vals.size
         generation = run.generation + 1
-        all_finite = math.isfinite(vals.sum())  # one reduction instead of isfinite + all
-        finite = None if all_finite else np.isfinite(vals)
+        finite_mask = np.isfinite(vals)
+        finite = None if finite_mask.all() else finite_mask
         if finite is not None:
             if not finite.any():
                 return self._discarded(run, evaluations, generation)
             good = vals[finite]
-            worst = good.max()
-            spread = max(worst - good.min(), abs(worst) * 1e-12, 1e-300)
+            # Python floats: finite values near ±1.8e308 overflow to inf here without a warning,
+            # and min() brings the replacement back to the largest finite float
+            worst, best_good = float(good.max()), float(good.min())
+            spread = max(worst - best_good, abs(worst) * 1e-12, 1e-300)
             vals = vals.copy()
-            vals[~finite] = min(worst + spread, np.finfo(np.float64).max)
+            vals[~finite] = min(worst + spread, float(np.finfo(np.float64).max))
 
         state = freeze(self._strategy._update(run.state, batch.noise, batch.samples, vals))
         i = int(vals.argmin())
@@ -541,7 +543,7 @@ class Optimizer:
         history = run.history
         if len(history) == self._history_len and max(history) - min(history) < self._tolfun:
             current = vals if finite is None else vals[finite]
-            if current.max() - current.min() < self._tolfun:
+            if float(current.max()) - float(current.min()) < self._tolfun:  # no overflow warning
                 return run._replace(stop_reason="tolfun")
         if high < self._tolx:
             return run._replace(stop_reason="tolx")
