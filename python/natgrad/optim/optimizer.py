@@ -73,6 +73,8 @@ __all__ = ["Batch", "BoxTransform", "Optimizer", "Run"]
 
 #: consecutive generations without any finite value before the run stops with "nonfinite"
 MAX_NONFINITE = 10
+#: largest popsize x n of one generation (2^37 doubles = 1 TiB): beyond it a batch cannot exist
+_MAX_BATCH = 2**37
 #: stop reasons that mean the run converged (used for ``success`` by ``natgrad.minimize``)
 CONVERGED_REASONS = frozenset({"ftarget", "tolx", "tolfun"})
 
@@ -352,6 +354,11 @@ class Optimizer:
             if popsize is None
             else as_count("popsize", popsize, minimum=2)
         )
+        if self._popsize * n > _MAX_BATCH:
+            raise ValueError(
+                f"popsize must keep a generation's popsize x n samples allocatable (at most "
+                f"{_MAX_BATCH:.3g} numbers), got popsize={popsize!r} with n={n}"
+            )
         self._uniform_noise = strategy.noise_distribution == "uniform"
         if bounds is not None and strategy.domain != "real":
             # the box map would fold the ±1 samples of the binary model to other numbers

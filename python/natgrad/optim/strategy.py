@@ -163,7 +163,15 @@ class Strategy:
                 f"strategy used directly needs finite values), got {np.array2string(v, threshold=6)}"
             )
         self._check_population(z, x)
-        return freeze(self._update(state, z, x, v))
+        new = self._update(state, z, x, v)
+        if not is_finite_state(new):
+            # finite input, non-finite result: never returned silently (the Optimizer keeps its
+            # last finite state and stops with "invalid_state" instead)
+            raise ValueError(
+                "the update overflowed to a non-finite state: X must be the candidates "
+                "sample(state, noise) returned, and values and state of moderate size"
+            )
+        return freeze(new)
 
     def check_state(self, state: Any, dim: int | None = None) -> Any:
         """``state`` with every field checked against ``state_fields`` (ValueError otherwise).
