@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import natgrad.estimation as est
+from natgrad.packing import pack, packed_size, unpack
 from natgrad.reference import estimation as ref
-from natgrad.reference.packing import pack, packed_size, unpack
 
 
 def random_gaussian(rng, n, offset=1.0):

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 import natgrad as ng
 from gaussian_cases import case, spd
 from natgrad import _core
+from natgrad.packing import pack, unpack
 from natgrad.reference import gaussian as ref
-from natgrad.reference.packing import pack, unpack
 
 COORDS = ("natural", "expectation", "mean_cov")
 DIMS = [1, 2, 3, 5]

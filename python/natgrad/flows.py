@@ -31,7 +31,7 @@ from scipy.integrate import solve_ivp
 from scipy.special import expit
 
 from ._validation import FloatArray, as_float, as_float_array, as_int
-from .reference.packing import pack, unpack
+from .packing import pack, unpack
 
 __all__ = [
     "BinaryRelaxation",

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from . import _core
 from ._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from .family import ExponentialFamily
-from .reference.packing import dim_from_packed_size, packed_size
+from .packing import dim_from_packed_size, packed_size
 
 #: relative tolerance for asymmetry in ``cov``: max|Σ − Σᵀ| <= SYMMETRY_RTOL · max|Σ|
 SYMMETRY_RTOL = 1e-12
