@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core
-from ._validation import FloatArray, as_float, as_float_array
+from ._validation import FloatArray, as_damping, as_float_array, symmetric
 
 __all__ = [
     "binary_cov_f_x",
@@ -55,9 +55,7 @@ def _mean_cov(mean: ArrayLike, cov: ArrayLike | None, n: int) -> tuple[FloatArra
     mu = as_float_array("mean", mean, shape=(n,))
     if cov is None:
         raise ValueError("cov must be given (an (n, n) covariance matrix), got None")
-    c = as_float_array("cov", cov, shape=(n, n))
-    if not np.allclose(c, c.T, rtol=1e-12, atol=1e-14 * float(np.abs(c).max(initial=0.0))):
-        raise ValueError(f"cov must be symmetric, got {np.array2string(c, threshold=6)}")
+    c = symmetric("cov", as_float_array("cov", cov, shape=(n, n)))
     return mu, c
 
 
@@ -158,7 +156,7 @@ def estimate_natural_gradient(
         raise ValueError(f"coords must be 'theta', 'eta' or 'mean_cov', got {coords!r}")
     if fisher not in ("exact", "empirical"):
         raise ValueError(f"fisher must be 'exact' or 'empirical', got {fisher!r}")
-    d = as_float("damping", damping, nonnegative=True)
+    d = as_damping(damping)
     if coords == "eta":
         return cov_f_stats(x, v)
     if fisher == "empirical":

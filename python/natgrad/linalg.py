@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core
-from ._validation import FloatArray, as_float, as_float_array
+from ._validation import FloatArray, as_damping, as_float_array, symmetric
 
 
 def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -> FloatArray:
@@ -16,8 +16,8 @@ def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -
     ----------
     fisher : (m, m) array_like
         Symmetric positive-(semi)definite Fisher information matrix, m >= 1. An asymmetry up to
-        ``1e-10 * max|fisher|`` (rounding noise of an assembled matrix) is tolerated; a larger one
-        raises ValueError (only one triangle is read by the factorisation).
+        ``SYMMETRY_RTOL = 1e-10`` times ``max|fisher|`` (rounding noise of an assembled matrix)
+        is removed by symmetrising; a larger one raises ValueError.
     grad : (m,) or (m, k) array_like
         Ordinary gradient(s) in the same coordinates.
     damping : float, default 0
@@ -38,12 +38,13 @@ def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -
     f = as_float_array("fisher", fisher, ndim=2)
     if f.shape[0] != f.shape[1] or f.shape[0] < 1:
         raise ValueError(f"fisher must be square and at least 1 x 1, got shape {f.shape}")
+    f = symmetric("fisher", f)
     g = as_float_array("grad", grad)
     if g.ndim not in (1, 2) or g.shape[0] != f.shape[0]:
         raise ValueError(
             f"grad must have shape ({f.shape[0]},) or ({f.shape[0]}, k), got {g.shape}"
         )
-    d = as_float("damping", damping, nonnegative=True)
+    d = as_damping(damping)
     out = _core.damped_cholesky_solve(f, g.reshape(f.shape[0], -1), d)
     return np.asarray(out).reshape(g.shape)
 
@@ -76,6 +77,6 @@ def woodbury_solve(u: ArrayLike, grad: ArrayLike, damping: float) -> FloatArray:
         raise ValueError(
             f"grad must have shape ({uu.shape[0]},) or ({uu.shape[0]}, k), got {g.shape}"
         )
-    d = as_float("damping", damping, positive=True)
+    d = as_damping(damping, positive=True)
     out = _core.woodbury_solve(uu, g.reshape(uu.shape[0], -1), d)
     return np.asarray(out).reshape(g.shape)
