@@ -198,7 +198,7 @@ def test_charts_agree(rng):
     f = np.cos(X).sum(axis=1)
     dxi = est.estimate_natural_gradient(X, f, coords="mean_cov", mean=mean)
     dtheta = est.estimate_natural_gradient(X, f, mean=mean, cov=cov)
-    deta = est.estimate_natural_gradient(X, f, coords="eta")
+    deta = est.estimate_natural_gradient(X, f, coords="expectation")
     dmu, dS = unpack(dxi)
     # d eta = (d mu, dSigma + d mu mu^T + mu d mu^T), pairs scaled by 2
     pushed_eta = pack(dmu, dS + np.outer(dmu, mean) + np.outer(mean, dmu), offdiag_scale=2.0)
@@ -463,3 +463,17 @@ def test_cov_f_stats_properties(n, N, seed, a, k):
     # the order of the samples does not matter
     p = r.permutation(N)
     np.testing.assert_allclose(est.cov_f_stats(X[p], f[p]), base, rtol=0, atol=tol)
+
+
+# --- one vocabulary ---
+
+
+@pytest.mark.parametrize(("old", "new"), [("theta", "natural"), ("eta", "expectation")])
+def test_old_coordinate_names_are_refused_naming_the_new_one(old, new):
+    X = np.random.default_rng(0).standard_normal((6, 2))
+    with pytest.raises(
+        ValueError,
+        match=rf"^coords must be one of 'natural', 'expectation', 'mean_cov', got '{old}' "
+        rf"\(.* is '{new}'\)",
+    ):
+        est.estimate_natural_gradient(X, X[:, 0], coords=old, mean=np.zeros(2), cov=np.eye(2))

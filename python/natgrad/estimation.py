@@ -41,6 +41,21 @@ __all__ = [
 ]
 
 
+_COORDS = ("natural", "expectation", "mean_cov")
+_OLD_COORDS = {"theta": "θ is 'natural'", "eta": "η is 'expectation'", "xi": "ξ is 'mean_cov'"}
+
+
+def _check_coords(coords: object) -> Literal["natural", "expectation", "mean_cov"]:
+    if coords not in _COORDS:
+        hint = (
+            f" ({_OLD_COORDS[coords]})" if isinstance(coords, str) and coords in _OLD_COORDS else ""
+        )
+        raise ValueError(
+            f"coords must be one of 'natural', 'expectation', 'mean_cov', got {coords!r}{hint}"
+        )
+    return coords  # type: ignore[return-value]
+
+
 def _batch(X: ArrayLike, values: ArrayLike) -> tuple[FloatArray, FloatArray]:
     x = as_float_array("X", X, ndim=2)
     if x.shape[0] < 2:
@@ -99,7 +114,7 @@ def estimate_natural_gradient(
     X: ArrayLike,
     values: ArrayLike,
     *,
-    coords: Literal["theta", "eta", "mean_cov"] = "theta",
+    coords: Literal["natural", "expectation", "mean_cov"] = "natural",
     fisher: Literal["exact", "empirical"] = "exact",
     mean: ArrayLike | None = None,
     cov: ArrayLike | None = None,
@@ -113,11 +128,11 @@ def estimate_natural_gradient(
         Samples from N(mean, cov), one per row.
     values : (N,) array_like
         f at each sample.
-    coords : {"theta", "eta", "mean_cov"}
-        Chart of the result (all packed, length m):
+    coords : {"natural", "expectation", "mean_cov"}
+        Chart of the result (all packed, length m), named as in :class:`natgrad.Gaussian`:
 
-        * ``"theta"``: ∇̃_θ F = ∇_η F (a direction in θ; off-diagonal entries are dΘ_ij).
-        * ``"eta"``: ∇̃_η F = ∇_θ F = Cov(f, T) (same with either ``fisher``).
+        * ``"natural"`` (θ): ∇̃_θ F = ∇_η F (a direction in θ; off-diagonal entries are dΘ_ij).
+        * ``"expectation"`` (η): ∇̃_η F = ∇_θ F = Cov(f, T) (same with either ``fisher``).
         * ``"mean_cov"``: the tangent vector in ξ = (μ, Σ): (dμ, dΣ_ii, dΣ_ij). With the exact
           Fisher it is (Ĉov(f, x), Ĉov(f, (x − μ)(x − μ)ᵀ)), the IGO / NES form.
     fisher : {"exact", "empirical"}
@@ -152,16 +167,15 @@ def estimate_natural_gradient(
     """
     x, v = _batch(X, values)
     n = x.shape[1]
-    if coords not in ("theta", "eta", "mean_cov"):
-        raise ValueError(f"coords must be 'theta', 'eta' or 'mean_cov', got {coords!r}")
+    coords = _check_coords(coords)
     if fisher not in ("exact", "empirical"):
         raise ValueError(f"fisher must be 'exact' or 'empirical', got {fisher!r}")
     d = as_damping(damping)
-    if coords == "eta":
+    if coords == "expectation":
         return cov_f_stats(x, v)
     if fisher == "empirical":
         g = np.asarray(_core.natural_gradient_theta_empirical(x, v, d))
-        if coords == "theta":
+        if coords == "natural":
             return g
         if mean is None:
             raise ValueError("mean must be given for coords='mean_cov', got None")
