@@ -432,3 +432,83 @@ def test_bool_is_not_a_real_number_for_float_arguments(rng):
         ng.natural_gradient(np.eye(2), np.ones(2), damping=np.bool_(False))
     with pytest.raises(ValueError, match=r"^grad must have shape \(5,\), got \(3,\)"):
         g.natural_gradient(np.ones(3))
+
+
+# --- numerically positive definite covariances (defect 8) ---
+
+# (A Aᵀ for an integer 3 x 2 matrix A: exactly singular, det = 0 in exact arithmetic, yet its
+# float64 Cholesky factorisation succeeds with a last pivot of 1.2e-7)
+SINGULAR_3 = np.array([[145.0, -6.0, -96.0], [-6.0, 72.0, 30.0], [-96.0, 30.0, 73.0]])
+
+
+def test_exactly_singular_cov_is_refused():
+    from fractions import Fraction
+
+    a = [[Fraction(int(v)) for v in row] for row in SINGULAR_3]
+    det = (
+        a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+        - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+        + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+    )
+    assert det == 0
+    with pytest.raises(ValueError, match=r"^cov is numerically singular: estimated condition"):
+        ng.Gaussian(np.zeros(3), SINGULAR_3)
+
+
+@pytest.mark.parametrize("lam", [3e-16, 2e-16, 1e-17])
+def test_cov_at_condition_beyond_one_over_n_eps_is_refused(lam):
+    q = np.linalg.qr(np.random.default_rng(1).standard_normal((2, 2)))[0]
+    cov = q @ np.diag([1.0, lam]) @ q.T
+    with pytest.raises(ValueError, match=r"^cov (is numerically singular|must be symmetric pos)"):
+        ng.Gaussian([0.0, 0.0], 0.5 * (cov + cov.T))
+
+
+@pytest.mark.parametrize("n", [2, 5, 30])
+def test_accepted_cov_round_trips_to_what_its_condition_allows(rng, n):
+    # just inside the criterion (the 1-norm estimate is within a factor ~n of κ₂): accepted, with
+    # an AccuracyWarning on inversion, and the Σ → θ → Σ round trip is off by at most ~κ·ε
+    cond = 0.02 / (n * n * np.finfo(float).eps)
+    cov = spd(rng, n, cond)
+    g = ng.Gaussian(np.zeros(n), cov)
+    with pytest.warns(ng.AccuracyWarning):
+        theta = g.natural()
+    with pytest.warns(ng.AccuracyWarning):
+        back = ng.Gaussian.from_natural(theta).cov
+    err = np.abs(back - cov).max() / np.abs(cov).max()
+    assert err < 4 * n * cond * np.finfo(float).eps
+
+
+def test_condition_number_is_the_two_norm_condition(rng):
+    import mpmath
+
+    cov = spd(rng, 4, 1e6)
+    g = ng.Gaussian(np.zeros(4), cov)
+    mpmath.mp.dps = 40
+    ev = mpmath.eigsy(mpmath.matrix(cov.tolist()))[0]
+    vals = sorted(float(v) for v in ev)
+    assert g.condition_number() == pytest.approx(vals[-1] / vals[0], rel=1e-9)
+    assert ng.Gaussian([0.0], [[3.0]]).condition_number() == 1.0
+    assert ng.Gaussian([0.0, 0.0], np.diag([2.0, 1e-6])).condition_number() == pytest.approx(2e6)
+
+
+def test_from_natural_and_from_expectation_refuse_numerically_singular_results():
+    # Θ = −½ P with P = SINGULAR_3 (halving is exact, so P is exactly singular)
+    theta = pack(np.zeros(3), -0.5 * SINGULAR_3, offdiag_scale=1.0)
+    with pytest.raises(ValueError, match=r"^theta: the precision -2Θ is numerically singular"):
+        ng.Gaussian.from_natural(theta)
+    eta = pack(np.zeros(3), SINGULAR_3, offdiag_scale=2.0)
+    with pytest.raises(ValueError, match=r"^eta: the covariance E - μμᵀ is numerically singular"):
+        ng.Gaussian.from_expectation(eta)
+    xi = pack(np.zeros(3), SINGULAR_3)
+    with pytest.raises(ValueError, match=r"^xi: the covariance is numerically singular"):
+        ng.Gaussian.from_mean_cov(xi)
+
+
+def test_ill_conditioned_inversion_warns(rng):
+    cov = spd(rng, 3, 1e11)  # cond·eps = 2e-5 > 1e-6: accepted, but Σ⁻¹ carries ~1e-5 error
+    g = ng.Gaussian(np.zeros(3), cov)
+    with pytest.warns(ng.AccuracyWarning, match="condition number"):
+        g.natural()
+    ok = ng.Gaussian(np.zeros(3), spd(rng, 3, 1e8))
+    ok.natural()  # no warning (filterwarnings = error)
+    ok.precision  # noqa: B018
