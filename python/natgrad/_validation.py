@@ -147,6 +147,13 @@ def symmetric(name: str, matrix: FloatArray) -> FloatArray:
     return np.ascontiguousarray(0.5 * matrix + 0.5 * matrix.T)
 
 
+def not_representable(what: str, hint: str) -> ValueError:
+    """The ValueError for a non-finite result computed from finite input (an overflow)."""
+    return ValueError(
+        f"{what}: the result is not representable in float64 (an intermediate overflowed); {hint}"
+    )
+
+
 def warn_if_inaccurate(what: str, condition: float, *, stacklevel: int = 3) -> None:
     """Emit :class:`AccuracyWarning` when ``condition`` · ε > ``ACCURACY_BOUND``."""
     eps = float(np.finfo(np.float64).eps)

@@ -27,7 +27,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core
-from ._validation import FloatArray, as_damping, as_float_array, symmetric
+from ._validation import (
+    FloatArray,
+    as_damping,
+    as_float_array,
+    not_representable,
+    symmetric,
+    warn_if_inaccurate,
+)
+from .gaussian import certified_condition
 
 __all__ = [
     "binary_cov_f_x",
@@ -66,12 +74,23 @@ def _batch(X: ArrayLike, values: ArrayLike) -> tuple[FloatArray, FloatArray]:
     return x, v
 
 
-def _mean_cov(mean: ArrayLike, cov: ArrayLike | None, n: int) -> tuple[FloatArray, FloatArray]:
+def _finite(what: str, out: object) -> FloatArray:
+    arr = np.asarray(out)
+    if not np.all(np.isfinite(arr)):
+        raise not_representable(what, "rescale the samples, the values or the parameters")
+    return arr
+
+
+def _mean_cov(
+    mean: ArrayLike, cov: ArrayLike | None, n: int
+) -> tuple[FloatArray, FloatArray, float]:
+    """(mean, cov, estimated cond(cov)), cov validated exactly as :class:`natgrad.Gaussian` does
+    (symmetric to 1e-10, Cholesky succeeds, estimated condition below 1/(n·ε))."""
     mu = as_float_array("mean", mean, shape=(n,))
     if cov is None:
         raise ValueError("cov must be given (an (n, n) covariance matrix), got None")
     c = symmetric("cov", as_float_array("cov", cov, shape=(n, n)))
-    return mu, c
+    return mu, c, certified_condition("cov", c)
 
 
 def cov_f_stats(X: ArrayLike, values: ArrayLike) -> FloatArray:
@@ -95,7 +114,7 @@ def cov_f_stats(X: ArrayLike, values: ArrayLike) -> FloatArray:
     mean c, O(N n²); the N × m statistics matrix is never formed.
     """
     x, v = _batch(X, values)
-    return np.asarray(_core.cov_f_stats(x, v))
+    return _finite("cov_f_stats", _core.cov_f_stats(x, v))
 
 
 def empirical_fisher(X: ArrayLike) -> FloatArray:
@@ -107,7 +126,7 @@ def empirical_fisher(X: ArrayLike) -> FloatArray:
     x = as_float_array("X", X, ndim=2)
     if x.shape[0] < 2 or x.shape[1] < 1:
         raise ValueError(f"X must have at least 2 rows and 1 column, got shape {x.shape}")
-    return np.asarray(_core.empirical_fisher(x))
+    return _finite("empirical_fisher", _core.empirical_fisher(x))
 
 
 def estimate_natural_gradient(
@@ -153,8 +172,15 @@ def estimate_natural_gradient(
     Raises
     ------
     ValueError
-        On bad shapes, NaN/Inf, unknown options, a non-symmetric or non-PD ``cov``, or a singular
-        empirical Fisher without damping.
+        On bad shapes, NaN/Inf, unknown options, a non-symmetric or not numerically positive
+        definite ``cov`` (the criterion of :class:`natgrad.Gaussian`), a singular empirical
+        Fisher without damping, or a result (or empirical Fisher) that overflows float64.
+
+    Warns
+    -----
+    AccuracyWarning
+        With the exact Fisher in ``"natural"`` coordinates when cond(cov)·ε > 1e-6 (Σ⁻¹ is
+        formed).
 
     Notes
     -----
@@ -171,23 +197,32 @@ def estimate_natural_gradient(
     if fisher not in ("exact", "empirical"):
         raise ValueError(f"fisher must be 'exact' or 'empirical', got {fisher!r}")
     d = as_damping(damping)
+    what = "estimate_natural_gradient"
     if coords == "expectation":
         return cov_f_stats(x, v)
     if fisher == "empirical":
-        g = np.asarray(_core.natural_gradient_theta_empirical(x, v, d))
+        try:
+            g = _finite(what, _core.natural_gradient_theta_empirical(x, v, d))
+        except ValueError as exc:  # the core's check of the Fisher it formed from T(X)
+            if "NaN or Inf" not in str(exc):
+                raise
+            raise not_representable(
+                f"{what}: the empirical Fisher Cov(T, T)", "rescale the samples"
+            ) from exc
         if coords == "natural":
             return g
         if mean is None:
             raise ValueError("mean must be given for coords='mean_cov', got None")
-        mu, c = _mean_cov(mean, cov, n)
-        return np.asarray(_core.tangent_theta_to_mean_cov(mu, c, g))
+        mu, c, _ = _mean_cov(mean, cov, n)
+        return _finite(what, _core.tangent_theta_to_mean_cov(mu, c, g))
     if mean is None:
         raise ValueError("mean must be given for fisher='exact', got None")
     if coords == "mean_cov":
         mu = as_float_array("mean", mean, shape=(n,))
-        return np.asarray(_core.natural_gradient_mean_cov(x, v, mu))
-    mu, c = _mean_cov(mean, cov, n)
-    return np.asarray(_core.natural_gradient_theta_exact(x, v, mu, c))
+        return _finite(what, _core.natural_gradient_mean_cov(x, v, mu))
+    mu, c, kappa = _mean_cov(mean, cov, n)
+    warn_if_inaccurate(f"{what}: Σ⁻¹", kappa)
+    return _finite(what, _core.natural_gradient_theta_exact(x, v, mu, c))
 
 
 def tangent_mean_cov_to_theta(mean: ArrayLike, cov: ArrayLike, dxi: ArrayLike) -> FloatArray:
@@ -196,17 +231,18 @@ def tangent_mean_cov_to_theta(mean: ArrayLike, cov: ArrayLike, dxi: ArrayLike) -
     dΘ = ½ P dΣ P and dt = P(dμ − dΣ P μ) with P = Σ⁻¹; O(n³).
     """
     mu = as_float_array("mean", mean, ndim=1)
-    mu, c = _mean_cov(mu, cov, mu.size)
+    mu, c, kappa = _mean_cov(mu, cov, mu.size)
     dx = as_float_array("dxi", dxi, shape=(mu.size + mu.size * (mu.size + 1) // 2,))
-    return np.asarray(_core.tangent_mean_cov_to_theta(mu, c, dx))
+    warn_if_inaccurate("tangent_mean_cov_to_theta: Σ⁻¹", kappa)
+    return _finite("tangent_mean_cov_to_theta", _core.tangent_mean_cov_to_theta(mu, c, dx))
 
 
 def tangent_theta_to_mean_cov(mean: ArrayLike, cov: ArrayLike, dtheta: ArrayLike) -> FloatArray:
     """Inverse of :func:`tangent_mean_cov_to_theta`: dΣ = 2ΣdΘΣ, dμ = Σ(dt + 2 dΘ μ)."""
     mu = as_float_array("mean", mean, ndim=1)
-    mu, c = _mean_cov(mu, cov, mu.size)
+    mu, c, _ = _mean_cov(mu, cov, mu.size)
     dt = as_float_array("dtheta", dtheta, shape=(mu.size + mu.size * (mu.size + 1) // 2,))
-    return np.asarray(_core.tangent_theta_to_mean_cov(mu, c, dt))
+    return _finite("tangent_theta_to_mean_cov", _core.tangent_theta_to_mean_cov(mu, c, dt))
 
 
 def _binary_batch(X: ArrayLike, values: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -219,7 +255,7 @@ def _binary_batch(X: ArrayLike, values: ArrayLike) -> tuple[FloatArray, FloatArr
 def binary_cov_f_x(X: ArrayLike, values: ArrayLike) -> FloatArray:
     """Estimate ∇_θ E[f] = Cov(f, x) for the independence model on {−1, +1}ⁿ (divisor N − 1)."""
     x, v = _binary_batch(X, values)
-    return np.asarray(_core.binary_cov_f_x(x, v))
+    return _finite("binary_cov_f_x", _core.binary_cov_f_x(x, v))
 
 
 def binary_fisher(theta: ArrayLike) -> FloatArray:
@@ -239,4 +275,4 @@ def binary_natural_gradient(X: ArrayLike, values: ArrayLike, theta: ArrayLike) -
     """
     x, v = _binary_batch(X, values)
     t = as_float_array("theta", theta, shape=(x.shape[1],))
-    return np.asarray(_core.binary_natural_gradient(x, v, t))
+    return _finite("binary_natural_gradient", _core.binary_natural_gradient(x, v, t))

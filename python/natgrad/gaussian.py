@@ -69,7 +69,7 @@ def _representable(what: str, value: Any, dim: int) -> Any:
 _EPS = float(np.finfo(np.float64).eps)
 
 
-def _certified_condition(what: str, spd: FloatArray) -> float:
+def certified_condition(what: str, spd: FloatArray) -> float:
     """Estimated condition number of a symmetric matrix that must be numerically positive definite
     (the covariance, or the precision, which has the same condition), else ValueError.
 
@@ -96,6 +96,23 @@ def _certified_condition(what: str, spd: FloatArray) -> float:
             "be certified in float64"
         )
     return kappa
+
+
+def _fisher_natural_diagonal(mean: FloatArray, cov: FloatArray) -> FloatArray:
+    """diag I_θ = Var(T) in O(n²) (Isserlis): Var x_i = σ_ii, Var x_i² = 2σ_ii² + 4μ_i²σ_ii,
+    Var 2x_ix_j = 4(σ_iiσ_jj + σ_ij² + μ_i²σ_jj + μ_j²σ_ii + 2μ_iμ_jσ_ij)."""
+    d = np.diag(cov)
+    iu, ju = np.triu_indices(mean.shape[0], k=1)
+    mi, mj, sij = mean[iu], mean[ju], cov[iu, ju]
+    pairs = 4.0 * (
+        d[iu] * d[ju] + sij * sij + mi * mi * d[ju] + mj * mj * d[iu] + 2 * mi * mj * sij
+    )
+    return np.concatenate([d, 2.0 * d * d + 4.0 * mean * mean * d, pairs])
+
+
+def _damped_condition_lower_bound(diagonal: FloatArray, damping: float) -> float:
+    """(max diag + δ)/(min diag + δ) ≤ cond(A + δI) for symmetric positive definite A."""
+    return float((diagonal.max() + damping) / (diagonal.min() + damping))
 
 
 def _check_coords(coords: Any) -> str:
@@ -147,7 +164,7 @@ class Gaussian(ExponentialFamily):
         if sigma.shape != (n, n):
             raise ValueError(f"cov must have shape ({n}, {n}) to match mean, got {sigma.shape}")
         sigma = symmetric("cov", sigma)
-        kappa = _certified_condition("cov", sigma)
+        kappa = certified_condition("cov", sigma)
         self._init(mu, sigma, None, None, kappa)
 
     def _init(
@@ -180,7 +197,7 @@ class Gaussian(ExponentialFamily):
         obj = cls.__new__(cls)
         cov = np.ascontiguousarray(cov, dtype=np.float64)
         prec = None if precision is None else np.ascontiguousarray(precision, dtype=np.float64)
-        kappa = _certified_condition(what, cov if prec is None else prec)
+        kappa = certified_condition(what, cov if prec is None else prec)
         obj._init(np.ascontiguousarray(mean, dtype=np.float64), cov, prec, theta, kappa)
         return obj
 
@@ -364,26 +381,63 @@ class Gaussian(ExponentialFamily):
         """(I + damping·Id)⁻¹ grad, grad the ordinary gradient in ``coords``; never forms I.
 
         With ``damping = 0`` this is exact in O(n³): I_θ⁻¹ = I_η, I_η⁻¹ = I_θ and
-        I_ξ⁻¹ g = (Σg_μ, 2ΣGΣ). With damping > 0: in "mean_cov" an eigendecomposition of Σ and a
-        conjugate-gradient solve of condition number ≤ 2 (O(n³) per iteration, ~20 iterations);
-        in "natural" conjugate gradients with a structured preconditioner of condition number
-        ≤ 2 (about 20 O(n³) iterations); in "expectation" conjugate gradients with a
-        block-diagonal preconditioner raced against plain CG. A ValueError (suggesting the dense
-        route ``natgrad.natural_gradient(g.fisher(coords), grad, damping)``) is raised if the
-        iteration does not converge.
+        I_ξ⁻¹ g = (Σg_μ, 2ΣGΣ). With damping δ > 0: in "mean_cov" an eigendecomposition of Σ and
+        a conjugate-gradient solve of condition number ≤ 2 (O(n³) per iteration, ~20
+        iterations); in "natural" conjugate gradients with a structured preconditioner of
+        condition number ≤ 2 (about 20 O(n³) iterations); in "expectation" through the natural
+        solve, x = I_θ (I_θ + Id/δ)⁻¹ grad / δ, because I_η = I_θ⁻¹ is itself ill-conditioned
+        far from the origin (cond(I_η + δ Id) ~ 1e20 at |μ| = 100, λ(Σ) = (1, 1e-8), where any
+        route through I_η loses every digit) while I_θ + Id/δ is not. A ValueError (suggesting
+        the dense route ``natgrad.natural_gradient(g.fisher(coords), grad, damping)``) is raised
+        if the iteration does not converge, or if the result overflows.
+
+        Warns
+        -----
+        AccuracyWarning
+            In "natural" and "expectation" with damping, when the lower bound
+            (max diag I_θ + c)/(min diag I_θ + c) of cond(I_θ + c·Id), c = δ resp. 1/δ, times ε
+            exceeds 1e-6; whenever Σ⁻¹ is formed from an ill-conditioned Σ.
         """
         c = _check_coords(coords)
         g = as_float_array("grad", grad, shape=(self.num_params,))
         d = as_damping(damping)
         if c == "natural":
+            if d > 0:
+                warn_if_inaccurate(
+                    "natural_gradient: I_θ + damping·Id",
+                    _damped_condition_lower_bound(
+                        _fisher_natural_diagonal(self._mean, self._cov), d
+                    ),
+                )
             out = _core.gaussian_natural_gradient_natural(self._mean, self._cov, self._prec(), g, d)
         elif c == "expectation":
-            out = _core.gaussian_natural_gradient_expectation(
-                self._mean, self._cov, self._prec(), g, d
+            out = (
+                self._damped_expectation_solve(g, d)
+                if d > 0
+                else (
+                    _core.gaussian_natural_gradient_expectation(
+                        self._mean, self._cov, self._prec(), g, d
+                    )
+                )
             )
         else:
             out = _core.gaussian_natural_gradient_mean_cov(self._cov, g, d)
         return _representable("natural_gradient", np.asarray(out), self.dim)
+
+    def _damped_expectation_solve(self, g: FloatArray, damping: float) -> FloatArray:
+        # (I_η + δ Id) x = g with I_η = I_θ⁻¹  ⇔  x = I_θ y / δ,  (I_θ + Id/δ) y = g
+        inv = 1.0 / damping
+        if not np.isfinite(inv):  # δ subnormal: (I_η + δ Id)⁻¹ = I_θ to relative δ·‖I_θ‖
+            return np.asarray(_core.gaussian_fisher_product_natural(self._mean, self._cov, g))
+        warn_if_inaccurate(
+            "natural_gradient: I_θ + Id/damping",
+            _damped_condition_lower_bound(_fisher_natural_diagonal(self._mean, self._cov), inv),
+            stacklevel=4,
+        )
+        y = np.asarray(
+            _core.gaussian_natural_gradient_natural(self._mean, self._cov, self._prec(), g, inv)
+        )
+        return np.asarray(_core.gaussian_fisher_product_natural(self._mean, self._cov, y)) * inv
 
     def kl(self, other: ExponentialFamily) -> float:
         """KL(self ‖ other) in closed form through Cholesky factors."""
