@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _core
+from . import _binary, _core
 from ._validation import (
     FloatArray,
     as_damping,
@@ -262,10 +262,11 @@ def binary_fisher(theta: ArrayLike) -> FloatArray:
     """Fisher information I_θ = 1 − tanh²θ = 4μ(1 − μ) of the ±1 independence model.
 
     Computed as 4e/(1 + e)² with e = exp(−2|θ|), exact to rounding at any θ (1 − tanh²θ from a
-    rounded tanh loses every digit for |θ| ≳ 10; SEED_ERRATA §7).
+    rounded tanh loses every digit for |θ| ≳ 10; SEED_ERRATA §7). The same helper
+    (``natgrad._binary.fisher_natural``) gives :class:`natgrad.BinaryIndependence` its Fisher.
     """
     t = as_float_array("theta", theta, ndim=1)
-    return np.asarray(_core.binary_fisher_theta(t))
+    return _binary.fisher_natural(t)
 
 
 def binary_natural_gradient(X: ArrayLike, values: ArrayLike, theta: ArrayLike) -> FloatArray:

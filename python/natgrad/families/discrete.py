@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit, logsumexp
 
+from .. import _binary
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from ..family import ExponentialFamily
 from ._base import ClosedFormFamily
@@ -514,12 +515,12 @@ class BinaryIndependence(ClosedFormFamily):
         return float(np.sum(self._p * self._log_p + self._q * self._log_q))
 
     def _fisher(self, coords: str) -> FloatArray:
-        pq = self._p * self._q  # 1 − tanh²θ = 4pq, accurate in the tails
+        i_theta = _binary.fisher_natural(self._theta)  # 1 − tanh²θ = 4pq, accurate in the tails
         if coords == "natural":
-            return np.diag(4.0 * pq)
+            return np.diag(i_theta)
         if coords == "expectation":
-            return np.diag(0.25 / pq)
-        return np.diag(1.0 / pq)
+            return np.diag(1.0 / i_theta)
+        return np.diag(4.0 / i_theta)  # μ = (1 + η)/2: I_μ = 4 I_η
 
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)
