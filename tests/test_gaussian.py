@@ -222,16 +222,27 @@ def test_immutable_and_no_aliasing(rng):
 def test_layout_policy_accepts_and_converts(rng):
     mean, cov = case(rng, 4)
     ref_g = ng.Gaussian(mean, cov)
+    readonly = cov.copy()
+    readonly.setflags(write=False)
     for m, c in [
-        (mean.astype(np.float32), cov.astype(np.float32).astype(np.float64)),
+        (mean.astype(np.float32), cov.astype(np.float32)),
         (mean, np.asfortranarray(cov)),
         (np.repeat(mean, 2)[::2], np.repeat(np.repeat(cov, 2, 0), 2, 1)[::2, ::2]),
+        (mean[::-1][::-1], readonly),
         (mean.tolist(), cov.tolist()),
     ]:
-        g = ng.Gaussian(m, c)
-        np.testing.assert_allclose(
-            g.natural(), ng.Gaussian(np.asarray(m, float), c).natural(), rtol=1e-15
-        )
+        # each layout against a fresh C-contiguous float64 copy of the same values: bit for bit
+        m64 = np.array(np.asarray(m, dtype=np.float64), order="C")
+        c64 = np.array(np.asarray(c, dtype=np.float64), order="C")
+        assert c64.flags.c_contiguous and c64.base is None
+        g, want = ng.Gaussian(m, c), ng.Gaussian(m64, c64)
+        for got_x, want_x in [
+            (g.natural(), want.natural()),
+            (g.expectation(), want.expectation()),
+            (g.fisher("expectation"), want.fisher("expectation")),
+            (g.log_prob(c64), want.log_prob(c64)),
+        ]:
+            np.testing.assert_array_equal(got_x, want_x)
     np.testing.assert_allclose(
         ng.Gaussian(mean, np.asfortranarray(cov)).natural(), ref_g.natural(), rtol=0
     )
