@@ -112,6 +112,8 @@ def as_float(name: str, value: Any, *, positive: bool = False, nonnegative: bool
         raise ValueError(f"{name} must be a real number, got {value!r}")
     try:
         out = float(value)
+    except OverflowError as exc:  # a Python int beyond float64
+        raise ValueError(f"{name} must be finite, got {value!r}") from exc
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a real number, got {value!r}") from exc
     if not np.isfinite(out):

@@ -471,10 +471,14 @@ class Gaussian(ExponentialFamily):
         """log p(x) for x of shape (n,) (0-d result) or (N, n) (shape (N,))."""
         pts, single = self._points(x)
         out = np.asarray(_core.gaussian_log_prob(self._mean, self._cov, pts))
+        if np.any(np.isnan(out)):  # −inf (a density that underflows) is a valid answer
+            raise ValueError("log_prob: the result is not representable in float64 (NaN)")
         return out.reshape(()) if single else out
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
         """T(x) = (x_i, x_i², 2x_ix_j), shape (m,) for one point or (N, m) for a batch."""
         pts, single = self._points(x)
-        out = np.asarray(_core.gaussian_sufficient_stats(pts))
+        out = _representable(
+            "sufficient_stats", np.asarray(_core.gaussian_sufficient_stats(pts)), self.dim
+        )
         return out[0] if single else out

@@ -67,6 +67,7 @@ def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -
     diag = np.diag(f)
     lowest = float(diag.min()) + d
     if lowest > 0:  # else the factorisation below fails and names the pivot
+        # Python floats: a huge ratio is inf (then warned about), not a NumPy overflow warning
         warn_if_inaccurate("natural_gradient: fisher + damping·I", (float(diag.max()) + d) / lowest)
     out = np.asarray(_core.damped_cholesky_solve(f, g.reshape(f.shape[0], -1), d))
     if not np.all(np.isfinite(out)):
@@ -139,4 +140,5 @@ def _woodbury_rescaled(u: FloatArray, rhs: FloatArray, damping: float, big: floa
             "columns of u are linearly dependent; rescale u or increase damping"
         ) from exc
     y = cho_solve(factor, ut.T @ rhs)
-    return np.asarray((rhs - ut @ y) / damping)
+    with np.errstate(over="ignore"):  # an overflow here is reported by woodbury_solve
+        return np.asarray((rhs - ut @ y) / damping)
