@@ -83,6 +83,9 @@ def test_as_float_accepts_real_scalars(value: Any) -> None:
         lambda d: est.estimate_natural_gradient(
             [[0.0], [1.0], [2.0]], [0.0, 1.0, 3.0], fisher="empirical", damping=d
         ),
+        lambda d: ng.NaturalGradientDescent(
+            ng.Objective(lambda p: p.expectation(), coords="natural"), 0.1, damping=d
+        ),
     ],
 )
 def test_one_damping_check(value: Any, call: Callable[[Any], Any]) -> None:
@@ -111,6 +114,7 @@ def test_one_symmetry_check() -> None:
         ("cov", lambda: ng.Gaussian([0.0, 0.0], a)),
         ("fisher", lambda: ng.natural_gradient(a, [1.0, 1.0])),
         ("cov", lambda: est.tangent_theta_to_mean_cov([0.0, 0.0], a, np.zeros(5))),
+        ("Q", lambda: ng.flows.GaussianQuadraticRelaxation([0.0, 0.0], a)),
     ):
         with pytest.raises(ValueError, match=rf"^{name} must be symmetric: max\|") as info:
             call()
