@@ -135,3 +135,25 @@ def test_exponential_fisher_at_a_subnormal_rate() -> None:
         ng.Exponential(1e-320).fisher()
     with pytest.raises(ValueError, match="not representable"):
         ng.Exponential(1e-320).fisher("expectation")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: ng.Gaussian([0.0], [[1.0]]).fisher(c),
+        lambda c: ng.Bernoulli(0.3).fisher(c),
+        lambda c: ng.Poisson(2.0).natural_gradient([1.0], c),
+        lambda c: est.estimate_natural_gradient(
+            [[0.0], [1.0], [2.0]], [0.0, 1.0, 3.0], coords=c, mean=[0.0], cov=[[1.0]]
+        ),
+    ],
+)
+def test_one_coordinate_vocabulary(call: Callable[[Any], Any]) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"^coords must be one of 'natural', 'expectation'.*"
+        r"got 'theta' \(θ is 'natural'\)",
+    ):
+        call("theta")
+    with pytest.raises(ValueError, match=r"got 'eta' \(η is 'expectation'\)"):
+        call("eta")

@@ -169,6 +169,22 @@ def warn_if_inaccurate(what: str, condition: float, *, stacklevel: int = 3) -> N
         )
 
 
+#: spelled-out symbols (accepted by natgrad.estimation once), each with the natgrad name
+_OLD_COORDS = {"theta": "θ is 'natural'", "eta": "η is 'expectation'", "xi": "ξ is 'mean_cov'"}
+
+
+def check_coords(coords: Any, allowed: tuple[str, ...]) -> str:
+    """The one coordinate-name check: ``coords`` must be one of ``allowed``; the symbols θ/η/ξ
+    spelled out ("theta", ...) are refused with a hint naming natgrad's name."""
+    if not isinstance(coords, str) or coords not in allowed:
+        hint = (
+            f" ({_OLD_COORDS[coords]})" if isinstance(coords, str) and coords in _OLD_COORDS else ""
+        )
+        names = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"coords must be one of {names}, got {coords!r}{hint}")
+    return coords
+
+
 def as_int(name: str, value: Any, *, minimum: int | None = None) -> int:
     """Return ``value`` as an int (bools refused), or raise ValueError naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):

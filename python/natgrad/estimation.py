@@ -31,6 +31,7 @@ from ._validation import (
     FloatArray,
     as_damping,
     as_float_array,
+    check_coords,
     not_representable,
     symmetric,
     warn_if_inaccurate,
@@ -50,18 +51,6 @@ __all__ = [
 
 
 _COORDS = ("natural", "expectation", "mean_cov")
-_OLD_COORDS = {"theta": "θ is 'natural'", "eta": "η is 'expectation'", "xi": "ξ is 'mean_cov'"}
-
-
-def _check_coords(coords: object) -> Literal["natural", "expectation", "mean_cov"]:
-    if coords not in _COORDS:
-        hint = (
-            f" ({_OLD_COORDS[coords]})" if isinstance(coords, str) and coords in _OLD_COORDS else ""
-        )
-        raise ValueError(
-            f"coords must be one of 'natural', 'expectation', 'mean_cov', got {coords!r}{hint}"
-        )
-    return coords  # type: ignore[return-value]
 
 
 def _batch(X: ArrayLike, values: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -193,7 +182,7 @@ def estimate_natural_gradient(
     """
     x, v = _batch(X, values)
     n = x.shape[1]
-    coords = _check_coords(coords)
+    coords = check_coords(coords, _COORDS)  # type: ignore[assignment]
     if fisher not in ("exact", "empirical"):
         raise ValueError(f"fisher must be 'exact' or 'empirical', got {fisher!r}")
     d = as_damping(damping)

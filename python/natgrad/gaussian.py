@@ -28,6 +28,7 @@ from ._validation import (
     as_float_array,
     as_generator,
     as_int,
+    check_coords,
     symmetric,
     warn_if_inaccurate,
 )
@@ -116,9 +117,7 @@ def _damped_condition_lower_bound(diagonal: FloatArray, damping: float) -> float
 
 
 def _check_coords(coords: Any) -> str:
-    if coords not in _COORDS:
-        raise ValueError(f"coords must be one of {_COORDS}, got {coords!r}")
-    return str(coords)
+    return check_coords(coords, _COORDS)
 
 
 class Gaussian(ExponentialFamily):
