@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import natgrad as ng
 import natgrad.estimation as est
+from natgrad.packing import pack, packed_size, unpack
 from natgrad.reference import estimation as ref
-from natgrad.reference.packing import pack, packed_size, unpack
 
 
 def random_gaussian(rng, n, offset=1.0):
@@ -198,7 +199,7 @@ def test_charts_agree(rng):
     f = np.cos(X).sum(axis=1)
     dxi = est.estimate_natural_gradient(X, f, coords="mean_cov", mean=mean)
     dtheta = est.estimate_natural_gradient(X, f, mean=mean, cov=cov)
-    deta = est.estimate_natural_gradient(X, f, coords="eta")
+    deta = est.estimate_natural_gradient(X, f, coords="expectation")
     dmu, dS = unpack(dxi)
     # d eta = (d mu, dSigma + d mu mu^T + mu d mu^T), pairs scaled by 2
     pushed_eta = pack(dmu, dS + np.outer(dmu, mean) + np.outer(mean, dmu), offdiag_scale=2.0)
@@ -463,3 +464,70 @@ def test_cov_f_stats_properties(n, N, seed, a, k):
     # the order of the samples does not matter
     p = r.permutation(N)
     np.testing.assert_allclose(est.cov_f_stats(X[p], f[p]), base, rtol=0, atol=tol)
+
+
+# --- one vocabulary ---
+
+
+@pytest.mark.parametrize(("old", "new"), [("theta", "natural"), ("eta", "expectation")])
+def test_old_coordinate_names_are_refused_naming_the_new_one(old, new):
+    X = np.random.default_rng(0).standard_normal((6, 2))
+    with pytest.raises(
+        ValueError,
+        match=rf"^coords must be one of 'natural', 'expectation', 'mean_cov', got '{old}' "
+        rf"\(.* is '{new}'\)",
+    ):
+        est.estimate_natural_gradient(X, X[:, 0], coords=old, mean=np.zeros(2), cov=np.eye(2))
+
+
+# --- errors and accuracy (defect 7) ---
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e160])
+def test_overflowing_statistics_raise_instead_of_nan(rng, scale):
+    X = rng.standard_normal((10, 2)) * scale
+    v = rng.standard_normal(10)
+    with pytest.raises(ValueError, match=r"^cov_f_stats: the result is not representable"):
+        est.cov_f_stats(X, v)
+    with pytest.raises(ValueError, match=r"^empirical_fisher: the result is not representable"):
+        est.empirical_fisher(X)
+    with pytest.raises(ValueError, match=r"not representable"):
+        est.estimate_natural_gradient(X, v, fisher="empirical", damping=1.0)
+
+
+def test_large_but_representable_statistics_are_finite(rng):
+    X = rng.standard_normal((10, 2))
+    v = rng.standard_normal(10)
+    s = 2.0**500  # x² ~ 1e301 is still a float64: exact power-of-two scaling of the result
+    np.testing.assert_allclose(
+        est.cov_f_stats(X * s, v),
+        est.cov_f_stats(X, v) * np.repeat([s, s * s], [2, 3]),
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cov", "match"),
+    [
+        ([[5e-324]], r"^cov must be symmetric positive definite"),
+        ([[1.0, 2.0], [2.0, 1.0]], r"^cov must be symmetric positive definite"),
+        (
+            np.array([[145.0, -6.0, -96.0], [-6.0, 72.0, 30.0], [-96.0, 30.0, 73.0]]),
+            r"^cov is numerically singular",
+        ),
+    ],
+)
+def test_tangent_maps_validate_cov_as_gaussian_does(cov, match):
+    n = np.shape(cov)[0]
+    m = n + n * (n + 1) // 2
+    for fn in (est.tangent_mean_cov_to_theta, est.tangent_theta_to_mean_cov):
+        with pytest.raises(ValueError, match=match):
+            fn(np.zeros(n), cov, np.ones(m))
+    with pytest.raises(ValueError, match=match):
+        ng.Gaussian(np.zeros(n), cov)
+
+
+def test_tangent_map_overflow_is_a_value_error():
+    # Σ = 1e-300 is a valid covariance, but P dΣ P = 1e600 is not a float64
+    with pytest.raises(ValueError, match=r"^tangent_mean_cov_to_theta: the result is not repr"):
+        est.tangent_mean_cov_to_theta([0.0], [[1e-300]], [1.0, 1.0])

@@ -8,7 +8,7 @@ from scipy.special import expit
 
 import natgrad as ng
 from natgrad import flows
-from natgrad.reference.packing import pack, unpack
+from natgrad.packing import pack, unpack
 
 
 def toy_f(x: np.ndarray) -> np.ndarray:

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 import natgrad as ng
 from gaussian_cases import case, spd
 from natgrad import _core
+from natgrad.packing import pack, unpack
 from natgrad.reference import gaussian as ref
-from natgrad.reference.packing import pack, unpack
 
 COORDS = ("natural", "expectation", "mean_cov")
 DIMS = [1, 2, 3, 5]
@@ -498,3 +498,46 @@ def test_huge_assembly_is_refused_with_a_clear_error():
     v = np.zeros(g.num_params)
     v[0] = 1.0
     assert g.fisher_product(v, "natural")[0] == 1.0
+
+
+@pytest.mark.parametrize("damping", [1.0, 1e-3, 1e3])
+def test_damped_expectation_solve_far_from_origin_against_mpmath(damping):
+    """(I_η + δI) x = g at Σ = Q diag(1, 1e-8) Qᵀ, |μ| ≈ 100 (defect 7): cond(I_η + δI) ~ 1e20,
+    so any float64 route through I_η is hopeless (the conjugate-gradient answer was off by a
+    relative 3e4, silently). The problem itself is benign: x = I_θ (I + δ I_θ)⁻¹ g, and
+    cond(I + δ I_θ) ≤ 3e7. Reference: 60-digit Isserlis I_θ, inverted and solved in mpmath."""
+    import mpmath
+
+    mpmath.mp.dps = 60
+    th = 0.7
+    q = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    cov = q @ np.diag([1.0, 1e-8]) @ q.T
+    cov = 0.5 * (cov + cov.T)
+    mean = np.array([100.0, -60.0])
+    g = ng.Gaussian(mean, cov)
+    v = np.random.default_rng(0).standard_normal(5)
+    i_theta = _mp_isserlis(mpmath, mean, cov)
+    a = i_theta**-1 + damping * mpmath.eye(5)
+    want = np.array([float(x) for x in mpmath.lu_solve(a, mpmath.matrix(v.tolist()))])
+    got = g.natural_gradient(v, "expectation", damping)
+    # stated accuracy: 2e-15 · cond(I + δ I_θ) relative to max|x| (reached: at most 6.4e-16 · cond)
+    f64 = np.array(i_theta.tolist(), dtype=float)
+    bound = 2e-15 * np.linalg.cond(np.eye(5) + damping * f64)
+    np.testing.assert_allclose(got, want, rtol=0, atol=bound * np.abs(want).max())
+
+
+def test_natural_fisher_diagonal_closed_form(rng):
+    from natgrad.gaussian import _fisher_natural_diagonal
+
+    for n in (1, 2, 4):
+        mean, cov = case(rng, n)
+        g = ng.Gaussian(mean + 3.0, cov)
+        np.testing.assert_allclose(
+            _fisher_natural_diagonal(g.mean, g.cov), np.diag(g.fisher("natural")), rtol=1e-13
+        )
+
+
+def test_ill_conditioned_damped_natural_solve_warns():
+    g = ng.Gaussian([1e4, 0.0], np.diag([1.0, 1e-6]))  # Var(x₀²) = 4e8 + 2, Var(x₁) = 1e-6
+    with pytest.warns(ng.AccuracyWarning, match="condition number"):
+        g.natural_gradient(np.ones(5), "natural", 1e-9)

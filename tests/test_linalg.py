@@ -114,3 +114,38 @@ def test_natural_gradient_refuses_empty_fisher():
 def test_bad_seed_names_the_argument(seed):
     with pytest.raises(ValueError, match="seed must be"):
         as_generator(seed=seed)
+
+
+# --- errors and accuracy (defect 7) ---
+
+
+def test_woodbury_with_huge_scores_is_finite_and_right(rng):
+    # (d I + U Uᵀ) x = g with σ(U) ~ 1e300 ≫ √d: x = (I − P) g / d up to 1e-600 relative, P the
+    # orthogonal projector onto range(U) (computed here by QR, an independent route); U'U used to
+    # overflow and every entry came back NaN
+    u = rng.standard_normal((6, 3))
+    g = rng.standard_normal(6)
+    q = np.linalg.qr(u)[0]
+    want = g - q @ (q.T @ g)
+    got = ng.woodbury_solve(u * 1e300, g, 1.0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14 * np.abs(want).max())
+    # and the same scaling across the overflow threshold agrees with the unscaled route
+    np.testing.assert_allclose(
+        ng.woodbury_solve(u * 2.0**510, g, 2.0**1020),
+        ng.woodbury_solve(u, g, 1.0) / 2.0**1020,
+        rtol=1e-12,
+    )
+
+
+def test_woodbury_rank_deficient_huge_scores_raise():
+    u = np.ones((4, 2)) * 1e300  # two equal columns: U'U is singular once d/s² underflows
+    with pytest.raises(ValueError, match=r"u"):
+        ng.woodbury_solve(u, np.arange(4.0), 1.0)
+
+
+def test_dense_natural_gradient_warns_when_ill_conditioned():
+    f = np.diag([1.0, 1e-12])
+    with pytest.warns(ng.AccuracyWarning, match="condition number"):
+        x = ng.natural_gradient(f, [1.0, 1.0])
+    np.testing.assert_allclose(x, [1.0, 1e12], rtol=1e-15)
+    ng.natural_gradient(f, [1.0, 1.0], damping=1e-6)  # cond 1e6: no warning

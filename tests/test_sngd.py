@@ -8,8 +8,8 @@ import pytest
 from _strategy_loop import run_strategy
 from natgrad.optim import SNGD, Strategy
 from natgrad.optim.utilities import nes_utilities, rank_values
+from natgrad.packing import pack, unpack
 from natgrad.reference import estimation as ref
-from natgrad.reference.packing import pack, unpack
 
 
 def sphere(X):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core, estimation, flows, functions
+from ._validation import AccuracyWarning
 from .descent import (
     DescentResult,
     DescentState,
@@ -49,6 +50,7 @@ def build_info() -> dict[str, Any]:
 
 
 __all__ = [
+    "AccuracyWarning",
     "Bernoulli",
     "Beta",
     "BinaryIndependence",

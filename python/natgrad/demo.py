@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .gaussian import Gaussian
-from .reference.packing import pack
+from .packing import pack
 
 
 def run_demo() -> None:

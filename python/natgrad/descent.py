@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import FloatArray, as_float, as_float_array, as_int
+from ._validation import FloatArray, as_damping, as_float, as_float_array, as_int
 from .family import ExponentialFamily
 
 _CHARTS = ("natural", "expectation")
@@ -199,7 +199,7 @@ class NaturalGradientDescent(_Descent):
     ) -> None:
         super().__init__(objective, step_size)
         self.coords = _check_chart("coords", coords)
-        self.damping = as_float("damping", damping, nonnegative=True)
+        self.damping = as_damping(damping)
 
     def _direction(self, member: ExponentialFamily) -> FloatArray:
         g = self.objective.grad(member, self.coords)

@@ -26,8 +26,17 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _core
-from ._validation import FloatArray, as_float, as_float_array
+from . import _binary, _core
+from ._validation import (
+    FloatArray,
+    as_damping,
+    as_float_array,
+    check_coords,
+    not_representable,
+    symmetric,
+    warn_if_inaccurate,
+)
+from .gaussian import certified_condition
 
 __all__ = [
     "binary_cov_f_x",
@@ -41,6 +50,9 @@ __all__ = [
 ]
 
 
+_COORDS = ("natural", "expectation", "mean_cov")
+
+
 def _batch(X: ArrayLike, values: ArrayLike) -> tuple[FloatArray, FloatArray]:
     x = as_float_array("X", X, ndim=2)
     if x.shape[0] < 2:
@@ -51,14 +63,23 @@ def _batch(X: ArrayLike, values: ArrayLike) -> tuple[FloatArray, FloatArray]:
     return x, v
 
 
-def _mean_cov(mean: ArrayLike, cov: ArrayLike | None, n: int) -> tuple[FloatArray, FloatArray]:
+def _finite(what: str, out: object) -> FloatArray:
+    arr = np.asarray(out)
+    if not np.all(np.isfinite(arr)):
+        raise not_representable(what, "rescale the samples, the values or the parameters")
+    return arr
+
+
+def _mean_cov(
+    mean: ArrayLike, cov: ArrayLike | None, n: int
+) -> tuple[FloatArray, FloatArray, float]:
+    """(mean, cov, estimated cond(cov)), cov validated exactly as :class:`natgrad.Gaussian` does
+    (symmetric to 1e-10, Cholesky succeeds, estimated condition below 1/(n·ε))."""
     mu = as_float_array("mean", mean, shape=(n,))
     if cov is None:
         raise ValueError("cov must be given (an (n, n) covariance matrix), got None")
-    c = as_float_array("cov", cov, shape=(n, n))
-    if not np.allclose(c, c.T, rtol=1e-12, atol=1e-14 * float(np.abs(c).max(initial=0.0))):
-        raise ValueError(f"cov must be symmetric, got {np.array2string(c, threshold=6)}")
-    return mu, c
+    c = symmetric("cov", as_float_array("cov", cov, shape=(n, n)))
+    return mu, c, certified_condition("cov", c)
 
 
 def cov_f_stats(X: ArrayLike, values: ArrayLike) -> FloatArray:
@@ -82,7 +103,7 @@ def cov_f_stats(X: ArrayLike, values: ArrayLike) -> FloatArray:
     mean c, O(N n²); the N × m statistics matrix is never formed.
     """
     x, v = _batch(X, values)
-    return np.asarray(_core.cov_f_stats(x, v))
+    return _finite("cov_f_stats", _core.cov_f_stats(x, v))
 
 
 def empirical_fisher(X: ArrayLike) -> FloatArray:
@@ -94,14 +115,14 @@ def empirical_fisher(X: ArrayLike) -> FloatArray:
     x = as_float_array("X", X, ndim=2)
     if x.shape[0] < 2 or x.shape[1] < 1:
         raise ValueError(f"X must have at least 2 rows and 1 column, got shape {x.shape}")
-    return np.asarray(_core.empirical_fisher(x))
+    return _finite("empirical_fisher", _core.empirical_fisher(x))
 
 
 def estimate_natural_gradient(
     X: ArrayLike,
     values: ArrayLike,
     *,
-    coords: Literal["theta", "eta", "mean_cov"] = "theta",
+    coords: Literal["natural", "expectation", "mean_cov"] = "natural",
     fisher: Literal["exact", "empirical"] = "exact",
     mean: ArrayLike | None = None,
     cov: ArrayLike | None = None,
@@ -115,11 +136,11 @@ def estimate_natural_gradient(
         Samples from N(mean, cov), one per row.
     values : (N,) array_like
         f at each sample.
-    coords : {"theta", "eta", "mean_cov"}
-        Chart of the result (all packed, length m):
+    coords : {"natural", "expectation", "mean_cov"}
+        Chart of the result (all packed, length m), named as in :class:`natgrad.Gaussian`:
 
-        * ``"theta"``: ∇̃_θ F = ∇_η F (a direction in θ; off-diagonal entries are dΘ_ij).
-        * ``"eta"``: ∇̃_η F = ∇_θ F = Cov(f, T) (same with either ``fisher``).
+        * ``"natural"`` (θ): ∇̃_θ F = ∇_η F (a direction in θ; off-diagonal entries are dΘ_ij).
+        * ``"expectation"`` (η): ∇̃_η F = ∇_θ F = Cov(f, T) (same with either ``fisher``).
         * ``"mean_cov"``: the tangent vector in ξ = (μ, Σ): (dμ, dΣ_ii, dΣ_ij). With the exact
           Fisher it is (Ĉov(f, x), Ĉov(f, (x − μ)(x − μ)ᵀ)), the IGO / NES form.
     fisher : {"exact", "empirical"}
@@ -140,8 +161,15 @@ def estimate_natural_gradient(
     Raises
     ------
     ValueError
-        On bad shapes, NaN/Inf, unknown options, a non-symmetric or non-PD ``cov``, or a singular
-        empirical Fisher without damping.
+        On bad shapes, NaN/Inf, unknown options, a non-symmetric or not numerically positive
+        definite ``cov`` (the criterion of :class:`natgrad.Gaussian`), a singular empirical
+        Fisher without damping, or a result (or empirical Fisher) that overflows float64.
+
+    Warns
+    -----
+    AccuracyWarning
+        With the exact Fisher in ``"natural"`` coordinates when cond(cov)·ε > 1e-6 (Σ⁻¹ is
+        formed).
 
     Notes
     -----
@@ -154,28 +182,36 @@ def estimate_natural_gradient(
     """
     x, v = _batch(X, values)
     n = x.shape[1]
-    if coords not in ("theta", "eta", "mean_cov"):
-        raise ValueError(f"coords must be 'theta', 'eta' or 'mean_cov', got {coords!r}")
+    coords = check_coords(coords, _COORDS)  # type: ignore[assignment]
     if fisher not in ("exact", "empirical"):
         raise ValueError(f"fisher must be 'exact' or 'empirical', got {fisher!r}")
-    d = as_float("damping", damping, nonnegative=True)
-    if coords == "eta":
+    d = as_damping(damping)
+    what = "estimate_natural_gradient"
+    if coords == "expectation":
         return cov_f_stats(x, v)
     if fisher == "empirical":
-        g = np.asarray(_core.natural_gradient_theta_empirical(x, v, d))
-        if coords == "theta":
+        try:
+            g = _finite(what, _core.natural_gradient_theta_empirical(x, v, d))
+        except ValueError as exc:  # the core's check of the Fisher it formed from T(X)
+            if "NaN or Inf" not in str(exc):
+                raise
+            raise not_representable(
+                f"{what}: the empirical Fisher Cov(T, T)", "rescale the samples"
+            ) from exc
+        if coords == "natural":
             return g
         if mean is None:
             raise ValueError("mean must be given for coords='mean_cov', got None")
-        mu, c = _mean_cov(mean, cov, n)
-        return np.asarray(_core.tangent_theta_to_mean_cov(mu, c, g))
+        mu, c, _ = _mean_cov(mean, cov, n)
+        return _finite(what, _core.tangent_theta_to_mean_cov(mu, c, g))
     if mean is None:
         raise ValueError("mean must be given for fisher='exact', got None")
     if coords == "mean_cov":
         mu = as_float_array("mean", mean, shape=(n,))
-        return np.asarray(_core.natural_gradient_mean_cov(x, v, mu))
-    mu, c = _mean_cov(mean, cov, n)
-    return np.asarray(_core.natural_gradient_theta_exact(x, v, mu, c))
+        return _finite(what, _core.natural_gradient_mean_cov(x, v, mu))
+    mu, c, kappa = _mean_cov(mean, cov, n)
+    warn_if_inaccurate(f"{what}: Σ⁻¹", kappa)
+    return _finite(what, _core.natural_gradient_theta_exact(x, v, mu, c))
 
 
 def tangent_mean_cov_to_theta(mean: ArrayLike, cov: ArrayLike, dxi: ArrayLike) -> FloatArray:
@@ -184,17 +220,18 @@ def tangent_mean_cov_to_theta(mean: ArrayLike, cov: ArrayLike, dxi: ArrayLike) -
     dΘ = ½ P dΣ P and dt = P(dμ − dΣ P μ) with P = Σ⁻¹; O(n³).
     """
     mu = as_float_array("mean", mean, ndim=1)
-    mu, c = _mean_cov(mu, cov, mu.size)
+    mu, c, kappa = _mean_cov(mu, cov, mu.size)
     dx = as_float_array("dxi", dxi, shape=(mu.size + mu.size * (mu.size + 1) // 2,))
-    return np.asarray(_core.tangent_mean_cov_to_theta(mu, c, dx))
+    warn_if_inaccurate("tangent_mean_cov_to_theta: Σ⁻¹", kappa)
+    return _finite("tangent_mean_cov_to_theta", _core.tangent_mean_cov_to_theta(mu, c, dx))
 
 
 def tangent_theta_to_mean_cov(mean: ArrayLike, cov: ArrayLike, dtheta: ArrayLike) -> FloatArray:
     """Inverse of :func:`tangent_mean_cov_to_theta`: dΣ = 2ΣdΘΣ, dμ = Σ(dt + 2 dΘ μ)."""
     mu = as_float_array("mean", mean, ndim=1)
-    mu, c = _mean_cov(mu, cov, mu.size)
+    mu, c, _ = _mean_cov(mu, cov, mu.size)
     dt = as_float_array("dtheta", dtheta, shape=(mu.size + mu.size * (mu.size + 1) // 2,))
-    return np.asarray(_core.tangent_theta_to_mean_cov(mu, c, dt))
+    return _finite("tangent_theta_to_mean_cov", _core.tangent_theta_to_mean_cov(mu, c, dt))
 
 
 def _binary_batch(X: ArrayLike, values: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -207,17 +244,18 @@ def _binary_batch(X: ArrayLike, values: ArrayLike) -> tuple[FloatArray, FloatArr
 def binary_cov_f_x(X: ArrayLike, values: ArrayLike) -> FloatArray:
     """Estimate ∇_θ E[f] = Cov(f, x) for the independence model on {−1, +1}ⁿ (divisor N − 1)."""
     x, v = _binary_batch(X, values)
-    return np.asarray(_core.binary_cov_f_x(x, v))
+    return _finite("binary_cov_f_x", _core.binary_cov_f_x(x, v))
 
 
 def binary_fisher(theta: ArrayLike) -> FloatArray:
     """Fisher information I_θ = 1 − tanh²θ = 4μ(1 − μ) of the ±1 independence model.
 
     Computed as 4e/(1 + e)² with e = exp(−2|θ|), exact to rounding at any θ (1 − tanh²θ from a
-    rounded tanh loses every digit for |θ| ≳ 10; SEED_ERRATA §7).
+    rounded tanh loses every digit for |θ| ≳ 10; SEED_ERRATA §7). The same helper
+    (``natgrad._binary.fisher_natural``) gives :class:`natgrad.BinaryIndependence` its Fisher.
     """
     t = as_float_array("theta", theta, ndim=1)
-    return np.asarray(_core.binary_fisher_theta(t))
+    return _binary.fisher_natural(t)
 
 
 def binary_natural_gradient(X: ArrayLike, values: ArrayLike, theta: ArrayLike) -> FloatArray:
@@ -227,4 +265,4 @@ def binary_natural_gradient(X: ArrayLike, values: ArrayLike, theta: ArrayLike) -
     """
     x, v = _binary_batch(X, values)
     t = as_float_array("theta", theta, shape=(x.shape[1],))
-    return np.asarray(_core.binary_natural_gradient(x, v, t))
+    return _finite("binary_natural_gradient", _core.binary_natural_gradient(x, v, t))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import FloatArray, as_float_array
+from ._validation import FloatArray, as_float_array, check_coords
 
 
 class ExponentialFamily(ABC):
@@ -79,9 +79,7 @@ class ExponentialFamily(ABC):
 
     # --- geometry ---------------------------------------------------------------------------
     def _check_coords(self, coords: str) -> str:
-        if coords not in self.coordinate_systems:
-            raise ValueError(f"coords must be one of {self.coordinate_systems}, got {coords!r}")
-        return coords
+        return check_coords(coords, self.coordinate_systems)
 
     @abstractmethod
     def fisher(self, coords: str = "natural") -> FloatArray:

@@ -30,8 +30,8 @@ from numpy.typing import ArrayLike
 from scipy.integrate import solve_ivp
 from scipy.special import expit
 
-from ._validation import FloatArray, as_float, as_float_array, as_int
-from .reference.packing import pack, unpack
+from ._validation import FloatArray, as_float, as_float_array, as_int, symmetric
+from .packing import pack, unpack
 
 __all__ = [
     "BinaryRelaxation",
@@ -440,10 +440,7 @@ class GaussianQuadraticRelaxation:
     def __init__(self, b: ArrayLike, Q: ArrayLike, c0: float = 0.0) -> None:
         self.b = as_float_array("b", b, ndim=1)
         n = self.b.size
-        q = as_float_array("Q", Q, shape=(n, n))
-        if not np.allclose(q, q.T, rtol=0, atol=1e-14 * max(1.0, np.abs(q).max())):
-            raise ValueError(f"Q must be symmetric, got {q}")
-        self.Q = 0.5 * (q + q.T)
+        self.Q = symmetric("Q", as_float_array("Q", Q, shape=(n, n)))
         self.c0 = as_float("c0", c0)
         self.n = n
 

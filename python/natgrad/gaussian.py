@@ -19,14 +19,21 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.linalg.lapack import dpocon
 
 from . import _core
-from ._validation import FloatArray, as_float, as_float_array, as_generator, as_int
+from ._validation import (
+    FloatArray,
+    as_damping,
+    as_float_array,
+    as_generator,
+    as_int,
+    check_coords,
+    symmetric,
+    warn_if_inaccurate,
+)
 from .family import ExponentialFamily
-from .reference.packing import dim_from_packed_size, packed_size
-
-#: relative tolerance for asymmetry in ``cov``: max|Σ − Σᵀ| <= SYMMETRY_RTOL · max|Σ|
-SYMMETRY_RTOL = 1e-12
+from .packing import dim_from_packed_size, packed_size
 
 #: largest assembled Fisher matrix, in entries (2**30 float64 = 8 GiB); beyond it ``fisher`` refuses
 MAX_FISHER_ENTRIES = 2**30
@@ -60,10 +67,57 @@ def _representable(what: str, value: Any, dim: int) -> Any:
     return value
 
 
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def certified_condition(what: str, spd: FloatArray) -> float:
+    """Estimated condition number of a symmetric matrix that must be numerically positive definite
+    (the covariance, or the precision, which has the same condition), else ValueError.
+
+    Criterion: the Cholesky factorisation succeeds **and** LAPACK's estimate κ̂ of the 1-norm
+    condition number (``dpocon`` on the factor, O(n²)) satisfies κ̂ < 1/(n·ε). Why: Cholesky is
+    backward stable with a perturbation of relative size about n·ε, so when λ_min ≤ n·ε·‖Σ‖ the
+    matrix is within rounding of a singular or indefinite one and "positive definite" cannot be
+    certified (an exactly singular A Aᵀ factorises with a pivot of 1e-7; at κ = 1e17 the
+    Σ → θ → Σ round trip is off by 19 %). κ₂ ≤ κ₁, and κ̂ is a lower bound of κ₁, usually within
+    a factor of 3.
+    """
+    factor = np.asarray(_core.gaussian_cholesky(spd))  # ValueError naming the failed pivot
+    n = spd.shape[0]
+    # κ is scale-invariant: estimate it for Σ / max diag, so subnormal or huge scales cannot
+    # underflow or overflow inside the estimator
+    scale = float(np.max(np.diag(spd)))
+    anorm = float(np.max(np.sum(np.abs(spd / scale), axis=0)))
+    rcond, info = dpocon(factor / np.sqrt(scale), anorm, uplo="L")
+    kappa = float("inf") if info != 0 or not rcond > 0 else 1.0 / float(rcond)
+    if not kappa * n * _EPS < 1.0:
+        raise ValueError(
+            f"{what} is numerically singular: estimated condition number {kappa:.3g} is at "
+            f"least 1/(n·ε) = {1.0 / (n * _EPS):.3g} for n = {n}, so positive definiteness cannot "
+            "be certified in float64"
+        )
+    return kappa
+
+
+def _fisher_natural_diagonal(mean: FloatArray, cov: FloatArray) -> FloatArray:
+    """diag I_θ = Var(T) in O(n²) (Isserlis): Var x_i = σ_ii, Var x_i² = 2σ_ii² + 4μ_i²σ_ii,
+    Var 2x_ix_j = 4(σ_iiσ_jj + σ_ij² + μ_i²σ_jj + μ_j²σ_ii + 2μ_iμ_jσ_ij)."""
+    d = np.diag(cov)
+    iu, ju = np.triu_indices(mean.shape[0], k=1)
+    mi, mj, sij = mean[iu], mean[ju], cov[iu, ju]
+    pairs = 4.0 * (
+        d[iu] * d[ju] + sij * sij + mi * mi * d[ju] + mj * mj * d[iu] + 2 * mi * mj * sij
+    )
+    return np.concatenate([d, 2.0 * d * d + 4.0 * mean * mean * d, pairs])
+
+
+def _damped_condition_lower_bound(diagonal: FloatArray, damping: float) -> float:
+    """(max diag + δ)/(min diag + δ) ≤ cond(A + δI) for symmetric positive definite A."""
+    return float((diagonal.max() + damping) / (diagonal.min() + damping))
+
+
 def _check_coords(coords: Any) -> str:
-    if coords not in _COORDS:
-        raise ValueError(f"coords must be one of {_COORDS}, got {coords!r}")
-    return str(coords)
+    return check_coords(coords, _COORDS)
 
 
 class Gaussian(ExponentialFamily):
@@ -75,9 +129,11 @@ class Gaussian(ExponentialFamily):
         Mean vector μ.
     cov : (n, n) array_like
         Symmetric positive-definite covariance Σ. An asymmetry up to
-        ``SYMMETRY_RTOL = 1e-12`` times ``max|cov|`` (rounding noise) is removed by symmetrising;
-        a larger one raises ValueError, as does a matrix that is not positive definite (the
-        message names the Cholesky pivot that failed).
+        ``SYMMETRY_RTOL = 1e-10`` times ``max|cov|`` (rounding noise) is removed by symmetrising;
+        a larger one raises ValueError, as does a matrix that is not numerically positive
+        definite: its Cholesky factorisation fails (the message names the pivot), or its
+        estimated condition number is at least 1/(n·ε) (e.g. 2.3e15 at n = 2), where a rounding
+        perturbation can make it singular. :meth:`condition_number` tells how close Σ is.
 
     Notes
     -----
@@ -106,16 +162,9 @@ class Gaussian(ExponentialFamily):
         sigma = as_float_array("cov", cov, ndim=2)
         if sigma.shape != (n, n):
             raise ValueError(f"cov must have shape ({n}, {n}) to match mean, got {sigma.shape}")
-        scale = float(np.max(np.abs(sigma)))
-        asym = float(np.max(np.abs(sigma - sigma.T)))
-        if asym > SYMMETRY_RTOL * scale:
-            raise ValueError(
-                f"cov must be symmetric: max|cov - cov.T| = {asym:.3g} exceeds "
-                f"{SYMMETRY_RTOL:g} * max|cov| = {SYMMETRY_RTOL * scale:.3g}"
-            )
-        sigma = np.ascontiguousarray(0.5 * sigma + 0.5 * sigma.T)  # no overflow near 1e308
-        _core.gaussian_cholesky(sigma)  # positive definite, or ValueError naming the pivot
-        self._init(mu, sigma, None, None)
+        sigma = symmetric("cov", sigma)
+        kappa = certified_condition("cov", sigma)
+        self._init(mu, sigma, None, None, kappa)
 
     def _init(
         self,
@@ -123,7 +172,9 @@ class Gaussian(ExponentialFamily):
         cov: FloatArray,
         precision: FloatArray | None,
         theta: FloatArray | None,
+        kappa: float,
     ) -> None:
+        self._kappa = kappa  # estimated condition number of Σ (and of Σ⁻¹)
         self._mean = mean
         self._cov = cov
         self._precision = precision
@@ -139,24 +190,31 @@ class Gaussian(ExponentialFamily):
         cov: Any,
         precision: Any = None,
         theta: FloatArray | None = None,
+        *,
+        what: str,
     ) -> Gaussian:
         obj = cls.__new__(cls)
-        obj._init(
-            np.ascontiguousarray(mean, dtype=np.float64),
-            np.ascontiguousarray(cov, dtype=np.float64),
-            None if precision is None else np.ascontiguousarray(precision, dtype=np.float64),
-            theta,
-        )
+        cov = np.ascontiguousarray(cov, dtype=np.float64)
+        prec = None if precision is None else np.ascontiguousarray(precision, dtype=np.float64)
+        kappa = certified_condition(what, cov if prec is None else prec)
+        obj._init(np.ascontiguousarray(mean, dtype=np.float64), cov, prec, theta, kappa)
         return obj
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
     def from_natural(cls, theta: ArrayLike) -> Gaussian:
-        """The Gaussian with natural parameter θ (ValueError unless Θ is negative definite)."""
+        """The Gaussian with natural parameter θ.
+
+        ValueError unless Θ is negative definite and the precision −2Θ numerically positive
+        definite (the criterion of the constructor); AccuracyWarning when Σ = (−2Θ)⁻¹ is
+        ill-conditioned (κ·ε > 1e-6).
+        """
         arr, n = _packed("theta", theta)
         mean, cov, precision = _core.gaussian_mean_cov_from_natural(arr)
         _representable("theta", (mean, cov), n)  # e.g. Θ so small that Σ = −½Θ⁻¹ overflows
-        return cls._make(mean, cov, precision, arr)
+        out = cls._make(mean, cov, precision, arr, what="theta: the precision -2Θ")
+        warn_if_inaccurate("from_natural: Σ = (−2Θ)⁻¹", out._kappa)
+        return out
 
     @classmethod
     def from_expectation(cls, eta: ArrayLike) -> Gaussian:
@@ -167,14 +225,14 @@ class Gaussian(ExponentialFamily):
         arr, n = _packed("eta", eta)
         mean, cov, _ = _core.gaussian_mean_cov_from_expectation(arr)
         _representable("eta", (mean, cov), n)
-        return cls._make(mean, cov)
+        return cls._make(mean, cov, what="eta: the covariance E - μμᵀ")
 
     @classmethod
     def from_mean_cov(cls, xi: ArrayLike) -> Gaussian:
         """The Gaussian with packed ξ = (μ_i, σ_ii, σ_ij)."""
         arr, _ = _packed("xi", xi)
         mean, cov, _ = _core.gaussian_mean_cov_from_packed(arr)
-        return cls._make(mean, cov)
+        return cls._make(mean, cov, what="xi: the covariance")
 
     # --- properties -------------------------------------------------------------------------
     @property
@@ -202,8 +260,19 @@ class Gaussian(ExponentialFamily):
         """Precision Σ⁻¹ (a new array; exactly −2Θ for an instance built from θ)."""
         return self._prec().copy()
 
+    def condition_number(self) -> float:
+        """2-norm condition number κ₂(Σ) = λ_max/λ_min of the covariance (= that of Σ⁻¹).
+
+        Σ⁻¹, θ and the Fisher matrices built from them carry a relative error of about κ₂·ε;
+        the constructor refuses κ ≥ 1/(n·ε) (numerically singular), and inversions warn
+        (:class:`natgrad.AccuracyWarning`) beyond κ·ε = 1e-6. O(n³) (symmetric eigenvalues).
+        """
+        ev = np.linalg.eigvalsh(self._cov)
+        return float(ev[-1] / ev[0])
+
     def _prec(self) -> FloatArray:
         if self._precision is None:
+            warn_if_inaccurate("precision: Σ⁻¹", self._kappa, stacklevel=4)
             p = _representable(
                 "precision", np.asarray(_core.gaussian_precision_from_cov(self._cov)), self.dim
             )
@@ -219,6 +288,7 @@ class Gaussian(ExponentialFamily):
         """θ = (Σ⁻¹μ, −½(Σ⁻¹)_ii, −½(Σ⁻¹)_ij)."""
         if self._theta is not None:
             return self._theta.copy()
+        warn_if_inaccurate("natural: θ = (Σ⁻¹μ, −½Σ⁻¹)", self._kappa)
         out = np.asarray(_core.gaussian_natural_from_mean_cov(self._mean, self._cov))
         return _representable("natural", out, self.dim)
 
@@ -310,26 +380,63 @@ class Gaussian(ExponentialFamily):
         """(I + damping·Id)⁻¹ grad, grad the ordinary gradient in ``coords``; never forms I.
 
         With ``damping = 0`` this is exact in O(n³): I_θ⁻¹ = I_η, I_η⁻¹ = I_θ and
-        I_ξ⁻¹ g = (Σg_μ, 2ΣGΣ). With damping > 0: in "mean_cov" an eigendecomposition of Σ and a
-        conjugate-gradient solve of condition number ≤ 2 (O(n³) per iteration, ~20 iterations);
-        in "natural" conjugate gradients with a structured preconditioner of condition number
-        ≤ 2 (about 20 O(n³) iterations); in "expectation" conjugate gradients with a
-        block-diagonal preconditioner raced against plain CG. A ValueError (suggesting the dense
-        route ``natgrad.natural_gradient(g.fisher(coords), grad, damping)``) is raised if the
-        iteration does not converge.
+        I_ξ⁻¹ g = (Σg_μ, 2ΣGΣ). With damping δ > 0: in "mean_cov" an eigendecomposition of Σ and
+        a conjugate-gradient solve of condition number ≤ 2 (O(n³) per iteration, ~20
+        iterations); in "natural" conjugate gradients with a structured preconditioner of
+        condition number ≤ 2 (about 20 O(n³) iterations); in "expectation" through the natural
+        solve, x = I_θ (I_θ + Id/δ)⁻¹ grad / δ, because I_η = I_θ⁻¹ is itself ill-conditioned
+        far from the origin (cond(I_η + δ Id) ~ 1e20 at |μ| = 100, λ(Σ) = (1, 1e-8), where any
+        route through I_η loses every digit) while I_θ + Id/δ is not. A ValueError (suggesting
+        the dense route ``natgrad.natural_gradient(g.fisher(coords), grad, damping)``) is raised
+        if the iteration does not converge, or if the result overflows.
+
+        Warns
+        -----
+        AccuracyWarning
+            In "natural" and "expectation" with damping, when the lower bound
+            (max diag I_θ + c)/(min diag I_θ + c) of cond(I_θ + c·Id), c = δ resp. 1/δ, times ε
+            exceeds 1e-6; whenever Σ⁻¹ is formed from an ill-conditioned Σ.
         """
         c = _check_coords(coords)
         g = as_float_array("grad", grad, shape=(self.num_params,))
-        d = as_float("damping", damping, nonnegative=True)
+        d = as_damping(damping)
         if c == "natural":
+            if d > 0:
+                warn_if_inaccurate(
+                    "natural_gradient: I_θ + damping·Id",
+                    _damped_condition_lower_bound(
+                        _fisher_natural_diagonal(self._mean, self._cov), d
+                    ),
+                )
             out = _core.gaussian_natural_gradient_natural(self._mean, self._cov, self._prec(), g, d)
         elif c == "expectation":
-            out = _core.gaussian_natural_gradient_expectation(
-                self._mean, self._cov, self._prec(), g, d
+            out = (
+                self._damped_expectation_solve(g, d)
+                if d > 0
+                else (
+                    _core.gaussian_natural_gradient_expectation(
+                        self._mean, self._cov, self._prec(), g, d
+                    )
+                )
             )
         else:
             out = _core.gaussian_natural_gradient_mean_cov(self._cov, g, d)
         return _representable("natural_gradient", np.asarray(out), self.dim)
+
+    def _damped_expectation_solve(self, g: FloatArray, damping: float) -> FloatArray:
+        # (I_η + δ Id) x = g with I_η = I_θ⁻¹  ⇔  x = I_θ y / δ,  (I_θ + Id/δ) y = g
+        inv = 1.0 / damping
+        if not np.isfinite(inv):  # δ subnormal: (I_η + δ Id)⁻¹ = I_θ to relative δ·‖I_θ‖
+            return np.asarray(_core.gaussian_fisher_product_natural(self._mean, self._cov, g))
+        warn_if_inaccurate(
+            "natural_gradient: I_θ + Id/damping",
+            _damped_condition_lower_bound(_fisher_natural_diagonal(self._mean, self._cov), inv),
+            stacklevel=4,
+        )
+        y = np.asarray(
+            _core.gaussian_natural_gradient_natural(self._mean, self._cov, self._prec(), g, inv)
+        )
+        return np.asarray(_core.gaussian_fisher_product_natural(self._mean, self._cov, y)) * inv
 
     def kl(self, other: ExponentialFamily) -> float:
         """KL(self ‖ other) in closed form through Cholesky factors."""
@@ -363,10 +470,14 @@ class Gaussian(ExponentialFamily):
         """log p(x) for x of shape (n,) (0-d result) or (N, n) (shape (N,))."""
         pts, single = self._points(x)
         out = np.asarray(_core.gaussian_log_prob(self._mean, self._cov, pts))
+        if np.any(np.isnan(out)):  # −inf (a density that underflows) is a valid answer
+            raise ValueError("log_prob: the result is not representable in float64 (NaN)")
         return out.reshape(()) if single else out
 
     def sufficient_stats(self, x: ArrayLike) -> FloatArray:
         """T(x) = (x_i, x_i², 2x_ix_j), shape (m,) for one point or (N, m) for a batch."""
         pts, single = self._points(x)
-        out = np.asarray(_core.gaussian_sufficient_stats(pts))
+        out = _representable(
+            "sufficient_stats", np.asarray(_core.gaussian_sufficient_stats(pts)), self.dim
+        )
         return out[0] if single else out

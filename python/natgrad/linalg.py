@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.linalg import cho_factor, cho_solve
 
 from . import _core
-from ._validation import FloatArray, as_float, as_float_array
+from ._validation import (
+    FloatArray,
+    as_damping,
+    as_float_array,
+    not_representable,
+    symmetric,
+    warn_if_inaccurate,
+)
+
+#: above this max|U| (2**500 ~ 3e150) the Gram matrix UᵀU could overflow: woodbury_solve rescales
+_WOODBURY_SCALE_LIMIT = 2.0**500
 
 
 def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -> FloatArray:
@@ -16,8 +27,8 @@ def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -
     ----------
     fisher : (m, m) array_like
         Symmetric positive-(semi)definite Fisher information matrix, m >= 1. An asymmetry up to
-        ``1e-10 * max|fisher|`` (rounding noise of an assembled matrix) is tolerated; a larger one
-        raises ValueError (only one triangle is read by the factorisation).
+        ``SYMMETRY_RTOL = 1e-10`` times ``max|fisher|`` (rounding noise of an assembled matrix)
+        is removed by symmetrising; a larger one raises ValueError.
     grad : (m,) or (m, k) array_like
         Ordinary gradient(s) in the same coordinates.
     damping : float, default 0
@@ -32,20 +43,36 @@ def natural_gradient(fisher: ArrayLike, grad: ArrayLike, damping: float = 0.0) -
     Raises
     ------
     ValueError
-        On shape mismatch, NaN/Inf, an asymmetric ``fisher``, negative damping, or when the
-        Cholesky factorisation fails (the message names the pivot and suggests damping).
+        On shape mismatch, NaN/Inf, an asymmetric ``fisher``, negative damping, when the
+        Cholesky factorisation fails (the message names the pivot and suggests damping), or when
+        the solution is not representable in float64.
+
+    Warns
+    -----
+    AccuracyWarning
+        When the condition number of ``fisher + damping * I`` is at least
+        (max diag + damping)/(min diag + damping) (a lower bound, from the diagonal) and that
+        times ε exceeds 1e-6: the solution may then carry a relative error above 1e-6.
     """
     f = as_float_array("fisher", fisher, ndim=2)
     if f.shape[0] != f.shape[1] or f.shape[0] < 1:
         raise ValueError(f"fisher must be square and at least 1 x 1, got shape {f.shape}")
+    f = symmetric("fisher", f)
     g = as_float_array("grad", grad)
     if g.ndim not in (1, 2) or g.shape[0] != f.shape[0]:
         raise ValueError(
             f"grad must have shape ({f.shape[0]},) or ({f.shape[0]}, k), got {g.shape}"
         )
-    d = as_float("damping", damping, nonnegative=True)
-    out = _core.damped_cholesky_solve(f, g.reshape(f.shape[0], -1), d)
-    return np.asarray(out).reshape(g.shape)
+    d = as_damping(damping)
+    diag = np.diag(f)
+    lowest = float(diag.min()) + d
+    if lowest > 0:  # else the factorisation below fails and names the pivot
+        # Python floats: a huge ratio is inf (then warned about), not a NumPy overflow warning
+        warn_if_inaccurate("natural_gradient: fisher + damping·I", (float(diag.max()) + d) / lowest)
+    out = np.asarray(_core.damped_cholesky_solve(f, g.reshape(f.shape[0], -1), d))
+    if not np.all(np.isfinite(out)):
+        raise not_representable("natural_gradient", "rescale fisher or grad")
+    return out.reshape(g.shape)
 
 
 def woodbury_solve(u: ArrayLike, grad: ArrayLike, damping: float) -> FloatArray:
@@ -69,6 +96,13 @@ def woodbury_solve(u: ArrayLike, grad: ArrayLike, damping: float) -> FloatArray:
     -------
     ndarray
         The solution, with the shape of ``grad``.
+
+    Raises
+    ------
+    ValueError
+        On bad input, when ``damping * I_N + UᵀU`` is not positive definite, or when the
+        solution is not representable. Scores so large that UᵀU would overflow
+        (max|U| > 2**500) are handled by an exact power-of-two rescaling of U and damping.
     """
     uu = as_float_array("u", u, ndim=2)
     g = as_float_array("grad", grad)
@@ -76,6 +110,35 @@ def woodbury_solve(u: ArrayLike, grad: ArrayLike, damping: float) -> FloatArray:
         raise ValueError(
             f"grad must have shape ({uu.shape[0]},) or ({uu.shape[0]}, k), got {g.shape}"
         )
-    d = as_float("damping", damping, positive=True)
-    out = _core.woodbury_solve(uu, g.reshape(uu.shape[0], -1), d)
-    return np.asarray(out).reshape(g.shape)
+    d = as_damping(damping, positive=True)
+    rhs = g.reshape(uu.shape[0], -1)
+    big = float(np.max(np.abs(uu), initial=0.0))
+    if big > _WOODBURY_SCALE_LIMIT:
+        out = _woodbury_rescaled(uu, rhs, d, big)
+    else:
+        out = np.asarray(_core.woodbury_solve(uu, rhs, d))
+    if not np.all(np.isfinite(out)):
+        raise not_representable("woodbury_solve", "rescale u, grad or damping")
+    return out.reshape(g.shape)
+
+
+def _woodbury_rescaled(u: FloatArray, rhs: FloatArray, damping: float, big: float) -> FloatArray:
+    """Woodbury with U = s·Ũ, s a power of two near max|U| (exact scaling):
+    x = (g − Ũ (d/s² I_N + ŨᵀŨ)⁻¹ Ũᵀ g) / d, where d/s² may underflow (then ŨᵀŨ must be
+    positive definite by itself: the columns of U independent)."""
+    s = 2.0 ** np.frexp(big)[1]
+    ut = u / s
+    dt = (damping / s) / s
+    k = ut.T @ ut
+    k[np.diag_indices_from(k)] += dt
+    try:
+        factor = cho_factor(k, lower=True)
+    except np.linalg.LinAlgError as exc:
+        raise ValueError(
+            f"u: damping*I + U'U is not positive definite in float64: max|u| = {big:.3g} is so "
+            f"large against damping = {damping!r} that damping/max|u|^2 underflows and the "
+            "columns of u are linearly dependent; rescale u or increase damping"
+        ) from exc
+    y = cho_solve(factor, ut.T @ rhs)
+    with np.errstate(over="ignore"):  # an overflow here is reported by woodbury_solve
+        return np.asarray((rhs - ut @ y) / damping)

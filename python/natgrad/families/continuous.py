@@ -79,8 +79,9 @@ class Exponential(ClosedFormFamily):
         return float(np.log(self._rate) - 1.0)
 
     def _fisher(self, coords: str) -> FloatArray:
-        b2 = self._rate * self._rate
-        return np.array([[1.0 / b2 if coords == "natural" else b2]])
+        # 1/b² as (1/b)²: b² underflows to 0 below b ~ 1e-162 (inf is refused by fisher())
+        inv = 1.0 / self._rate
+        return np.array([[inv * inv if coords == "natural" else self._rate * self._rate]])
 
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit, logsumexp
 
+from .. import _binary
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from ..family import ExponentialFamily
 from ._base import ClosedFormFamily
@@ -70,14 +71,14 @@ class Bernoulli(ClosedFormFamily):
 
     @classmethod
     def _from_theta(cls, theta: float) -> Bernoulli:
+        p, q = float(expit(theta)), float(expit(-theta))
+        if not (p > 0.0 and q > 0.0):  # |θ| ≳ 745: p or 1 − p underflows to 0
+            raise ValueError(
+                f"theta = {theta!r} is not representable: P(X = 1) = {p!r} and "
+                f"P(X = 0) = {q!r}, but both must be > 0 in float64 (|theta| < ~745)"
+            )
         out = cls.__new__(cls)
-        out._init(
-            theta,
-            -float(softplus(-theta)),
-            -float(softplus(theta)),
-            float(expit(theta)),
-            float(expit(-theta)),
-        )
+        out._init(theta, -float(softplus(-theta)), -float(softplus(theta)), p, q)
         return out
 
     @classmethod
@@ -514,12 +515,13 @@ class BinaryIndependence(ClosedFormFamily):
         return float(np.sum(self._p * self._log_p + self._q * self._log_q))
 
     def _fisher(self, coords: str) -> FloatArray:
-        pq = self._p * self._q  # 1 − tanh²θ = 4pq, accurate in the tails
+        i_theta = _binary.fisher_natural(self._theta)  # 1 − tanh²θ = 4pq, accurate in the tails
         if coords == "natural":
-            return np.diag(4.0 * pq)
-        if coords == "expectation":
-            return np.diag(0.25 / pq)
-        return np.diag(1.0 / pq)
+            return np.diag(i_theta)
+        with np.errstate(divide="ignore", over="ignore"):  # inf is refused by fisher()
+            if coords == "expectation":
+                return np.diag(1.0 / i_theta)
+            return np.diag(4.0 / i_theta)  # μ = (1 + η)/2: I_μ = 4 I_η
 
     def kl(self, other: ExponentialFamily) -> float:
         o = self._check_other(other)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .packing import pack, packed_size, pair_indices, unpack
+from ..packing import pack, packed_size, pair_indices, unpack
 
 
 def sufficient_stats(X: np.ndarray) -> np.ndarray:

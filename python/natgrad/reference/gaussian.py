@@ -2,14 +2,14 @@
 
 Written for clarity: each function is the textbook formula (MATH.md), vectorised, with explicit
 inverses where they make the formula plainer. The compiled core must agree with these functions
-(tests) and is timed against them (bench/kernels.py). Packed layout: see :mod:`.packing`.
+(tests) and is timed against them (bench/kernels.py). Packed layout: see :mod:`natgrad.packing`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .packing import dim_from_packed_size, pack, packed_size, unpack
+from ..packing import dim_from_packed_size, pack, packed_size, unpack
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 

@@ -1,4 +1,4 @@
-"""Packed Gaussian coordinates in NumPy (MATH.md layout), the twin of cpp/include/natgrad/packing.hpp.
+"""Packed Gaussian coordinates (MATH.md layout), the same layout as the compiled core's packing.hpp.
 
 A packed vector of length m = n + n(n+1)/2 is [vector (n) | diagonal (n) | pairs i<j row-major].
 """
