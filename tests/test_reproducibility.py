@@ -68,6 +68,11 @@ def test_update_is_independent_of_buffer_alignment(rng, strategy):
             np.testing.assert_array_equal(getattr(got, field), value, err_msg=f"{field} {offset}")
 
 
+def compiled(p):
+    """The kernel's C++ struct built by name from a parameter record."""
+    return getattr(_core, type(p).__name__.replace("Parameters", "Params"))(**p._asdict())
+
+
 @pytest.mark.parametrize("kernel", ["igo-cma", "xnes", "snes"])
 def test_kernels_do_not_depend_on_the_alignment_of_their_constants(rng, kernel):
     """The parameter records' arrays (utilities, weights) are cached buffers allocated wherever
@@ -81,17 +86,17 @@ def test_kernels_do_not_depend_on_the_alignment_of_their_constants(rng, kernel):
         p = IGOCMA().parameters(n, lam)
 
         def call(p):
-            return _core.igo_cma_update(m, 0.3, A, m, m, Z, X, v, 4, p)[:5]
+            return _core.igo_cma_update(m, 0.3, A, m, m, Z, X, v, 4, compiled(p))[:5]
     elif kernel == "xnes":
         p = XNES().parameters(n, lam)
 
         def call(p):
-            return _core.xnes_update(m, 0.3, A, m, Z, X, v, p)
+            return _core.xnes_update(m, 0.3, A, m, Z, X, v, compiled(p))
     else:
         p = SNES().parameters(n, lam)
 
         def call(p):
-            return _core.snes_update(m, 0.3, np.ones(n), Z, v, p)
+            return _core.snes_update(m, 0.3, np.ones(n), Z, v, compiled(p))
 
     want = call(p)
     for offset in (8, 24, 40, 56):

@@ -500,7 +500,9 @@ def test_core_rejects_bad_shapes(rng):
     p = IGOCMA().parameters(n, lam)
     args = (st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, X, np.zeros(lam), 0)
     with pytest.raises(ValueError, match="weights"):
-        _core.igo_cma_update(*args, p._replace(weights=p.weights[:-1]))
+        _core.igo_cma_update(
+            *args, _core.IGOCMAParams(**p._replace(weights=p.weights[:-1])._asdict())
+        )
     with pytest.raises(ValueError, match="A"):
         _core.sample_full(st.mean, 1.0, np.eye(n + 1), Z)
     with pytest.raises(ValueError, match="a must"):

@@ -3,8 +3,6 @@ before any kernel runs; states are read-only; a step scaling really scales the s
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
@@ -54,29 +52,49 @@ def test_kernels_refuse_nan_values(rng, kernel):
     with pytest.raises(ValueError, match="values contains NaN"):
         if kernel == "igo-cma":
             p = IGOCMA().parameters(n, lam)
-            _core.igo_cma_update(m, 1.0, A, m, m, Z, Z, v, 0, p)
+            _core.igo_cma_update(m, 1.0, A, m, m, Z, Z, v, 0, compiled(p))
         elif kernel == "xnes":
-            _core.xnes_update(m, 1.0, A, m, Z, Z, v, XNES().parameters(n, lam))
+            _core.xnes_update(m, 1.0, A, m, Z, Z, v, compiled(XNES().parameters(n, lam)))
         else:
-            _core.snes_update(m, 1.0, np.ones(n), Z, v, SNES().parameters(n, lam))
+            _core.snes_update(m, 1.0, np.ones(n), Z, v, compiled(SNES().parameters(n, lam)))
 
 
-def test_kernel_reads_parameters_by_name(rng):
-    """A record missing a field, or with a field of the wrong type, is a ValueError naming it;
-    a swap of two constants cannot happen by position."""
+def compiled(p):
+    """The kernel's C++ struct, built by keyword from a parameter record."""
+    return getattr(_core, type(p).__name__.replace("Parameters", "Params"))(**p._asdict())
+
+
+def test_kernel_parameters_are_built_by_name(rng):
+    """The C++ parameter structs take keywords only (no positional swap is possible), a
+    missing field is refused, and the kernel checks the constants it is given."""
     n, lam = 3, 6
     Z = rng.standard_normal((lam, n))
     m, A = np.zeros(n), np.eye(n)
     p = IGOCMA().parameters(n, lam)
+    with pytest.raises(TypeError):
+        _core.IGOCMAParams(*p)  # positional
+    with pytest.raises(TypeError):
+        _core.IGOCMAParams(**p._replace()._asdict() | {"c1": "big"})
+    fields = p._asdict()
+    del fields["c1"]
+    with pytest.raises(TypeError):
+        _core.IGOCMAParams(**fields)
+    for cls, record in (
+        (_core.IGOCMAParams, p),
+        (_core.XNESParams, XNES().parameters(n, lam)),
+        (_core.SNESParams, SNES().parameters(n, lam)),
+    ):
+        built = cls(**record._asdict())
+        for name in ("weights", "utilities", "c1", "eta_b", "eta_sigma"):
+            if hasattr(built, name):
+                np.testing.assert_array_equal(getattr(built, name), getattr(record, name))
     args = (m, 1.0, A, m, m, Z, Z, np.arange(lam, dtype=float), 0)
-    with pytest.raises(ValueError, match="no field 'mueff'"):
-        _core.igo_cma_update(*args, SimpleNamespace(weights=p.weights))
-    with pytest.raises(ValueError, match="params.c1"):
-        _core.igo_cma_update(*args, p._replace(c1="big"))
     with pytest.raises(ValueError, match="params.d_sigma must be finite and > 0"):
-        _core.igo_cma_update(*args, p._replace(d_sigma=0.0))
+        _core.igo_cma_update(*args, compiled(p._replace(d_sigma=0.0)))
     with pytest.raises(ValueError, match="params.weights must have length 6"):
-        _core.igo_cma_update(*args, p._replace(weights=p.weights[:-1]))
+        _core.igo_cma_update(*args, compiled(p._replace(weights=p.weights[:-1])))
+    with pytest.raises(TypeError):
+        _core.igo_cma_update(*args, p)  # the Python record is not the kernel's struct
 
 
 @pytest.mark.parametrize("strategy", ALL, ids=ALL_IDS)
@@ -96,7 +114,7 @@ def test_bad_states_are_value_errors(rng, strategy):
         elif kind == "count":
             bads = [-1, 1.5, "3"]
         else:
-            bads = [-1.0, np.nan] if kind == "step" else [np.nan]
+            bads = [-1.0, np.nan, "0.5"] if kind == "step" else [np.nan, "0.5"]
         for bad in bads:
             with pytest.raises(ValueError, match=f"state.{field}"):
                 strategy.update(state._replace(**{field: bad}), Z, X, v)

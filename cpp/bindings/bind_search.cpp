@@ -4,6 +4,56 @@
 namespace natgrad::bindings {
 
 void bind_search(py::module_& m) {
+    // The constants of each kernel as one C++ struct, built once per (n, lambda) from the Python
+    // record of the same fields (natgrad.optim.*Parameters) by keyword, so that no two constants
+    // can be swapped by position; the kernels then take it without any per-call conversion.
+    py::class_<natgrad::IGOCMAParams>(m, "IGOCMAParams")
+        .def(py::init([](Eigen::VectorXd weights, double mueff, double c_sigma, double d_sigma,
+                         double c_c, double c1, double cmu, double chi_n) {
+                 return natgrad::IGOCMAParams{
+                     std::move(weights), mueff, c_sigma, d_sigma, c_c, c1, cmu, chi_n};
+             }),
+             py::kw_only(), py::arg("weights"), py::arg("mueff"), py::arg("c_sigma"),
+             py::arg("d_sigma"), py::arg("c_c"), py::arg("c1"), py::arg("cmu"), py::arg("chi_n"))
+        .def_readonly("weights", &natgrad::IGOCMAParams::weights)
+        .def_readonly("mueff", &natgrad::IGOCMAParams::mueff)
+        .def_readonly("c_sigma", &natgrad::IGOCMAParams::c_sigma)
+        .def_readonly("d_sigma", &natgrad::IGOCMAParams::d_sigma)
+        .def_readonly("c_c", &natgrad::IGOCMAParams::c_c)
+        .def_readonly("c1", &natgrad::IGOCMAParams::c1)
+        .def_readonly("cmu", &natgrad::IGOCMAParams::cmu)
+        .def_readonly("chi_n", &natgrad::IGOCMAParams::chi_n);
+    py::class_<natgrad::XNESParams>(m, "XNESParams")
+        .def(py::init([](Eigen::VectorXd utilities, Eigen::VectorXd recombination, double mueff,
+                         double eta_mu, double eta_sigma, double eta_b, bool csa, double c_sigma,
+                         double d_sigma, double chi_n) {
+                 return natgrad::XNESParams{std::move(utilities),
+                                            std::move(recombination),
+                                            mueff,
+                                            eta_mu,
+                                            eta_sigma,
+                                            eta_b,
+                                            csa,
+                                            c_sigma,
+                                            d_sigma,
+                                            chi_n};
+             }),
+             py::kw_only(), py::arg("utilities"), py::arg("recombination"), py::arg("mueff"),
+             py::arg("eta_mu"), py::arg("eta_sigma"), py::arg("eta_b"), py::arg("csa"),
+             py::arg("c_sigma"), py::arg("d_sigma"), py::arg("chi_n"))
+        .def_readonly("utilities", &natgrad::XNESParams::utilities)
+        .def_readonly("recombination", &natgrad::XNESParams::recombination)
+        .def_readonly("eta_b", &natgrad::XNESParams::eta_b)
+        .def_readonly("csa", &natgrad::XNESParams::csa);
+    py::class_<natgrad::SNESParams>(m, "SNESParams")
+        .def(py::init([](Eigen::VectorXd utilities, double eta_mu, double eta_sigma) {
+                 return natgrad::SNESParams{std::move(utilities), eta_mu, eta_sigma};
+             }),
+             py::kw_only(), py::arg("utilities"), py::arg("eta_mu"), py::arg("eta_sigma"))
+        .def_readonly("utilities", &natgrad::SNESParams::utilities)
+        .def_readonly("eta_mu", &natgrad::SNESParams::eta_mu)
+        .def_readonly("eta_sigma", &natgrad::SNESParams::eta_sigma);
+
     m.def(
         "sample_full",
         [](VecArg mean, double sigma, MatArg factor, MatArg noise) {
@@ -41,16 +91,7 @@ void bind_search(py::module_& m) {
     m.def(
         "igo_cma_update",
         [](VecArg mean, double sigma, MatArg factor, VecArg p_sigma, VecArg p_c_z, MatArg noise,
-           MatArg samples, VecArg values, long generation, const py::object& params) {
-            natgrad::IGOCMAParams p;
-            p.weights = record_field<Eigen::VectorXd>(params, "weights");
-            p.mueff = record_field<double>(params, "mueff");
-            p.c_sigma = record_field<double>(params, "c_sigma");
-            p.d_sigma = record_field<double>(params, "d_sigma");
-            p.c_c = record_field<double>(params, "c_c");
-            p.c1 = record_field<double>(params, "c1");
-            p.cmu = record_field<double>(params, "cmu");
-            p.chi_n = record_field<double>(params, "chi_n");
+           MatArg samples, VecArg values, long generation, const natgrad::IGOCMAParams& p) {
             natgrad::IGOCMAStep s;
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
@@ -68,18 +109,7 @@ void bind_search(py::module_& m) {
     m.def(
         "xnes_update",
         [](VecArg mean, double sigma, MatArg factor, VecArg p_sigma, MatArg noise, MatArg samples,
-           VecArg values, const py::object& params) {
-            natgrad::XNESParams p;
-            p.utilities = record_field<Eigen::VectorXd>(params, "utilities");
-            p.recombination = record_field<Eigen::VectorXd>(params, "recombination");
-            p.mueff = record_field<double>(params, "mueff");
-            p.eta_mu = record_field<double>(params, "eta_mu");
-            p.eta_sigma = record_field<double>(params, "eta_sigma");
-            p.eta_b = record_field<double>(params, "eta_b");
-            p.csa = record_field<bool>(params, "csa");
-            p.c_sigma = record_field<double>(params, "c_sigma");
-            p.d_sigma = record_field<double>(params, "d_sigma");
-            p.chi_n = record_field<double>(params, "chi_n");
+           VecArg values, const natgrad::XNESParams& p) {
             natgrad::XNESStep s;
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
@@ -94,11 +124,7 @@ void bind_search(py::module_& m) {
     m.def(
         "snes_update",
         [](VecArg mean, double sigma, VecArg scales, MatArg noise, VecArg values,
-           const py::object& params) {
-            natgrad::SNESParams p;
-            p.utilities = record_field<Eigen::VectorXd>(params, "utilities");
-            p.eta_mu = record_field<double>(params, "eta_mu");
-            p.eta_sigma = record_field<double>(params, "eta_sigma");
+           const natgrad::SNESParams& p) {
             natgrad::SNESStep s;
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers

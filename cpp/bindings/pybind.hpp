@@ -18,21 +18,6 @@ using natgrad::RowMatrixXd;
 using MatArg = Eigen::Ref<const RowMatrixXd>;
 using VecArg = Eigen::Ref<const Eigen::VectorXd>;
 
-// Field `name` of a Python parameter record (a NamedTuple of natgrad.optim), read by name so that
-// two constants can never be swapped by position; a missing or mistyped field is a ValueError.
-template <typename T>
-T record_field(const py::handle& record, const char* name) {
-    if (!py::hasattr(record, name)) {
-        throw std::invalid_argument(std::string("params has no field '") + name + "'");
-    }
-    try {
-        return record.attr(name).cast<T>();
-    } catch (const py::cast_error&) {
-        throw std::invalid_argument(std::string("params.") + name + " has the wrong type (" +
-                                    std::string(py::str(py::type::of(record.attr(name)))) + ")");
-    }
-}
-
 void bind_linalg(py::module_& m);
 void bind_gaussian(py::module_& m);
 void bind_search(py::module_& m);

@@ -1,7 +1,5 @@
 # Type stub of the compiled core (natgrad._core_<isa>, re-exported by natgrad._core).
 # Private: the public API lives in the natgrad package. Keep in step with cpp/bindings/.
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -68,6 +66,54 @@ def binary_fisher_theta(theta: F64) -> F64: ...
 def binary_natural_gradient(X: F64, f: F64, theta: F64) -> F64: ...
 
 # search (IGO-CMA, xNES, SNES kernels)
+class IGOCMAParams:
+    weights: F64
+    mueff: float
+    c_sigma: float
+    d_sigma: float
+    c_c: float
+    c1: float
+    cmu: float
+    chi_n: float
+    def __init__(
+        self,
+        *,
+        weights: F64,
+        mueff: float,
+        c_sigma: float,
+        d_sigma: float,
+        c_c: float,
+        c1: float,
+        cmu: float,
+        chi_n: float,
+    ) -> None: ...
+
+class XNESParams:
+    utilities: F64
+    recombination: F64
+    eta_b: float
+    csa: bool
+    def __init__(
+        self,
+        *,
+        utilities: F64,
+        recombination: F64,
+        mueff: float,
+        eta_mu: float,
+        eta_sigma: float,
+        eta_b: float,
+        csa: bool,
+        c_sigma: float,
+        d_sigma: float,
+        chi_n: float,
+    ) -> None: ...
+
+class SNESParams:
+    utilities: F64
+    eta_mu: float
+    eta_sigma: float
+    def __init__(self, *, utilities: F64, eta_mu: float, eta_sigma: float) -> None: ...
+
 def sample_full(mean: F64, sigma: float, factor: F64, noise: F64) -> F64: ...
 def sample_diagonal(mean: F64, sigma: float, scales: F64, noise: F64) -> F64: ...
 def gemm_factor_update(factor: F64, yt: F64, zt: F64, beta: F64, a: float) -> tuple[F64, F64]: ...
@@ -82,7 +128,7 @@ def igo_cma_update(
     samples: F64,
     values: F64,
     generation: int,
-    params: Any,
+    params: IGOCMAParams,
 ) -> tuple[F64, float, F64, F64, F64, bool, int]: ...
 def xnes_update(
     mean: F64,
@@ -92,8 +138,8 @@ def xnes_update(
     noise: F64,
     samples: F64,
     values: F64,
-    params: Any,
+    params: XNESParams,
 ) -> tuple[F64, float, F64, F64]: ...
 def snes_update(
-    mean: F64, sigma: float, scales: F64, noise: F64, values: F64, params: Any
+    mean: F64, sigma: float, scales: F64, noise: F64, values: F64, params: SNESParams
 ) -> tuple[F64, float, F64]: ...

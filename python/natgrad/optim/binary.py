@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _core
+from .._binary import fisher_natural
 from .._validation import FloatArray, as_float
 from ._shaping import Shaping, check_shaping, shaped_values
 from .strategy import Strategy
@@ -114,7 +115,7 @@ class BinarySNGD(Strategy):
         return 0.5 * math.log((1.0 - margin) / margin)
 
     def _state(self, theta: FloatArray, generation: int) -> BinarySNGDState:
-        var = np.asarray(_core.binary_fisher_theta(theta))  # Var X_i = 1 − η² = I_θ
+        var = np.asarray(fisher_natural(theta))  # Var X_i = 1 − η² = I_θ
         return BinarySNGDState(theta, np.tanh(theta), float(np.sqrt(var.mean())), generation)
 
     def _initial_state(self, x0: FloatArray, sigma0: float) -> BinarySNGDState:
@@ -149,9 +150,9 @@ class BinarySNGD(Strategy):
 
     def condition_number(self, state: BinarySNGDState) -> float:
         """Ratio of the largest to the smallest Var X_i; bounded by the margin."""
-        var = np.asarray(_core.binary_fisher_theta(state.theta))
+        var = np.asarray(fisher_natural(state.theta))
         return float(var.max() / var.min())
 
     def axis_scales(self, state: BinarySNGDState) -> FloatArray:
         """Standard deviations sqrt(1 − η_i²) of the coordinates."""
-        return np.sqrt(np.asarray(_core.binary_fisher_theta(state.theta)))
+        return np.sqrt(np.asarray(fisher_natural(state.theta)))

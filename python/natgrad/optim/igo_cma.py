@@ -19,7 +19,7 @@ Work per generation O(λn²); memory O(n²).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -60,8 +60,8 @@ class IGOCMAState(NamedTuple):
 class IGOCMAParameters(NamedTuple):
     """Constants of one (n, λ) pair (Hansen 2016, Table 1 / eqs. 49–58).
 
-    The compiled kernel reads them by name (``natgrad::IGOCMAParams`` has the same fields), so
-    no two constants can be swapped by position.
+    The compiled kernel takes them as ``_core.IGOCMAParams(**record._asdict())``, a C++ struct
+    with the same fields built by keyword, so no two constants can be swapped by position.
     """
 
     weights: FloatArray  # by rank, best first; negative (active) weights for ranks > μ
@@ -91,6 +91,12 @@ def _parameters(dim: int, popsize: int, active: bool) -> IGOCMAParameters:
         cmu=cmu,
         chi_n=_common.expected_norm(dim),
     )
+
+
+@lru_cache(maxsize=64)
+def _compiled(dim: int, popsize: int, active: bool) -> Any:
+    """The kernel's C++ copy of the constants (``_core.IGOCMAParams``), built once by name."""
+    return _core.IGOCMAParams(**_parameters(dim, popsize, active)._asdict())
 
 
 class IGOCMA(Strategy):
@@ -148,7 +154,7 @@ class IGOCMA(Strategy):
         self, state: IGOCMAState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> IGOCMAState:
         """One generation in one compiled call (ranking, mean, paths, σ, factor; module doc)."""
-        p = _parameters(state.mean.size, noise.shape[0], self.active)
+        p = _compiled(state.mean.size, noise.shape[0], self.active)
         mean, sigma, factor, p_sigma, p_c_z, _h_sigma, _shrinks = _core.igo_cma_update(
             state.mean,
             state.sigma,

@@ -421,7 +421,7 @@ class Optimizer:
             returned = asked.copy()
             # read-only, so an unchanged batch is recognised by identity in tell()
             returned.flags.writeable = False
-            self._run = run._replace(pending=Batch(noise, samples, asked, returned))
+            self._run = Run._make((*run[:-1], Batch(noise, samples, asked, returned)))
             return returned
         except BaseException:
             # an interrupted ask leaves no trace: the next ask draws the same batch
@@ -477,7 +477,10 @@ class Optimizer:
             vals = vals.copy()
             vals[~finite] = min(worst + spread, float(np.finfo(np.float64).max))
 
-        state = freeze(self._strategy._update(run.state, batch.noise, batch.samples, vals))
+        # the update's arrays are new ones no caller holds: frozen in place
+        state = freeze(
+            self._strategy._update(run.state, batch.noise, batch.samples, vals), owned=True
+        )
         i = int(vals.argmin())
         best = float(vals[i])
         best_f, best_x, best_generation = run.best_f, run.best_x, run.best_generation
@@ -487,20 +490,16 @@ class Optimizer:
         history = run.history + (best,)
         if len(history) > self._history_len:
             history = history[1:]
-        new = run._replace(
-            evaluations=evaluations,
-            generation=generation,
-            best_x=best_x,
-            best_f=best_f,
-            best_generation=best_generation,
-            history=history,
-            nonfinite_run=0,
-            pending=None,
-        )
         if not math.isfinite(state.sigma):
-            keep = run.state if is_finite_state(run.state) else run.checked_state
-            return new._replace(state=keep, stop_reason="invalid_state")
-        return self._check_stop(new._replace(state=state), vals, finite)
+            state = run.state if is_finite_state(run.state) else run.checked_state
+            reason: str | None = "invalid_state"
+        else:
+            reason = None
+        new = Run(
+            state, run.checked_state, evaluations, generation, best_x, best_f, best_generation,
+            history, 0, reason, None,
+        )  # fmt: skip
+        return new if reason is not None else self._check_stop(new, vals, finite)
 
     def _as_values(self, values: Any) -> FloatArray:
         if type(values) is np.ndarray and values.dtype == np.float64:

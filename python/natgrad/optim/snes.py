@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -59,7 +59,7 @@ class SNESState(NamedTuple):
 
 
 class SNESParameters(NamedTuple):
-    """Constants of one (n, λ) pair, read by name by the kernel (``natgrad::SNESParams``)."""
+    """Constants of one (n, λ) pair; the kernel takes ``_core.SNESParams(**record._asdict())``."""
 
     utilities: FloatArray
     eta_mu: float
@@ -82,6 +82,12 @@ def _parameters(
         eta_mu=d_mu if eta_mu is None else eta_mu,
         eta_sigma=d_sigma if eta_sigma is None else eta_sigma,
     )
+
+
+@lru_cache(maxsize=64)
+def _compiled(dim: int, popsize: int, eta_mu: float | None, eta_sigma: float | None) -> Any:
+    """The kernel's C++ copy of the constants (``_core.SNESParams``), built once by name."""
+    return _core.SNESParams(**_parameters(dim, popsize, eta_mu, eta_sigma)._asdict())
 
 
 class SNES(Strategy):
@@ -125,7 +131,7 @@ class SNES(Strategy):
         self, state: SNESState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> SNESState:
         """One SNES generation in one compiled call; ``X`` is not needed (z suffices)."""
-        p = _parameters(state.mean.size, noise.shape[0], self.eta_mu, self.eta_sigma)
+        p = _compiled(state.mean.size, noise.shape[0], self.eta_mu, self.eta_sigma)
         mean, sigma, scales = _core.snes_update(
             state.mean, state.sigma, state.scales, noise, values, p
         )

@@ -42,7 +42,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from .. import _core
-from .._validation import FloatArray, as_float, as_int
+from .._validation import FloatArray, as_damping, as_float, as_int, check_coords
 from ._shaping import Shaping, check_shaping, shaped_values
 from .strategy import Strategy
 from .xnes import default_rates
@@ -158,14 +158,12 @@ class SNGD(Strategy):
         max_halvings: int = 30,
         max_change: float = 4.0,
     ) -> None:
-        if coords not in COORDS:
-            hint = " (θ is called 'natural' in natgrad)" if coords == "theta" else ""
-            raise ValueError(f"coords must be one of {COORDS}, got {coords!r}{hint}")
+        check_coords(coords, COORDS)
         if fisher not in ("exact", "empirical"):
             raise ValueError(f"fisher must be 'exact' or 'empirical', got {fisher!r}")
         self.coords = coords
         self.fisher = fisher
-        self.damping = as_float("damping", damping, nonnegative=True)
+        self.damping = as_damping(damping)
         self.fitness_shaping = check_shaping(fitness_shaping)
         if learning_rate is None and self.fitness_shaping is None:
             raise ValueError(

@@ -65,18 +65,27 @@ def default_popsize(dim: int) -> int:
     return 4 + math.floor(3 * math.log(as_int("dim", dim, minimum=1)))
 
 
-def freeze(state: Any) -> Any:
-    """The record with every array field replaced by a read-only view of it.
+def freeze(state: Any, *, owned: bool = False) -> Any:
+    """The record with every writeable array field made read-only.
 
-    Views, not flags set in place: an array the caller still holds stays writeable for them.
+    By default each such array is replaced by a read-only view, so an array the caller still
+    holds stays writeable for them. ``owned=True`` sets the flag in place instead (cheaper), for
+    states whose arrays no caller holds: those the Optimizer gets from its own strategy calls.
     """
-    fields = {}
-    for name, value in state._asdict().items():
-        if isinstance(value, np.ndarray) and value.flags.writeable:
+    if owned:
+        for value in state:
+            if type(value) is np.ndarray:
+                value.setflags(write=False)
+        return state
+    changed = False
+    fields = list(state)
+    for i, value in enumerate(fields):
+        if type(value) is np.ndarray and value.flags.writeable:
             view = value.view()
-            view.flags.writeable = False
-            fields[name] = view
-    return state._replace(**fields) if fields else state
+            view.setflags(write=False)
+            fields[i] = view
+            changed = True
+    return type(state)._make(fields) if changed else state
 
 
 def is_finite_state(state: Any) -> bool:
@@ -144,12 +153,20 @@ class Strategy:
 
     def noise_shape(self, state: Any, popsize: int) -> tuple[int, ...]:
         """Shape of the standard draws ``sample`` needs for one generation: (λ, n)."""
-        return (as_int("popsize", popsize, minimum=2), int(np.shape(state.mean)[0]))
+        if type(popsize) is not int or popsize < 2:
+            popsize = as_int("popsize", popsize, minimum=2)
+        return (popsize, len(state.mean))
 
     def sample(self, state: Any, noise: ArrayLike) -> FloatArray:
         """Candidates X, shape (popsize, n), from the standard draws ``noise``."""
         z = self._check_noise(noise)
-        return self._sample(self.check_state(state, z.shape[1]), z)
+        X = self._sample(self.check_state(state, z.shape[1]), z)
+        if not np.isfinite(X).all():
+            raise ValueError(
+                "the samples overflowed float64 (state.sigma or the spread is too large for the "
+                f"draws), got sigma = {state.sigma!r}"
+            )
+        return X
 
     def update(self, state: Any, noise: ArrayLike, X: ArrayLike, values: ArrayLike) -> Any:
         """New state after one generation; ``values`` must be finite, lower is better."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class XNESState(NamedTuple):
 
 
 class XNESParameters(NamedTuple):
-    """Constants of one (n, λ) pair, read by name by the kernel (``natgrad::XNESParams``)."""
+    """Constants of one (n, λ) pair; the kernel takes ``_core.XNESParams(**record._asdict())``."""
 
     utilities: FloatArray  # zero-sum NES utilities by rank, best first
     recombination: FloatArray  # positive part u_k + 1/λ (sums to 1), for CSA
@@ -112,6 +112,20 @@ def _parameters(
         d_sigma=d_sigma,
         chi_n=_common.expected_norm(dim),
     )
+
+
+@lru_cache(maxsize=64)
+def _compiled(
+    dim: int,
+    popsize: int,
+    sigma_rule: str,
+    eta_mu: float | None,
+    eta_sigma: float | None,
+    eta_b: float | None,
+) -> Any:
+    """The kernel's C++ copy of the constants (``_core.XNESParams``), built once by name."""
+    p = _parameters(dim, popsize, sigma_rule, eta_mu, eta_sigma, eta_b)
+    return _core.XNESParams(**p._asdict())
 
 
 def _check_rule(sigma_rule: str) -> str:
@@ -182,7 +196,7 @@ class XNES(Strategy):
         self, state: XNESState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> XNESState:
         """One xNES generation in one compiled call (see the module docstring)."""
-        p = _parameters(
+        p = _compiled(
             state.mean.size,
             noise.shape[0],
             self.sigma_rule,
