@@ -3,6 +3,7 @@
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "natgrad/checks.hpp"
@@ -12,6 +13,15 @@
 
 namespace natgrad {
 namespace {
+
+// Largest |theta| of the binary model whose Fisher information 4 e / (1 + e)^2, e = exp(-2|theta|),
+// is a normal float64: at |theta| = 1/2 (log 4 - log DBL_MIN) = 354.891 it is DBL_MIN = 2.2e-308.
+// Beyond, I_theta is subnormal (few significant bits, and 1 / I_theta overflows) and then 0.
+double binary_max_abs_theta() {
+    static const double limit =
+        0.5 * (std::log(4.0) - std::log(std::numeric_limits<double>::min()));
+    return limit;
+}
 
 // f - mean(f), the baseline every covariance estimator subtracts. The copy is deliberate: Eigen's
 // vectorised reductions peel a different number of leading elements depending on the alignment
@@ -196,19 +206,30 @@ VectorXd binary_cov_f_x(const MatRef& X, const VecRef& f) {
 
 VectorXd binary_fisher_theta(const VecRef& theta) {
     require_finite("theta", theta);
-    // expit(2a) expit(-2a) with a = |theta|: e = exp(-2a) in (0, 1], so 4 e / (1 + e)^2 has
+    // expit(2a) expit(-2a) with a = |theta|: e = exp(-2a) in [0, 1], so 4 e / (1 + e)^2 has
     // no cancellation (1 - tanh^2 from a rounded tanh loses all digits for large |theta|).
-    const Eigen::ArrayXd e = (-2.0 * theta.array().abs()).exp();
-    return 4.0 * e / (1.0 + e).square();
+    // std::exp per entry, not Eigen's vectorised exp: that one clamps its argument at -709.78 and
+    // returns ~5.6e-309 instead of 0 (subnormal, then 0) below, in SIMD packets only.
+    VectorXd out(theta.size());
+    for (Eigen::Index i = 0; i < theta.size(); ++i) {
+        const double e = std::exp(-2.0 * std::abs(theta[i]));
+        out[i] = 4.0 * e / ((1.0 + e) * (1.0 + e));
+    }
+    return out;
 }
 
 VectorXd binary_natural_gradient(const MatRef& X, const VecRef& f, const VecRef& theta) {
     const Eigen::Index n = checks::batch(X, f);
     checks::vector("theta", theta, n);
-    const VectorXd fisher = binary_fisher_theta(theta);
-    if ((fisher.array() <= 0.0).any()) {
-        invalid("theta is so large that the Fisher information 1 - tanh^2(theta) underflows to 0");
+    const double limit = binary_max_abs_theta();
+    for (Eigen::Index i = 0; i < n; ++i) {
+        if (std::abs(theta[i]) > limit) {
+            invalid("theta[" + std::to_string(i) + "] = " + std::to_string(theta[i]) +
+                    " is so large that the Fisher information 1 - tanh^2(theta) is below the "
+                    "float64 normal range (|theta| must be <= 354.89)");
+        }
     }
+    const VectorXd fisher = binary_fisher_theta(theta);
     return checks::finite_result("binary_natural_gradient",
                                  VectorXd(binary_cov_f_x(X, f).array() / fisher.array()));
 }
