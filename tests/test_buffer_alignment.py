@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from _kernel_battery import SEARCH_KERNELS, battery, core_kernels, flatten
+from natgrad import _core
 from natgrad.optim import get_strategy
 
 
@@ -52,3 +54,44 @@ def test_update_is_bitwise_independent_of_buffer_offset(method, rng):
         results.append(flat(new))
     for offset, result in enumerate(results[1:], start=1):
         assert np.array_equal(results[0], result), f"offset {offset} changed the update"
+
+
+# ------------------------------------------------------------------------------------------------
+# Every non-search kernel of natgrad._core, called on the same values at every 8-byte offset from a
+# 64-byte boundary (the widest SIMD alignment, AVX-512): the results must be bitwise equal to the
+# aligned call. (Rows are always contiguous: the bindings refuse padded rows, `noconvert`.)
+
+KERNEL_CALLS = battery()
+_ALIGN = 64
+
+
+def at_byte_offset(a: np.ndarray, offset: int) -> np.ndarray:
+    """A copy of ``a`` whose data start ``offset`` bytes after a 64-byte boundary."""
+    buf = np.zeros(a.nbytes + 2 * _ALIGN, dtype=np.uint8)
+    start = (-buf.ctypes.data) % _ALIGN + offset
+    out = np.frombuffer(buf, dtype=np.float64, count=a.size, offset=start).reshape(a.shape)
+    out[...] = a
+    assert out.ctypes.data % _ALIGN == offset and out.flags.c_contiguous
+    return out
+
+
+def _moved(args, place):
+    return tuple(place(a) if isinstance(a, np.ndarray) else a for a in args)
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    KERNEL_CALLS,
+    ids=[f"{i:02d}-{name}" for i, (name, _) in enumerate(KERNEL_CALLS)],
+)
+def test_kernel_is_bitwise_independent_of_buffer_address(name, args):
+    kernel = getattr(_core, name)
+    want = flatten(kernel(*_moved(args, lambda a: at_byte_offset(a, 0))))
+    for offset in range(8, _ALIGN, 8):
+        got = flatten(kernel(*_moved(args, lambda a, o=offset: at_byte_offset(a, o))))
+        assert np.array_equal(got, want), f"{name}: byte offset {offset} changed the result"
+
+
+def test_battery_covers_every_non_search_kernel():
+    covered = {name for name, _ in KERNEL_CALLS}
+    assert covered == set(core_kernels()) - SEARCH_KERNELS

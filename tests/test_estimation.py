@@ -279,6 +279,35 @@ def test_binary_fisher_stable_far_out():
     assert abs((1 - np.tanh(15.0) ** 2) / got[3] - 1) > 1e-5
 
 
+def _mp_binary_fisher(t: float) -> float:
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(40):
+        e = mpmath.exp(-2 * abs(mpmath.mpf(t)))
+        return float(4 * e / (1 + e) ** 2)
+
+
+@pytest.mark.parametrize("size", range(1, 10))
+def test_binary_fisher_underflow_at_every_position(size):
+    """Eigen 3.4's vectorised exp clamps its argument at -709.78, so exp(-2|theta|) came back as
+    ~5.6e-309 instead of 0 for |theta| >= 355 in the SIMD packets (not in the scalar tail): the
+    Fisher information depended on the position and on the ISA level, and the underflow guard of
+    binary_natural_gradient never fired (a 6.6e306 "gradient" at theta = 400 under v2)."""
+    X = np.where(np.random.default_rng(size).random((8, size)) < 0.5, -1.0, 1.0)
+    f = X.sum(axis=1) + X[:, 0]
+    for big in (354.0, 354.85, 354.95, 355.0, 372.0, 400.0, 1e3, 1e4, 1e300):
+        for pos in range(size):
+            theta = np.full(size, 0.3)
+            theta[pos] = big if pos % 2 else -big
+            want = np.array([_mp_binary_fisher(t) for t in theta])
+            # rtol for normal results; atol: 4 x half an ulp of the subnormal exp(-2|theta|)
+            np.testing.assert_allclose(est.binary_fisher(theta), want, rtol=1e-14, atol=1e-323)
+            if big <= 354.85:  # I_theta = 4 exp(-2|theta|) is still a normal float64
+                assert np.all(np.isfinite(est.binary_natural_gradient(X, f, theta)))
+            else:
+                with pytest.raises(ValueError, match="theta"):
+                    est.binary_natural_gradient(X, f, theta)
+
+
 # --- bad input ---
 
 

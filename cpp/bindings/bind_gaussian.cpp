@@ -1,3 +1,4 @@
+#include "natgrad/checks.hpp"
 #include "natgrad/fisher.hpp"
 #include "natgrad/gaussian.hpp"
 #include "pybind.hpp"
@@ -22,8 +23,7 @@ void bind_gaussian(py::module_& m) {
         "gaussian_cholesky",
         [](MatArg cov) {
             py::gil_scoped_release release;  // pure Eigen work
-            require_shape("cov", cov.rows(), cov.cols(), cov.rows(), cov.rows());
-            require_finite("cov", cov);
+            checks::square("cov", cov);
             return rows(cholesky_lower(MatrixXd(cov), "cov must be symmetric positive definite"));
         },
         py::arg("cov").noconvert());

@@ -3,23 +3,24 @@
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
 #include <cmath>
+#include <limits>
 #include <string>
 
+#include "natgrad/checks.hpp"
+#include "natgrad/gaussian.hpp"
 #include "natgrad/linalg.hpp"
 #include "natgrad/packing.hpp"
 
 namespace natgrad {
 namespace {
 
-void check_batch(const MatRef& X, const VecRef& f) {
-    if (X.rows() < 2) {
-        invalid("X must hold at least 2 samples (rows) to estimate a covariance, got " +
-                std::to_string(X.rows()));
-    }
-    if (X.cols() < 1) invalid("X must have at least one column");
-    require_size("f", f.size(), X.rows());
-    require_finite("X", X);
-    require_finite("f", f);
+// Largest |theta| of the binary model whose Fisher information 4 e / (1 + e)^2, e = exp(-2|theta|),
+// is a normal float64: at |theta| = 1/2 (log 4 - log DBL_MIN) = 354.891 it is DBL_MIN = 2.2e-308.
+// Beyond, I_theta is subnormal (few significant bits, and 1 / I_theta overflows) and then 0.
+double binary_max_abs_theta() {
+    static const double limit =
+        0.5 * (std::log(4.0) - std::log(std::numeric_limits<double>::min()));
+    return limit;
 }
 
 // f - mean(f), the baseline every covariance estimator subtracts. The copy is deliberate: Eigen's
@@ -59,14 +60,12 @@ MatrixXd weighted_second_moment(const MatRef& X, const VectorXd& fc, const Vecto
     return M;
 }
 
-// Sigma^{-1} by Cholesky, with a message naming cov.
-MatrixXd precision_from_cov(const MatRef& cov) {
-    const Eigen::Index n = cov.rows();
-    require_shape("cov", cov.rows(), cov.cols(), n, n);
-    require_finite("cov", cov);
-    Eigen::LLT<MatrixXd> llt{MatrixXd(cov)};
-    if (llt.info() != Eigen::Success) invalid("cov must be symmetric positive definite");
-    return llt.solve(MatrixXd::Identity(n, n));
+// Sigma^{-1} of a covariance whose shape the caller checked, by Cholesky (message names cov).
+MatrixXd precision_of(const MatRef& cov) {
+    const MatrixXd l = cholesky_lower(MatrixXd(cov), "cov must be symmetric positive definite");
+    const MatrixXd p = spd_inverse_from_cholesky(l);
+    if (!p.allFinite()) checks::not_representable("cov^{-1}");
+    return p;
 }
 
 // Centred statistics matrix S (N x m): columns T_k(x_s) - mean_s T_k (two-pass centring).
@@ -85,8 +84,7 @@ RowMatrixXd centred_statistics(const MatRef& X) {
 }  // namespace
 
 VectorXd cov_f_stats(const MatRef& X, const VecRef& f) {
-    check_batch(X, f);
-    const Eigen::Index n = X.cols();
+    const Eigen::Index n = checks::batch(X, f);
     const RowMatrixXd owned = X;  // aligned copy: reproducible reductions (see centred())
     const VectorXd centre = owned.colwise().mean().transpose();
     VectorXd g;
@@ -96,7 +94,7 @@ VectorXd cov_f_stats(const MatRef& X, const VecRef& f) {
     VectorXd out(packed_size(n));
     out.head(n) = g;
     pack_matrix_part(C, 2.0, out);  // T_ij = 2 x_i x_j
-    return out;
+    return checks::finite_result("cov_f_stats", std::move(out));
 }
 
 MatrixXd empirical_fisher(const MatRef& X) {
@@ -105,20 +103,18 @@ MatrixXd empirical_fisher(const MatRef& X) {
                 std::to_string(X.rows()));
     }
     if (X.cols() < 1) invalid("X must have at least one column");
-    require_finite("X", X);
+    checks::matrix("X", X, X.rows(), X.cols());
     const RowMatrixXd S = centred_statistics(X);
     const Eigen::Index m = S.cols();
     MatrixXd F = MatrixXd::Zero(m, m);
     F.selfadjointView<Eigen::Lower>().rankUpdate(S.transpose(), 1.0 / double(X.rows() - 1));
     F.triangularView<Eigen::StrictlyUpper>() = F.transpose();
-    return F;
+    return checks::finite_result("empirical_fisher", std::move(F));
 }
 
 VectorXd natural_gradient_theta_empirical(const MatRef& X, const VecRef& f, double damping) {
-    check_batch(X, f);
-    if (!std::isfinite(damping) || damping < 0.0) {
-        invalid("damping must be finite and >= 0, got " + std::to_string(damping));
-    }
+    checks::batch(X, f);
+    checks::damping(damping);
     const Eigen::Index N = X.rows(), m = packed_size(X.cols());
     const VectorXd fc = centred(f);
     if (damping == 0.0) {
@@ -133,66 +129,58 @@ VectorXd natural_gradient_theta_empirical(const MatRef& X, const VecRef& f, doub
             invalid("the empirical Fisher of X is singular (rank " + std::to_string(qr.rank()) +
                     " < m = " + std::to_string(m) + "); use damping > 0");
         }
-        return qr.solve(fc);  // argmin |S g - fc| = (S^T S)^{-1} S^T fc
+        // argmin |S g - fc| = (S^T S)^{-1} S^T fc
+        return checks::finite_result("natural_gradient", VectorXd(qr.solve(fc)));
     }
     const MatrixXd F = empirical_fisher(X);
     const VectorXd g = cov_f_stats(X, f);
-    return damped_cholesky_solve(F, g, damping);
+    return checks::finite_result("natural_gradient",
+                                 VectorXd(damped_cholesky_solve(F, g, damping)));
 }
 
 VectorXd natural_gradient_mean_cov(const MatRef& X, const VecRef& f, const VecRef& mean) {
-    check_batch(X, f);
-    const Eigen::Index n = X.cols();
-    require_size("mean", mean.size(), n);
-    require_finite("mean", mean);
+    const Eigen::Index n = checks::batch(X, f);
+    checks::vector("mean", mean, n);
     VectorXd g;
     const MatrixXd M = weighted_second_moment(X, centred(f), VectorXd(mean), g);
     VectorXd out(packed_size(n));
     out.head(n) = g;
     pack_matrix_part(M, 1.0, out);
-    return out;
+    return checks::finite_result("natural_gradient", std::move(out));
 }
 
 VectorXd tangent_mean_cov_to_theta(const VecRef& mean, const MatRef& cov, const VecRef& dxi) {
-    const Eigen::Index n = mean.size();
-    require_finite("mean", mean);
-    require_shape("cov", cov.rows(), cov.cols(), n, n);
-    require_size("dxi", dxi.size(), packed_size(n));
-    require_finite("dxi", dxi);
-    const MatrixXd P = precision_from_cov(cov);
+    const Eigen::Index n = checks::mean_and_square("mean", mean, "cov", cov);
+    checks::vector("dxi", dxi, packed_size(n));
+    const MatrixXd P = precision_of(cov);
     const MatrixXd dS = unpack_matrix_part(dxi, n, 1.0);
     const VectorXd t = P * VectorXd(mean);  // owned copy: reproducible (see centred())
     const MatrixXd dTheta = 0.5 * P * dS * P;
     VectorXd out(packed_size(n));
     out.head(n) = P * (dxi.head(n) - dS * t);
     pack_matrix_part(0.5 * (dTheta + dTheta.transpose()), 1.0, out);
-    return out;
+    return checks::finite_result("tangent", std::move(out));
 }
 
 VectorXd tangent_theta_to_mean_cov(const VecRef& mean, const MatRef& cov, const VecRef& dtheta) {
-    const Eigen::Index n = mean.size();
-    require_finite("mean", mean);
-    require_shape("cov", cov.rows(), cov.cols(), n, n);
-    require_finite("cov", cov);
-    require_size("dtheta", dtheta.size(), packed_size(n));
-    require_finite("dtheta", dtheta);
+    const Eigen::Index n = checks::mean_and_square("mean", mean, "cov", cov);
+    checks::vector("dtheta", dtheta, packed_size(n));
+    cholesky_lower(MatrixXd(cov), "cov must be symmetric positive definite");
     const MatrixXd S = cov;
     const MatrixXd dTheta = unpack_matrix_part(dtheta, n, 1.0);
     const MatrixXd dS = 2.0 * S * dTheta * S;
     VectorXd out(packed_size(n));
     out.head(n) = S * (dtheta.head(n) + 2.0 * dTheta * VectorXd(mean));
     pack_matrix_part(0.5 * (dS + dS.transpose()), 1.0, out);
-    return out;
+    return checks::finite_result("tangent", std::move(out));
 }
 
 VectorXd natural_gradient_theta_exact(const MatRef& X, const VecRef& f, const VecRef& mean,
                                       const MatRef& cov) {
-    check_batch(X, f);
-    const Eigen::Index n = X.cols();
-    require_size("mean", mean.size(), n);
-    require_finite("mean", mean);
-    require_shape("cov", cov.rows(), cov.cols(), n, n);
-    const MatrixXd P = precision_from_cov(cov);
+    const Eigen::Index n = checks::batch(X, f);
+    checks::vector("mean", mean, n);
+    checks::matrix("cov", cov, n, n);
+    const MatrixXd P = precision_of(cov);
     const VectorXd mu = mean;
     // W = (X - mu) P, then dTheta = 1/2 W^T diag(fc) W / (N-1) = 1/2 P dSigma P and
     // dt = W^T fc / (N-1) - 2 dTheta mu = P (dmu - dSigma P mu). Forming P dSigma P from the
@@ -206,31 +194,44 @@ VectorXd natural_gradient_theta_exact(const MatRef& X, const VecRef& f, const Ve
     VectorXd out(packed_size(n));
     out.head(n) = a - G * mu;
     pack_matrix_part(dTheta, 1.0, out);
-    return out;
+    return checks::finite_result("natural_gradient", std::move(out));
 }
 
 VectorXd binary_cov_f_x(const MatRef& X, const VecRef& f) {
-    check_batch(X, f);
+    checks::batch(X, f);
     const RowMatrixXd owned = X;  // aligned copy: reproducible reductions (see centred())
-    return (owned.transpose() * centred(f)) / double(X.rows() - 1);
+    return checks::finite_result("binary_cov_f_x",
+                                 VectorXd((owned.transpose() * centred(f)) / double(X.rows() - 1)));
 }
 
 VectorXd binary_fisher_theta(const VecRef& theta) {
     require_finite("theta", theta);
-    // expit(2a) expit(-2a) with a = |theta|: e = exp(-2a) in (0, 1], so 4 e / (1 + e)^2 has
+    // expit(2a) expit(-2a) with a = |theta|: e = exp(-2a) in [0, 1], so 4 e / (1 + e)^2 has
     // no cancellation (1 - tanh^2 from a rounded tanh loses all digits for large |theta|).
-    const Eigen::ArrayXd e = (-2.0 * theta.array().abs()).exp();
-    return 4.0 * e / (1.0 + e).square();
+    // std::exp per entry, not Eigen's vectorised exp: that one clamps its argument at -709.78 and
+    // returns ~5.6e-309 instead of 0 (subnormal, then 0) below, in SIMD packets only.
+    VectorXd out(theta.size());
+    for (Eigen::Index i = 0; i < theta.size(); ++i) {
+        const double e = std::exp(-2.0 * std::abs(theta[i]));
+        out[i] = 4.0 * e / ((1.0 + e) * (1.0 + e));
+    }
+    return out;
 }
 
 VectorXd binary_natural_gradient(const MatRef& X, const VecRef& f, const VecRef& theta) {
-    check_batch(X, f);
-    require_size("theta", theta.size(), X.cols());
-    const VectorXd fisher = binary_fisher_theta(theta);
-    if ((fisher.array() <= 0.0).any()) {
-        invalid("theta is so large that the Fisher information 1 - tanh^2(theta) underflows to 0");
+    const Eigen::Index n = checks::batch(X, f);
+    checks::vector("theta", theta, n);
+    const double limit = binary_max_abs_theta();
+    for (Eigen::Index i = 0; i < n; ++i) {
+        if (std::abs(theta[i]) > limit) {
+            invalid("theta[" + std::to_string(i) + "] = " + std::to_string(theta[i]) +
+                    " is so large that the Fisher information 1 - tanh^2(theta) is below the "
+                    "float64 normal range (|theta| must be <= 354.89)");
+        }
     }
-    return binary_cov_f_x(X, f).array() / fisher.array();
+    const VectorXd fisher = binary_fisher_theta(theta);
+    return checks::finite_result("binary_natural_gradient",
+                                 VectorXd(binary_cov_f_x(X, f).array() / fisher.array()));
 }
 
 }  // namespace natgrad

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "natgrad/checks.hpp"
 #include "natgrad/gaussian.hpp"
 #include "natgrad/packing.hpp"
 
@@ -20,19 +21,6 @@ struct PairTable {
     std::vector<Eigen::Index> first, second;
     std::vector<double> coef;  // coefficient of the coordinate system, filled by the caller
 };
-
-Eigen::Index check_square(const char* name, const MatRef& a) {
-    const Eigen::Index n = a.rows();
-    if (n < 1) invalid(std::string(name) + " must be at least 1 x 1");
-    require_shape(name, a.rows(), a.cols(), n, n);
-    require_finite(name, a);
-    return n;
-}
-
-void check_mean(const VecRef& mean, Eigen::Index n) {
-    require_size("mean", mean.size(), n);
-    require_finite("mean", mean);
-}
 
 // The packed indices to assemble: all of them, or the validated free list.
 std::vector<Eigen::Index> selected(Eigen::Index m, const std::optional<IndexList>& free) {
@@ -115,15 +103,41 @@ VectorXd packed(const VectorXd& vec, const MatrixXd& mat, double offdiag_scale) 
     return out;
 }
 
-void check_grad(const char* name, const VecRef& v, Eigen::Index n) {
-    require_size(name, v.size(), packed_size(n));
-    require_finite(name, v);
+// The products I v below, after the caller checked the arguments (no result check either: the
+// natural-gradient solves call them in their inner loops).
+VectorXd product_natural(const VecRef& mean, const MatRef& cov, const VecRef& v) {
+    const Eigen::Index n = cov.rows();
+    const MatrixXd s = cov;
+    // <v, T(x)> = a'x + x'Vx; Cov(x, .) = w and Cov(x x', .) = 2 S V S + mu w' + w mu'.
+    const MatrixXd sv = s * matrix_part(v, n, 1.0);
+    const VectorXd w = s * v.head(n) + 2.0 * (sv * mean);
+    MatrixXd m = 2.0 * sv * s;
+    symmetrize(m);
+    m.noalias() += mean * w.transpose() + w * mean.transpose();
+    return packed(w, m, 2.0);  // T_ij = 2 x_i x_j
 }
 
-void check_damping(double damping) {
-    if (!std::isfinite(damping) || damping < 0.0) {
-        invalid("damping must be finite and >= 0, got " + std::to_string(damping));
-    }
+VectorXd product_expectation(const VecRef& mean, const MatRef& precision, const VecRef& v) {
+    const Eigen::Index n = precision.rows();
+    const MatrixXd b = precision;
+    const VectorXd dmu = v.head(n);
+    // Tangent (dmu, dSigma) of the eta-direction v; eta_ij = 2 E_ij, so dE = V / 2 off-diagonal.
+    MatrixXd dsigma = matrix_part(v, n, 2.0);
+    dsigma.noalias() -= dmu * mean.transpose() + mean * dmu.transpose();
+    MatrixXd g = b * dsigma * b;  // Miller: dmu' B . + 1/2 tr(B dSigma B .), pulled back to eta
+    symmetrize(g);
+    const VectorXd vec = b * dmu - g * mean;
+    return packed(vec, 0.5 * g, 1.0);
+}
+
+// Every argument of a natural-gradient solve in theta or eta, checked before any is used.
+Eigen::Index check_solve_args(const VecRef& mean, const MatRef& cov, const MatRef& precision,
+                              const VecRef& grad, double damping) {
+    const Eigen::Index n = checks::mean_and_square("mean", mean, "cov", cov);
+    checks::matrix("precision", precision, n, n);
+    checks::vector("grad", grad, packed_size(n));
+    checks::damping(damping);
+    return n;
 }
 
 // One preconditioned conjugate-gradient run on the SPD system A x = b, advanced step by step so
@@ -329,8 +343,7 @@ VectorXd damped_dual_solve(const Apply& apply, const Inverse& inverse, const Pre
 
 RowMatrixXd fisher_natural(const VecRef& mean, const MatRef& cov,
                            const std::optional<IndexList>& free) {
-    const Eigen::Index n = check_square("cov", cov);
-    check_mean(mean, n);
+    const Eigen::Index n = checks::mean_and_square("mean", mean, "cov", cov);
     const std::vector<Eigen::Index> idx = selected(packed_size(n), free);
     const PairTable t = pair_table(n, idx, 1.0, 1.0, 2.0);
     // Augmented S = [[Sigma, 0], [0, 0]] and m = (mu, 1): the vector statistic x_k = x_k * 1.
@@ -370,13 +383,12 @@ RowMatrixXd fisher_natural(const VecRef& mean, const MatRef& cov,
         }
     }
     f.triangularView<Eigen::StrictlyLower>() = f.transpose();
-    return f;
+    return checks::finite_result("fisher", std::move(f));
 }
 
 RowMatrixXd fisher_expectation(const VecRef& mean, const MatRef& precision,
                                const std::optional<IndexList>& free) {
-    const Eigen::Index n = check_square("precision", precision);
-    check_mean(mean, n);
+    const Eigen::Index n = checks::mean_and_square("mean", mean, "precision", precision);
     const std::vector<Eigen::Index> idx = selected(packed_size(n), free);
     const MatrixXd b = 0.5 * (MatrixXd(precision) + MatrixXd(precision).transpose());
     const VectorXd u = b * mean;
@@ -386,104 +398,85 @@ RowMatrixXd fisher_expectation(const VecRef& mean, const MatRef& precision,
     aug.topRightCorner(n, 1) = -u;
     aug.bottomLeftCorner(1, n) = -u.transpose();
     aug(n, n) = 1.0 + mean.dot(u);
-    return pair_gram(aug, pair_table(n, idx, 2.0, 1.0, 1.0), 0.25);
+    return checks::finite_result("fisher", pair_gram(aug, pair_table(n, idx, 2.0, 1.0, 1.0), 0.25));
 }
 
 RowMatrixXd fisher_mean_cov(const MatRef& precision, const std::optional<IndexList>& free) {
-    const Eigen::Index n = check_square("precision", precision);
+    const Eigen::Index n = checks::square("precision", precision);
     const std::vector<Eigen::Index> idx = selected(packed_size(n), free);
     RowMatrixXd aug = RowMatrixXd::Zero(n + 1, n + 1);
     aug.topLeftCorner(n, n) = 0.5 * (MatrixXd(precision) + MatrixXd(precision).transpose());
     aug(n, n) = 1.0;  // blockdiag(B, 1): the vector block is B, the cross block 0
-    return pair_gram(aug, pair_table(n, idx, 2.0, 1.0, 2.0), 0.25);
+    return checks::finite_result("fisher", pair_gram(aug, pair_table(n, idx, 2.0, 1.0, 2.0), 0.25));
 }
 
 VectorXd fisher_product_natural(const VecRef& mean, const MatRef& cov, const VecRef& v) {
-    const Eigen::Index n = check_square("cov", cov);
-    check_mean(mean, n);
-    check_grad("v", v, n);
-    const MatrixXd s = cov;
-    // <v, T(x)> = a'x + x'Vx; Cov(x, .) = w and Cov(x x', .) = 2 S V S + mu w' + w mu'.
-    const MatrixXd sv = s * matrix_part(v, n, 1.0);
-    const VectorXd w = s * v.head(n) + 2.0 * (sv * mean);
-    MatrixXd m = 2.0 * sv * s;
-    symmetrize(m);
-    m.noalias() += mean * w.transpose() + w * mean.transpose();
-    return packed(w, m, 2.0);  // T_ij = 2 x_i x_j
+    const Eigen::Index n = checks::mean_and_square("mean", mean, "cov", cov);
+    checks::vector("v", v, packed_size(n));
+    return checks::finite_result("fisher_product", product_natural(mean, cov, v));
 }
 
 VectorXd fisher_product_expectation(const VecRef& mean, const MatRef& precision, const VecRef& v) {
-    const Eigen::Index n = check_square("precision", precision);
-    check_mean(mean, n);
-    check_grad("v", v, n);
-    const MatrixXd b = precision;
-    const VectorXd dmu = v.head(n);
-    // Tangent (dmu, dSigma) of the eta-direction v; eta_ij = 2 E_ij, so dE = V / 2 off-diagonal.
-    MatrixXd dsigma = matrix_part(v, n, 2.0);
-    dsigma.noalias() -= dmu * mean.transpose() + mean * dmu.transpose();
-    MatrixXd g = b * dsigma * b;  // Miller: dmu' B . + 1/2 tr(B dSigma B .), pulled back to eta
-    symmetrize(g);
-    const VectorXd vec = b * dmu - g * mean;
-    return packed(vec, 0.5 * g, 1.0);
+    const Eigen::Index n = checks::mean_and_square("mean", mean, "precision", precision);
+    checks::vector("v", v, packed_size(n));
+    return checks::finite_result("fisher_product", product_expectation(mean, precision, v));
 }
 
 VectorXd fisher_product_mean_cov(const MatRef& precision, const VecRef& v) {
-    const Eigen::Index n = check_square("precision", precision);
-    check_grad("v", v, n);
+    const Eigen::Index n = checks::square("precision", precision);
+    checks::vector("v", v, packed_size(n));
     const MatrixXd b = precision;
     MatrixXd bvb = b * matrix_part(v, n, 1.0) * b;
     symmetrize(bvb);
-    return packed(b * v.head(n), 0.5 * bvb, 2.0);
+    return checks::finite_result("fisher_product", packed(b * v.head(n), 0.5 * bvb, 2.0));
 }
 
 VectorXd natural_gradient_natural(const VecRef& mean, const MatRef& cov, const MatRef& precision,
                                   const VecRef& grad, double damping, int max_iter) {
-    const Eigen::Index n = check_square("cov", cov);
-    require_shape("precision", precision.rows(), precision.cols(), n, n);
-    check_grad("grad", grad, n);
-    check_damping(damping);
-    if (damping == 0.0)
-        return fisher_product_expectation(mean, precision, grad);  // I_theta^-1 = I_eta
+    check_solve_args(mean, cov, precision, grad, damping);
+    if (damping == 0.0) {  // I_theta^-1 = I_eta
+        return checks::finite_result("natural_gradient",
+                                     product_expectation(mean, precision, grad));
+    }
     const CentredPreconditioner pre(mean, cov, damping, true);
-    return damped_dual_solve(
-        [&](const VectorXd& x) -> VectorXd { return fisher_product_natural(mean, cov, x); },
-        [&](const VectorXd& r) -> VectorXd {
-            return fisher_product_expectation(mean, precision, r);
-        },
-        [&](const VectorXd& r) -> VectorXd { return pre.theta(r); }, VectorXd(grad), damping,
-        max_iter, "natural", /*race_plain=*/false);  // condition number <= 2: no race needed
+    return checks::finite_result(
+        "natural_gradient",
+        damped_dual_solve(
+            [&](const VectorXd& x) -> VectorXd { return product_natural(mean, cov, x); },
+            [&](const VectorXd& r) -> VectorXd { return product_expectation(mean, precision, r); },
+            [&](const VectorXd& r) -> VectorXd { return pre.theta(r); }, VectorXd(grad), damping,
+            max_iter, "natural", /*race_plain=*/false));  // condition number <= 2: no race
 }
 
 VectorXd natural_gradient_expectation(const VecRef& mean, const MatRef& cov,
                                       const MatRef& precision, const VecRef& grad, double damping,
                                       int max_iter) {
-    const Eigen::Index n = check_square("cov", cov);
-    require_shape("precision", precision.rows(), precision.cols(), n, n);
-    check_grad("grad", grad, n);
-    check_damping(damping);
-    if (damping == 0.0) return fisher_product_natural(mean, cov, grad);  // I_eta^-1 = I_theta
+    check_solve_args(mean, cov, precision, grad, damping);
+    if (damping == 0.0) {  // I_eta^-1 = I_theta
+        return checks::finite_result("natural_gradient", product_natural(mean, cov, grad));
+    }
     const CentredPreconditioner pre(mean, cov, damping, false);
-    return damped_dual_solve(
-        [&](const VectorXd& x) -> VectorXd {
-            return fisher_product_expectation(mean, precision, x);
-        },
-        [&](const VectorXd& r) -> VectorXd { return fisher_product_natural(mean, cov, r); },
-        [&](const VectorXd& r) -> VectorXd { return pre.eta(r); }, VectorXd(grad), damping,
-        max_iter, "expectation", /*race_plain=*/true);
+    return checks::finite_result(
+        "natural_gradient",
+        damped_dual_solve(
+            [&](const VectorXd& x) -> VectorXd { return product_expectation(mean, precision, x); },
+            [&](const VectorXd& r) -> VectorXd { return product_natural(mean, cov, r); },
+            [&](const VectorXd& r) -> VectorXd { return pre.eta(r); }, VectorXd(grad), damping,
+            max_iter, "expectation", /*race_plain=*/true));
 }
 
 VectorXd natural_gradient_mean_cov(const MatRef& cov, const VecRef& grad, double damping,
                                    int max_iter) {
-    const Eigen::Index n = check_square("cov", cov);
-    check_grad("grad", grad, n);
-    check_damping(damping);
+    const Eigen::Index n = checks::square("cov", cov);
+    checks::vector("grad", grad, packed_size(n));
+    checks::damping(damping);
     const MatrixXd s = cov;
     // The gradient's matrix part as a symmetric G with g_ii = G_ii, g_ij = 2 G_ij.
     const MatrixXd gm = matrix_part(grad, n, 2.0);
     if (damping == 0.0) {
         MatrixXd x = 2.0 * s * gm * s;  // I_xi^{-1}: (Sigma g_mu, 2 Sigma G Sigma)
         symmetrize(x);
-        return packed(s * grad.head(n), x, 1.0);
+        return checks::finite_result("natural_gradient", packed(s * grad.head(n), x, 1.0));
     }
     Eigen::SelfAdjointEigenSolver<MatrixXd> eig(s);
     if (eig.info() != Eigen::Success || eig.eigenvalues().minCoeff() <= 0.0) {
@@ -533,7 +526,7 @@ VectorXd natural_gradient_mean_cov(const MatRef& cov, const VecRef& grad, double
     }
     MatrixXd x = q * y * q.transpose();
     symmetrize(x);
-    return packed(vec, x, 1.0);
+    return checks::finite_result("natural_gradient", packed(vec, x, 1.0));
 }
 
 }  // namespace natgrad

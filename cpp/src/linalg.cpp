@@ -7,18 +7,12 @@
 #include <sstream>
 #include <string>
 
+#include "natgrad/checks.hpp"
 #include "natgrad/gaussian.hpp"
 
 namespace natgrad {
 
 namespace {
-
-void check_damping(double damping, bool positive) {
-    if (!std::isfinite(damping) || damping < 0.0 || (positive && damping == 0.0)) {
-        invalid("damping must be finite and " + std::string(positive ? "> 0" : ">= 0") + ", got " +
-                std::to_string(damping));
-    }
-}
 
 // Copy of a row-major symmetric matrix into a column-major one. For a symmetric input the
 // row-major buffer read column-major is the same matrix, so a plain copy (no transpose) suffices;
@@ -71,7 +65,7 @@ MatrixXd damped_cholesky_solve(const MatRef& fisher, const MatRef& rhs, double d
         invalid("grad must have " + std::to_string(m) + " rows to match fisher, got " +
                 std::to_string(rhs.rows()));
     }
-    check_damping(damping, false);
+    checks::damping(damping);
     require_finite("fisher", fisher);
     require_finite("grad", rhs);
     require_symmetric(fisher);
@@ -87,7 +81,7 @@ MatrixXd damped_cholesky_solve(const MatRef& fisher, const MatRef& rhs, double d
     MatrixXd x = rhs;
     a.triangularView<Eigen::Lower>().solveInPlace(x);
     a.triangularView<Eigen::Lower>().transpose().solveInPlace(x);
-    return x;
+    return checks::finite_result("natural_gradient", std::move(x));
 }
 
 MatrixXd woodbury_solve(const MatRef& u, const MatRef& rhs, double damping) {
@@ -97,7 +91,7 @@ MatrixXd woodbury_solve(const MatRef& u, const MatRef& rhs, double damping) {
         invalid("grad must have " + std::to_string(m) + " rows to match u, got " +
                 std::to_string(rhs.rows()));
     }
-    check_damping(damping, true);
+    checks::damping(damping, /*positive=*/true);
     require_finite("u", u);
     require_finite("grad", rhs);
     // K = d I_N + U'U (N x N), only its lower triangle.
@@ -110,7 +104,7 @@ MatrixXd woodbury_solve(const MatRef& u, const MatRef& rhs, double damping) {
     lk.transpose().triangularView<Eigen::Upper>().solveInPlace(y);
     MatrixXd x = rhs;
     x.noalias() -= u * y;
-    return x / damping;
+    return checks::finite_result("woodbury_solve", MatrixXd(x / damping));
 }
 
 }  // namespace natgrad

@@ -53,10 +53,12 @@ VectorXd tangent_theta_to_mean_cov(const VecRef& mean, const MatRef& cov, const 
 VectorXd binary_cov_f_x(const MatRef& X, const VecRef& f);
 
 // Fisher information I_theta = 1 - tanh^2 theta = 4 mu (1 - mu), mu = expit(2 theta), computed
-// as 4 expit(2|theta|) expit(-2|theta|) without cancellation for large |theta|.
+// as 4 expit(2|theta|) expit(-2|theta|) without cancellation for large |theta|; subnormal beyond
+// |theta| = 354.89 and 0 beyond 372.5, at every position and ISA level.
 VectorXd binary_fisher_theta(const VecRef& theta);
 
 // Natural gradient in theta = grad_eta F = Cov^(f, x) / (1 - eta^2) (errata #16), unbiased.
+// Refuses |theta_i| > 354.89, where 1 - eta^2 leaves the float64 normal range.
 VectorXd binary_natural_gradient(const MatRef& X, const VecRef& f, const VecRef& theta);
 
 }  // namespace natgrad

@@ -48,7 +48,9 @@ double log_partition_mean_cov(const VecRef& mean, const MatRef& cov);
 double neg_entropy_natural(const VecRef& theta);
 double neg_entropy_expectation(const VecRef& eta);
 double neg_entropy_mean_cov(const MatRef& cov);
-// KL(p || q) = 1/2 [tr(Sq^{-1} Sp) + (mq - mp)' Sq^{-1} (mq - mp) - n + log|Sq|/|Sp|].
+// KL(p || q) = 1/2 [tr(Sq^{-1} Sp) + (mq - mp)' Sq^{-1} (mq - mp) - n + log|Sq|/|Sp|], computed
+// without cancellation as 1/2 [sum (u_i - log1p(u_i)) + |Lq^{-1}(mq - mp)|^2] with u_i the
+// eigenvalues of Lq^{-1} (Sp - Sq) Lq^{-T} (Lq Lq^T = Sq), accurate for close members too.
 double kl_mean_cov(const VecRef& mean_p, const MatRef& cov_p, const VecRef& mean_q,
                    const MatRef& cov_q);
 

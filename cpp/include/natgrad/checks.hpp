@@ -1,0 +1,117 @@
+// Argument and result checks shared by every kernel of the numerical core. Each public function
+// runs the checks of all its arguments first, before it touches any of their data (a kernel that
+// sized a workspace from one argument and read another past its end corrupted the heap), and
+// passes its result through finite_result before returning it. Every failure is a
+// std::invalid_argument (ValueError in Python) whose message names the argument.
+//
+// Reproducibility rule for borrowed inputs (MatRef / VecRef map NumPy's buffers, at any address):
+// never call sum(), mean(), prod() or a colwise()/rowwise() sum directly on them. Eigen's
+// vectorised reductions over directly addressable data start their packets at the first aligned
+// element, so the summation order -- and the last bit -- would depend on where NumPy put the array.
+// Copy into an owned (aligned) matrix first. Products (GEMM packs its operands; GEMV in Eigen 3.4
+// blocks by index with unaligned loads), dot(), norm() and squaredNorm() (reductions of an
+// expression, peeled from index 0) do not depend on the address; tests/test_buffer_alignment.py
+// checks every kernel at every 8-byte offset from a 64-byte boundary.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <type_traits>
+
+#include "natgrad/packing.hpp"
+#include "natgrad/types.hpp"
+
+namespace natgrad::checks {
+
+// Dimension n >= 1 of a finite square matrix argument.
+inline Eigen::Index square(const char* name, const MatRef& a) {
+    const Eigen::Index n = a.rows();
+    if (n < 1) {
+        invalid(std::string(name) + " must be a square matrix at least 1 x 1, got (" +
+                std::to_string(a.rows()) + ", " + std::to_string(a.cols()) + ")");
+    }
+    require_shape(name, a.rows(), a.cols(), n, n);
+    require_finite(name, a);
+    return n;
+}
+
+// A finite matrix of the given shape.
+inline void matrix(const char* name, const MatRef& a, Eigen::Index rows, Eigen::Index cols) {
+    require_shape(name, a.rows(), a.cols(), rows, cols);
+    require_finite(name, a);
+}
+
+// A finite vector of length n.
+inline void vector(const char* name, const VecRef& v, Eigen::Index n) {
+    require_size(name, v.size(), n);
+    require_finite(name, v);
+}
+
+// Dimension n >= 1 of a finite packed vector, whose length must be m = n + n(n+1)/2.
+inline Eigen::Index packed(const char* name, const VecRef& v) {
+    const Eigen::Index n = dim_from_packed_size(v.size());
+    if (n < 1) {
+        invalid(std::string(name) +
+                " must have length n + n(n+1)/2 for some n >= 1 (2, 5, 9, 14, ...), got " +
+                std::to_string(v.size()));
+    }
+    require_finite(name, v);
+    return n;
+}
+
+// Dimension n >= 1 of a Gaussian given by a finite mean (n) and covariance-like matrix (n x n).
+// The mean sets n; the matrix must then be n x n.
+inline Eigen::Index mean_and_square(const char* mean_name, const VecRef& mean,
+                                    const char* matrix_name, const MatRef& a) {
+    const Eigen::Index n = mean.size();
+    if (n < 1) invalid(std::string(mean_name) + " must have at least one entry");
+    require_finite(mean_name, mean);
+    matrix(matrix_name, a, n, n);
+    return n;
+}
+
+// A damping factor: finite and >= 0 (> 0 when `positive`).
+inline void damping(double d, bool positive = false) {
+    if (!std::isfinite(d) || d < 0.0 || (positive && d == 0.0)) {
+        invalid("damping must be finite and " + std::string(positive ? "> 0" : ">= 0") + ", got " +
+                std::to_string(d));
+    }
+}
+
+// A Monte Carlo batch: X (N x n) with N >= 2 samples and n >= 1, values f of length N, all
+// finite. Returns n.
+inline Eigen::Index batch(const MatRef& X, const VecRef& f) {
+    if (X.rows() < 2) {
+        invalid("X must hold at least 2 samples (rows) to estimate a covariance, got " +
+                std::to_string(X.rows()));
+    }
+    if (X.cols() < 1) invalid("X must have at least one column");
+    require_size("f", f.size(), X.rows());
+    require_finite("X", X);
+    require_finite("f", f);
+    return X.cols();
+}
+
+// The result unchanged when every entry is finite; otherwise the float64 range was exceeded
+// inside the kernel (finite input, e.g. 1e300 squared, or a division by a subnormal).
+[[noreturn]] inline void not_representable(const char* what) {
+    invalid(std::string(what) +
+            ": the result is not representable in float64 (an intermediate overflowed); "
+            "rescale the problem");
+}
+
+// Takes an owned matrix or vector (moved in and out), not an expression template.
+template <typename Matrix>
+inline Matrix finite_result(const char* what, Matrix x) {
+    static_assert(std::is_same_v<Matrix, typename Matrix::PlainObject>,
+                  "finite_result needs an evaluated matrix or vector");
+    if (!x.allFinite()) not_representable(what);
+    return x;
+}
+
+inline double finite_result(const char* what, double x) {
+    if (!std::isfinite(x)) not_representable(what);
+    return x;
+}
+
+}  // namespace natgrad::checks

@@ -1,0 +1,137 @@
+"""A fixed battery of valid calls of every non-search ``natgrad._core`` kernel.
+
+Shared by the buffer-alignment, threading and cross-ISA-level tests: each entry is a kernel name
+and the arguments of one call, drawn from a seeded generator so that two processes build the same
+battery bit for bit. The sizes (n = 6, so m = 27 packed coordinates, N = 40 samples) are large
+enough for every SIMD width to run full packets, a peeled head and a scalar tail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+N_DIM, N_SAMPLES = 6, 40
+
+# The kernels of the search area (sampling and the strategy updates), tested with the strategies.
+SEARCH_KERNELS = frozenset(
+    {
+        "sample_full",
+        "sample_diagonal",
+        "gemm_factor_update",
+        "lowrank_expm_factor",
+        "igo_cma_update",
+        "xnes_update",
+        "snes_update",
+    }
+)
+
+
+def core_kernels() -> list[str]:
+    """Names of every compiled function of ``natgrad._core`` (the extension's, not the loader's)."""
+    from natgrad import _core
+
+    module = _core._module
+    return sorted(
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and type(value).__name__ == "builtin_function_or_method"
+    )
+
+
+def _spd(rng: np.random.Generator, n: int, cond: float) -> np.ndarray:
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return (q * np.geomspace(1.0, 1.0 / cond, n)) @ q.T
+
+
+def _packed(vec: np.ndarray, mat: np.ndarray, offdiag_scale: float) -> np.ndarray:
+    n = vec.size
+    iu = np.triu_indices(n, 1)
+    return np.concatenate([vec, np.diag(mat), offdiag_scale * mat[iu]])
+
+
+def battery(seed: int = 20261201) -> list[tuple[str, tuple[Any, ...]]]:
+    """(kernel name, arguments) for one valid call of each kernel; arrays are C-contiguous."""
+    rng = np.random.default_rng(seed)
+    n, big_n = N_DIM, N_SAMPLES
+    m = n + n * (n + 1) // 2
+    mean, cov = rng.standard_normal(n), _spd(rng, n, 20.0)
+    mean_q, cov_q = rng.standard_normal(n), _spd(rng, n, 5.0)
+    prec = np.linalg.inv(cov)
+    prec = 0.5 * (prec + prec.T)
+    theta = _packed(prec @ mean, -0.5 * prec, 1.0)
+    eta = _packed(mean, cov + np.outer(mean, mean), 2.0)
+    xi = _packed(mean, cov, 1.0)
+    grad = rng.standard_normal(m)
+    X = mean + rng.standard_normal((big_n, n)) @ np.linalg.cholesky(cov).T
+    f = (X**2).sum(axis=1) + X @ rng.standard_normal(n)
+    normals = rng.standard_normal((big_n, n))
+    B = rng.standard_normal((m, m))
+    fisher = B @ B.T / m + np.eye(m)
+    rhs = rng.standard_normal((m, 3))
+    u = rng.standard_normal((m, 9))
+    Xb = np.where(rng.random((big_n, n)) < 0.5, -1.0, 1.0)
+    fb = Xb @ rng.standard_normal(n) + Xb[:, 0] * Xb[:, 1]
+    theta_b = 0.3 * rng.standard_normal(n)
+    free = [0, 2, 3, n, n + 2, 2 * n + 1, m - 1]
+    return [
+        ("damped_cholesky_solve", (fisher, rhs, 0.1)),
+        ("woodbury_solve", (u, rhs, 0.5)),
+        ("gaussian_cholesky", (cov,)),
+        ("gaussian_precision_from_cov", (cov,)),
+        ("gaussian_natural_from_mean_cov", (mean, cov)),
+        ("gaussian_expectation_from_mean_cov", (mean, cov)),
+        ("gaussian_pack_mean_cov", (mean, cov)),
+        ("gaussian_mean_cov_from_natural", (theta,)),
+        ("gaussian_mean_cov_from_expectation", (eta,)),
+        ("gaussian_mean_cov_from_packed", (xi,)),
+        ("gaussian_expectation_from_natural", (theta,)),
+        ("gaussian_natural_from_expectation", (eta,)),
+        ("gaussian_log_partition_natural", (theta,)),
+        ("gaussian_log_partition_mean_cov", (mean, cov)),
+        ("gaussian_neg_entropy_natural", (theta,)),
+        ("gaussian_neg_entropy_expectation", (eta,)),
+        ("gaussian_neg_entropy_mean_cov", (cov,)),
+        ("gaussian_kl", (mean, cov, mean_q, cov_q)),
+        ("gaussian_log_prob", (mean, cov, X)),
+        ("gaussian_sufficient_stats", (X,)),
+        ("gaussian_sample", (mean, cov, normals)),
+        ("gaussian_fisher_natural", (mean, cov, None)),
+        ("gaussian_fisher_natural", (mean, cov, free)),
+        ("gaussian_fisher_expectation", (mean, prec, None)),
+        ("gaussian_fisher_mean_cov", (prec, free)),
+        ("gaussian_fisher_product_natural", (mean, cov, grad)),
+        ("gaussian_fisher_product_expectation", (mean, prec, grad)),
+        ("gaussian_fisher_product_mean_cov", (prec, grad)),
+        ("gaussian_natural_gradient_natural", (mean, cov, prec, grad, 0.0)),
+        ("gaussian_natural_gradient_natural", (mean, cov, prec, grad, 0.3)),
+        ("gaussian_natural_gradient_expectation", (mean, cov, prec, grad, 0.0)),
+        ("gaussian_natural_gradient_expectation", (mean, cov, prec, grad, 0.3)),
+        ("gaussian_natural_gradient_mean_cov", (cov, grad, 0.0)),
+        ("gaussian_natural_gradient_mean_cov", (cov, grad, 0.3)),
+        ("cov_f_stats", (X, f)),
+        ("empirical_fisher", (X,)),
+        ("natural_gradient_theta_empirical", (X, f, 0.0)),
+        ("natural_gradient_theta_empirical", (X, f, 0.1)),
+        ("natural_gradient_theta_exact", (X, f, mean, cov)),
+        ("natural_gradient_mean_cov", (X, f, mean)),
+        ("tangent_mean_cov_to_theta", (mean, cov, grad)),
+        ("tangent_theta_to_mean_cov", (mean, cov, grad)),
+        ("binary_cov_f_x", (Xb, fb)),
+        ("binary_fisher_theta", (theta_b,)),
+        ("binary_natural_gradient", (Xb, fb, theta_b)),
+    ]
+
+
+def flatten(result: Any) -> np.ndarray:
+    """A kernel's result (array, float or tuple of them, None parts dropped) as one 1-D array."""
+    parts = result if isinstance(result, tuple) else (result,)
+    return np.concatenate(
+        [np.ravel(np.asarray(p, dtype=np.float64)) for p in parts if p is not None]
+    )
+
+
+def run(core: Any, calls: list[tuple[str, tuple[Any, ...]]]) -> list[np.ndarray]:
+    """Every call of the battery on ``core``, results flattened."""
+    return [flatten(getattr(core, name)(*args)) for name, args in calls]
