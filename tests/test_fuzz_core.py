@@ -1,4 +1,4 @@
-"""A bounded fuzz of every ``natgrad._core`` binding outside the search area.
+"""A bounded fuzz of every ``natgrad._core`` binding.
 
 Each binding is described once in ``FUZZ_TABLE`` (name -> argument kinds and the shape of a valid
 result); the harness builds valid arguments from the kinds, then breaks one of them: a shape of
@@ -31,8 +31,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from _kernel_battery import SEARCH_KERNELS, core_kernels
+from _kernel_battery import core_kernels
 from natgrad import _core
+from natgrad.optim import IGOCMA, SNES, XNES
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,35 @@ FUZZ_TABLE: dict[str, tuple[tuple[str, ...], Shape]] = {
     "binary_cov_f_x": (("binary", "values"), lambda d: (d.n,)),
     "binary_fisher_theta": (("theta_b",), lambda d: (d.n,)),
     "binary_natural_gradient": (("binary", "values", "theta_b"), lambda d: (d.n,)),
+    # search kernels: a generation of big_n samples in dimension n (K = k rank-one terms)
+    "sample_full": (("vec", "step", "spd", "batch"), lambda d: (d.big_n, d.n)),
+    "sample_diagonal": (("vec", "step", "scales", "batch"), lambda d: (d.big_n, d.n)),
+    "gemm_factor_update": (
+        ("spd", "kn", "kn", "kvec", "damping+"),
+        lambda d: ((d.n, d.n), (d.k, d.k)),
+    ),
+    "lowrank_expm_factor": (("spd", "kn", "kn", "kvec"), lambda d: (d.n, d.n)),
+    "igo_cma_update": (
+        ("vec", "step", "spd", "vec", "vec", "batch", "batch", "values", "count", "igo_params"),
+        lambda d: ((d.n,), (), (d.n, d.n), (d.n,), (d.n,), (), ()),
+    ),
+    "xnes_update": (
+        ("vec", "step", "spd", "vec", "batch", "batch", "values", "xnes_params"),
+        lambda d: ((d.n,), (), (d.n, d.n), (d.n,)),
+    ),
+    "snes_update": (
+        ("vec", "step", "scales", "batch", "values", "snes_params"),
+        lambda d: ((d.n,), (), (d.n,)),
+    ),
 }
+
+_PARAMS = {"igo_params": IGOCMA(), "xnes_params": XNES(sigma_rule="csa"), "snes_params": SNES()}
+
+
+def _compiled_params(kind: str, n: int, popsize: int) -> Any:
+    record = _PARAMS[kind].parameters(max(n, 1), max(popsize, 2))
+    return getattr(_core, type(record).__name__.replace("Parameters", "Params"))(**record._asdict())
+
 
 _BAD_VALUES = (np.nan, np.inf, -np.inf, 1e300, -1e300, 1e308, 5e-324, -5e-324, 0.0, -0.0)
 _BAD_SCALARS = (np.nan, np.inf, -np.inf, -1.0, -0.0, 0.0, 5e-324, 1e-300, 1e300, 1e308)
@@ -156,6 +185,18 @@ def _build(kind: str, d: Dims, rng: np.random.Generator, free: list[int] | None)
         return float(rng.choice([0.1, 2.0]))
     if kind == "free":
         return free
+    if kind == "step":
+        return 0.7
+    if kind == "count":
+        return 3
+    if kind == "scales":
+        return np.exp(0.3 * rng.standard_normal(n))
+    if kind == "kn":
+        return rng.standard_normal((d.k, n))
+    if kind == "kvec":
+        return rng.uniform(0.01, 0.1, d.k)
+    if kind in _PARAMS:
+        return _compiled_params(kind, n, d.big_n)
     raise AssertionError(f"unknown argument kind {kind!r}")
 
 
@@ -231,6 +272,23 @@ def fuzzed_call(draw: st.DrawFn, name: str) -> tuple[list[Any], Dims, bool]:
         shape_kept = False
     elif isinstance(a, float):
         args[i] = draw(st.sampled_from(_BAD_SCALARS))
+    elif kind == "count":
+        args[i] = draw(st.sampled_from([-1, -(2**40), 2**40]))
+    elif kind in _PARAMS:
+        # constants for another population, a non-finite constant, the Python record itself
+        # (not the kernel's struct: pybind11 refuses it), or nothing
+        record = _PARAMS[kind].parameters(max(n, 1), max(big_n, 2))
+        field = record._fields[0]
+        broken = [
+            _compiled_params(kind, n, big_n + 1),
+            getattr(_core, type(record).__name__.replace("Parameters", "Params"))(
+                **record._replace(**{field: np.full_like(getattr(record, field), np.nan)})._asdict()
+            ),
+            record,
+            None,
+        ]
+        args[i] = draw(st.sampled_from(broken))
+        shape_kept = False
     else:
         mode = draw(st.sampled_from(["shape", "value", "scale", "layout"]))
         if mode == "shape":
@@ -281,8 +339,8 @@ def test_binding_survives_hostile_input(name: str) -> None:
     check()
 
 
-def test_fuzz_table_covers_every_non_search_binding() -> None:
-    assert set(FUZZ_TABLE) == set(core_kernels()) - SEARCH_KERNELS
+def test_fuzz_table_covers_every_binding() -> None:
+    assert set(FUZZ_TABLE) == set(core_kernels())
 
 
 # Calls that crashed the interpreter or corrupted the heap before the bindings checked every shape
@@ -347,3 +405,38 @@ def test_hypothesis_profile_follows_the_environment() -> None:
         out[label] = proc.stdout.split()
     assert out["ci"] == out["forced"] == ["True", "60", "None"]
     assert out["dev"][0] == "False"
+
+
+# Search kernels that crashed on an empty dimension or an empty low-rank term (found by the fuzz:
+# minCoeff of an empty vector): each runs in a fresh process, which must raise and exit normally.
+_SEARCH_CRASHERS = [
+    "gemm_factor_update(np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0), 2.0)",
+    "lowrank_expm_factor(np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0))",
+    "lowrank_expm_factor(np.eye(2), np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0))",
+    "igo_cma_update(np.zeros(0), 0.7, np.zeros((0, 0)), np.zeros(0), np.zeros(0), "
+    "np.zeros((7, 0)), np.zeros((7, 0)), np.arange(7.0), 3, P['igo'])",
+    "snes_update(np.zeros(0), 0.7, np.zeros(0), np.zeros((7, 0)), np.arange(7.0), P['snes'])",
+]
+
+
+@pytest.mark.parametrize("call", _SEARCH_CRASHERS)
+def test_search_kernels_refuse_empty_dimensions_in_a_fresh_process(call: str) -> None:
+    code = textwrap.dedent(
+        f"""
+        import numpy as np
+        from natgrad import _core
+        from natgrad.optim import IGOCMA, SNES
+        p = IGOCMA().parameters(1, 7)
+        s = SNES().parameters(1, 7)
+        P = {{"igo": _core.IGOCMAParams(**p._asdict()), "snes": _core.SNESParams(**s._asdict())}}
+        try:
+            _core.{call}
+        except ValueError as exc:
+            print("ValueError:", exc)
+        else:
+            print("returned")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"crashed with code {proc.returncode}: {proc.stderr[-500:]}"
+    assert proc.stdout.startswith("ValueError:") and "must" in proc.stdout, proc.stdout

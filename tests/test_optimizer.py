@@ -557,3 +557,25 @@ def test_values_near_the_float_limits_are_ranked_without_overflow():
 
     res = minimize(f, np.ones(3), 0.5, seed=0)
     assert res.fun == -1e308 and f(res.x) == -1e308
+
+
+@pytest.mark.parametrize("method", ["igo-cma", "xnes", "snes"])
+def test_overflowing_distribution_ends_the_run_cleanly(method):
+    """f unbounded below, σ0 = 1e300: the kernels refuse to return non-finite samples or states;
+    the Optimizer turns that into stop_reason "invalid_state" with the last finite state, and
+    minimize returns the best point instead of raising."""
+    from natgrad import minimize
+
+    res = minimize(
+        lambda X: X[:, 0], np.zeros(3), 1e300, method=method, vectorized=True, seed=0,
+        max_evals=10_000,
+    )  # fmt: skip
+    assert res.stop_reason in ("invalid_state", "condition"), res.stop_reason
+    assert np.isfinite(res.fun) and res.fun < -1e300 and np.isfinite(res.x).all()
+    opt = res.optimizer
+    assert all(np.all(np.isfinite(a)) for a in opt.state if isinstance(a, np.ndarray))
+    if res.stop_reason == "invalid_state":
+        with pytest.raises(ValueError, match="invalid_state"):
+            while True:
+                X = opt.ask()  # the distribution cannot be sampled any more
+                opt.tell(X, X[:, 0])

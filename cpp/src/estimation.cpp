@@ -159,7 +159,7 @@ VectorXd tangent_mean_cov_to_theta(const VecRef& mean, const MatRef& cov, const 
     VectorXd out(packed_size(n));
     out.head(n) = P * (dxi.head(n) - dS * t);
     pack_matrix_part(0.5 * (dTheta + dTheta.transpose()), 1.0, out);
-    return checks::finite_result("tangent", std::move(out));
+    return checks::finite_result("tangent_mean_cov_to_theta", std::move(out));
 }
 
 VectorXd tangent_theta_to_mean_cov(const VecRef& mean, const MatRef& cov, const VecRef& dtheta) {
@@ -172,7 +172,7 @@ VectorXd tangent_theta_to_mean_cov(const VecRef& mean, const MatRef& cov, const 
     VectorXd out(packed_size(n));
     out.head(n) = S * (dtheta.head(n) + 2.0 * dTheta * VectorXd(mean));
     pack_matrix_part(0.5 * (dS + dS.transpose()), 1.0, out);
-    return checks::finite_result("tangent", std::move(out));
+    return checks::finite_result("tangent_theta_to_mean_cov", std::move(out));
 }
 
 VectorXd natural_gradient_theta_exact(const MatRef& X, const VecRef& f, const VecRef& mean,

@@ -9,6 +9,8 @@
 #include <numeric>
 #include <string>
 
+#include "natgrad/checks.hpp"
+
 namespace natgrad {
 
 namespace {
@@ -19,12 +21,30 @@ void require_population(const MatRef& noise, const MatRef* samples, Eigen::Index
         invalid("noise must have shape (popsize, " + std::to_string(n) + "), got (" +
                 std::to_string(noise.rows()) + ", " + std::to_string(noise.cols()) + ")");
     }
-    if (samples != nullptr) {
-        require_shape("X", samples->rows(), samples->cols(), noise.rows(), n);
-    }
+    require_finite("noise", noise);
+    if (samples != nullptr) checks::matrix("X", *samples, noise.rows(), n);
     require_size("values", values.size(), noise.rows());
     // A NaN would break the strict weak order std::stable_sort needs (and mis-rank the rest).
     require_finite("values", values);
+}
+
+// Dimension n >= 1 of the search space, from the mean (finite).
+Eigen::Index require_mean(const VecRef& mean) {
+    if (mean.size() < 1) invalid("mean must have at least one coordinate, got length 0");
+    require_finite("mean", mean);
+    return mean.size();
+}
+
+// Number K >= 1 of rank-one terms of a low-rank factor update, with U^T and (AU)^T of shape
+// (K, n).
+Eigen::Index require_low_rank(const char* coef_name, const VecRef& coef, const MatRef& yt,
+                              const MatRef& zt, Eigen::Index n) {
+    const Eigen::Index k = coef.size();
+    if (k < 1) invalid(std::string(coef_name) + " must have at least one entry, got length 0");
+    require_finite(coef_name, coef);
+    checks::matrix("zt", zt, k, n);
+    checks::matrix("yt", yt, k, n);
+    return k;
 }
 
 void require_step_size(double sigma) {
@@ -128,33 +148,56 @@ RowMatrixXd apply_root(const MatRef& factor, const MatRef& yt, const MatRef& zt,
     return scaled_plus_lowrank(factor, std::sqrt(a), yt, wz, nullptr, nullptr);
 }
 
+// A step whose every output is finite (from finite input), or a ValueError naming the kernel.
+void require_finite_step(const char* what, double sigma, const VectorXd& mean) {
+    checks::finite_result(what, sigma);
+    if (!mean.allFinite()) checks::finite_result(what, VectorXd(mean));
+}
+
+IGOCMAStep finite_step(IGOCMAStep s) {
+    require_finite_step("igo_cma_update", s.sigma, s.mean);
+    s.factor = checks::finite_result("igo_cma_update", std::move(s.factor));
+    s.p_sigma = checks::finite_result("igo_cma_update", std::move(s.p_sigma));
+    s.p_c_z = checks::finite_result("igo_cma_update", std::move(s.p_c_z));
+    return s;
+}
+
+XNESStep finite_step(XNESStep s) {
+    require_finite_step("xnes_update", s.sigma, s.mean);
+    s.factor = checks::finite_result("xnes_update", std::move(s.factor));
+    s.p_sigma = checks::finite_result("xnes_update", std::move(s.p_sigma));
+    return s;
+}
+
+SNESStep finite_step(SNESStep s) {
+    require_finite_step("snes_update", s.sigma, s.mean);
+    s.scales = checks::finite_result("snes_update", std::move(s.scales));
+    return s;
+}
+
 }  // namespace
 
 RowMatrixXd sample_full(const VecRef& mean, double sigma, const MatRef& factor,
                         const MatRef& noise) {
-    const Eigen::Index n = mean.size();
-    require_shape("A", factor.rows(), factor.cols(), n, n);
-    if (noise.cols() != n) {
-        invalid("noise must have " + std::to_string(n) + " columns, got " +
-                std::to_string(noise.cols()));
-    }
+    const Eigen::Index n = require_mean(mean);
+    checks::matrix("A", factor, n, n);
+    require_step_size(sigma);
+    checks::matrix("noise", noise, noise.rows(), n);
     RowMatrixXd x(noise.rows(), n);
     x.noalias() = (sigma * noise) * factor.transpose();  // sigma folds into the GEMM's alpha
     x.rowwise() += mean.transpose();
-    return x;
+    return checks::finite_result("sample_full", std::move(x));
 }
 
 RowMatrixXd sample_diagonal(const VecRef& mean, double sigma, const VecRef& scales,
                             const MatRef& noise) {
-    const Eigen::Index n = mean.size();
-    require_size("scales", scales.size(), n);
-    if (noise.cols() != n) {
-        invalid("noise must have " + std::to_string(n) + " columns, got " +
-                std::to_string(noise.cols()));
-    }
+    const Eigen::Index n = require_mean(mean);
+    checks::vector("scales", scales, n);
+    require_step_size(sigma);
+    checks::matrix("noise", noise, noise.rows(), n);
     RowMatrixXd x = noise * (sigma * scales).asDiagonal();
     x.rowwise() += mean.transpose();
-    return x;
+    return checks::finite_result("sample_diagonal", std::move(x));
 }
 
 std::vector<Eigen::Index> rank_order(const VecRef& values) {
@@ -167,26 +210,22 @@ std::vector<Eigen::Index> rank_order(const VecRef& values) {
 
 RowMatrixXd gemm_factor_update(const MatRef& factor, const MatRef& yt, const MatRef& zt,
                                const VecRef& beta, double a, MatrixXd* w_out) {
-    const Eigen::Index n = factor.rows();
-    require_shape("A", factor.rows(), factor.cols(), n, n);
-    require_shape("zt", zt.rows(), zt.cols(), beta.size(), n);
-    require_shape("yt", yt.rows(), yt.cols(), beta.size(), n);
+    const Eigen::Index n = checks::square("A", factor);
+    require_low_rank("beta", beta, yt, zt, n);
     if (!(a > 0.0) || !std::isfinite(a))
         invalid("a must be finite and > 0, got " + std::to_string(a));
     VectorXd b = beta;
     const MatrixXd gram = zt * zt.transpose();
-    const MatrixXd w = root_weights(gram, b, a, nullptr);
-    if (w_out != nullptr) *w_out = w;
-    return apply_root(factor, yt, zt, w, a);
+    MatrixXd w = checks::finite_result("gemm_factor_update", root_weights(gram, b, a, nullptr));
+    RowMatrixXd out = checks::finite_result("gemm_factor_update", apply_root(factor, yt, zt, w, a));
+    if (w_out != nullptr) *w_out = std::move(w);
+    return out;
 }
 
 RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const MatRef& zt,
                                 const VecRef& s, double scale) {
-    const Eigen::Index n = factor.rows();
-    const Eigen::Index k = s.size();
-    require_shape("A", factor.rows(), factor.cols(), n, n);
-    require_shape("zt", zt.rows(), zt.cols(), k, n);
-    require_shape("yt", yt.rows(), yt.cols(), k, n);
+    const Eigen::Index n = checks::square("A", factor);
+    require_low_rank("s", s, yt, zt, n);
     // (U D U^T)^j = U (D P)^{j-1} D U^T = U D R^T S^{j-2} R D U^T (j >= 2) with P = R^T R and
     // S = R D R^T symmetric, so expm(U D U^T) = I + U (D + D R^T phi_2(S) R D) U^T.
     const MatrixXd r = gram_root(zt * zt.transpose());
@@ -199,17 +238,18 @@ RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const Ma
     core.diagonal() += s;
     const RowMatrixXd cz = scale * (core * zt);  // K x n
     // scale (A + A U (D + D R^T phi_2(S) R D) U^T): one n x K x n GEMM over A.
-    return scaled_plus_lowrank(factor, scale, yt, cz, nullptr, nullptr);
+    return checks::finite_result("lowrank_expm_factor",
+                                 scaled_plus_lowrank(factor, scale, yt, cz, nullptr, nullptr));
 }
 
 IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
                           const VecRef& p_sigma, const VecRef& p_c_z, const MatRef& noise,
                           const MatRef& samples, const VecRef& values, long generation,
                           const IGOCMAParams& params) {
-    const Eigen::Index n = mean.size();
-    require_shape("A", factor.rows(), factor.cols(), n, n);
-    require_size("p_sigma", p_sigma.size(), n);
-    require_size("p_c_z", p_c_z.size(), n);
+    const Eigen::Index n = require_mean(mean);
+    checks::matrix("A", factor, n, n);
+    checks::vector("p_sigma", p_sigma, n);
+    checks::vector("p_c_z", p_c_z, n);
     require_population(noise, &samples, n, values);
     const Eigen::Index lam = noise.rows();
     require_size("params.weights", params.weights.size(), lam);
@@ -299,7 +339,7 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
                 const MatrixXd l = llt.matrixL();
                 out.factor.noalias() = factor * l.triangularView<Eigen::Lower>();
                 out.p_c_z = l.triangularView<Eigen::Lower>().solve(pcz);  // G^{-1} p_c_z
-                return out;
+                return finite_step(std::move(out));
             }
             if (attempt >= 60) invalid("aI + U B U^T is not positive definite after shrinking");
             for (Eigen::Index i = 0; i < k; ++i) {
@@ -325,15 +365,15 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     const VectorXd utv = zt * pcz;
     const VectorXd coef = w * inner.partialPivLu().solve(utv);
     out.p_c_z = (pcz - zt.transpose() * coef) / sqrt_a;
-    return out;
+    return finite_step(std::move(out));
 }
 
 XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, const VecRef& p_sigma,
                      const MatRef& noise, const MatRef& samples, const VecRef& values,
                      const XNESParams& params) {
-    const Eigen::Index n = mean.size();
-    require_shape("A", factor.rows(), factor.cols(), n, n);
-    require_size("p_sigma", p_sigma.size(), n);
+    const Eigen::Index n = require_mean(mean);
+    checks::matrix("A", factor, n, n);
+    checks::vector("p_sigma", p_sigma, n);
     require_population(noise, &samples, n, values);
     const Eigen::Index lam = noise.rows();
     require_size("params.utilities", params.utilities.size(), lam);
@@ -392,13 +432,13 @@ XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, con
     // A <- A expm(eta_B/2 G_B) = exp(-eta_B c/2) A expm(U diag(eta_B u/2) U^T), U = Z^T.
     const VectorXd s = 0.5 * eta_b * u;
     out.factor = lowrank_expm_factor(factor, yt, zt, s, std::exp(-0.5 * eta_b * c));
-    return out;
+    return finite_step(std::move(out));
 }
 
 SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, const MatRef& noise,
                      const VecRef& values, const SNESParams& params) {
-    const Eigen::Index n = mean.size();
-    require_size("scales", scales.size(), n);
+    const Eigen::Index n = require_mean(mean);
+    checks::vector("scales", scales, n);
     require_population(noise, nullptr, n, values);
     const Eigen::Index lam = noise.rows();
     require_size("params.utilities", params.utilities.size(), lam);
@@ -433,7 +473,7 @@ SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, con
     const double log_gm = log_scales.mean();
     out.scales = (log_scales.array() - log_gm).exp().matrix();
     out.sigma = sigma * std::exp(log_gm);
-    return out;
+    return finite_step(std::move(out));
 }
 
 }  // namespace natgrad

@@ -313,7 +313,12 @@ def minimize(
                 opt.sigma,
             )
             while not opt.should_stop():
-                X = opt.ask()
+                try:
+                    X = opt.ask()
+                except ValueError:
+                    if opt.stop_reason == "invalid_state":  # the distribution overflowed
+                        break
+                    raise
                 try:
                     values = _evaluate(f, X, vectorized, executor, eval_timeout)
                 except _EvaluationTimeout as exc:

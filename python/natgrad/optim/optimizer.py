@@ -58,6 +58,7 @@ Reproducibility
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import os
@@ -70,6 +71,8 @@ from .._validation import FloatArray, as_float, as_float_array, as_generator, as
 from .strategy import Strategy, freeze, is_finite_state
 
 __all__ = ["Batch", "BoxTransform", "Optimizer", "Run"]
+
+logger = logging.getLogger("natgrad")
 
 #: consecutive generations without any finite value before the run stops with "nonfinite"
 MAX_NONFINITE = 10
@@ -408,7 +411,14 @@ class Optimizer:
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self) -> FloatArray:
-        """Draw a new generation: an (λ, n) array (a copy; inside ``bounds`` if given)."""
+        """Draw a new generation: an (λ, n) array (a copy; inside ``bounds`` if given).
+
+        Raises
+        ------
+        ValueError
+            If the samples would overflow float64 (a step size or mean grown beyond ~1e300); the
+            run then stops with ``stop_reason == "invalid_state"``.
+        """
         run = self._run
         shape = self._strategy.noise_shape(run.state, self._popsize)
         rng_state = self._rng.bit_generator.state
@@ -423,6 +433,15 @@ class Optimizer:
             returned.flags.writeable = False
             self._run = Run._make((*run[:-1], Batch(noise, samples, asked, returned)))
             return returned
+        except ValueError as exc:
+            # the distribution cannot be sampled in float64 any more (σ or the mean grew too
+            # large): the run ends here, as for any other non-finite state
+            self._rng.bit_generator.state = rng_state
+            self._run = run._replace(stop_reason="invalid_state")
+            raise ValueError(
+                f"the search distribution can no longer be sampled ({exc}); the run has "
+                "stopped with stop_reason 'invalid_state'"
+            ) from exc
         except BaseException:
             # an interrupted ask leaves no trace: the next ask draws the same batch
             self._rng.bit_generator.state = rng_state
@@ -477,10 +496,17 @@ class Optimizer:
             vals = vals.copy()
             vals[~finite] = min(worst + spread, float(np.finfo(np.float64).max))
 
-        # the update's arrays are new ones no caller holds: frozen in place
-        state = freeze(
-            self._strategy._update(run.state, batch.noise, batch.samples, vals), owned=True
-        )
+        try:
+            # the update's arrays are new ones no caller holds: frozen in place
+            state = freeze(
+                self._strategy._update(run.state, batch.noise, batch.samples, vals), owned=True
+            )
+        except ValueError as exc:
+            # everything passed in was made and checked here, so this is a numerical breakdown
+            # (the new state would overflow float64, or the factor update found no positive
+            # definite root): stop with the last finite state, as for a non-finite sigma
+            logger.warning("natgrad: the %s update failed (%s)", self._strategy.name, exc)
+            state = run.state._replace(sigma=math.nan)
         i = int(vals.argmin())
         best = float(vals[i])
         best_f, best_x, best_generation = run.best_f, run.best_x, run.best_generation
