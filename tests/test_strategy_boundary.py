@@ -29,6 +29,15 @@ def start(strategy, n=4):
     return strategy.initial_state(x0, 0.5)
 
 
+def advanced(strategy, rng, n, generations):
+    """A state after a few generations on the sphere, and λ."""
+    state, lam = start(strategy, n), strategy.default_popsize(n)
+    for _ in range(generations):
+        Z, X, v = generation(strategy, state, rng, lam)
+        state = strategy.update(state, Z, X, v)
+    return state, lam
+
+
 @pytest.mark.parametrize("strategy", ALL, ids=ALL_IDS)
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_update_refuses_non_finite_values(rng, strategy, bad):
@@ -125,11 +134,7 @@ def test_bad_states_are_value_errors(rng, strategy):
 def test_any_layout_gives_the_contiguous_result(rng, strategy):
     """Fortran-ordered, strided and read-only inputs give exactly the C-contiguous result."""
     n = 5
-    state = start(strategy, n)
-    lam = strategy.default_popsize(n)
-    for _ in range(2):
-        Z, X, v = generation(strategy, state, rng, lam)
-        state = strategy.update(state, Z, X, v)
+    state, lam = advanced(strategy, rng, n, 2)
     Z, X, v = generation(strategy, state, rng, lam)
     want = strategy.update(state, Z, X, v)
 
@@ -197,11 +202,7 @@ def test_optimizer_state_cannot_be_changed_through_the_property(method):
 def test_scale_step_scales_the_samples(rng, strategy):
     """Defect: the all-invalid "halve σ" rule only renamed σ for SNGD (samples unchanged)."""
     n = 4
-    state = start(strategy, n)
-    lam = strategy.default_popsize(n)
-    for _ in range(3):
-        Z, X, v = generation(strategy, state, rng, lam)
-        state = strategy.update(state, Z, X, v)
+    state, lam = advanced(strategy, rng, n, 3)
     Z = rng.standard_normal((lam, n))
     half = strategy.scale_step(state, 0.5)
     np.testing.assert_allclose(
