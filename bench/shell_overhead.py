@@ -29,7 +29,7 @@ import numpy as np
 
 import natgrad
 from natgrad.functions import sphere
-from natgrad.optim import METHODS, Optimizer, get_strategy
+from natgrad.optim import METHODS, Optimizer, Strategy, get_strategy
 
 
 class _State(NamedTuple):
@@ -38,23 +38,24 @@ class _State(NamedTuple):
     generation: int
 
 
-class _Null:
-    name = "null"
+class _Null(Strategy):
+    """Sampling only, no update: what is left is the shell's own cost."""
 
-    def initial_state(self, x0, sigma0):
+    name = "null"
+    state_type = _State
+    state_fields = {"mean": "vector", "sigma": "step", "generation": "count"}
+
+    def _initial_state(self, x0, sigma0):
         return _State(x0, sigma0, 0)
 
-    def default_popsize(self, dim):
-        return 4 + int(3 * math.log(dim))
-
-    def noise_shape(self, state, popsize):
-        return (popsize, state.mean.size)
-
-    def sample(self, state, noise):
+    def _sample(self, state, noise):
         return state.mean + state.sigma * noise
 
-    def update(self, state, noise, X, values):
+    def _update(self, state, noise, X, values):
         return state
+
+    def scale_step(self, state, factor):
+        return state._replace(sigma=state.sigma * factor)
 
     def condition_number(self, state):
         return 1.0
@@ -128,8 +129,9 @@ def real_strategies(repeats: int = 25, number: int = 200) -> list[dict]:
         def direct(box=box, strategy=strategy, lam=lam) -> None:
             state = box["state"]
             Z = box["rng"].standard_normal(strategy.noise_shape(state, lam))
-            X = strategy.sample(state, Z)
-            box["state"] = strategy.update(state, Z, X, sphere(X))
+            # the unchecked calls the shell itself makes (the public methods add checks)
+            X = strategy._sample(state, Z)
+            box["state"] = strategy._update(state, Z, X, sphere(X))
 
         # both paths make the same draws, so they must reach the same state
         reset_shell()
