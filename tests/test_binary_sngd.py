@@ -165,6 +165,6 @@ def test_bounds_are_refused():
     from natgrad.optim import Optimizer, minimize
 
     with pytest.raises(ValueError, match="bounds apply to continuous strategies only"):
-        Optimizer(BinarySNGD(), np.zeros(3), 1.0, bounds=(-1.0, 1.0), seed=0)
+        Optimizer(BinarySNGD(), np.zeros(3), None, bounds=(-1.0, 1.0), seed=0)
     with pytest.raises(ValueError, match="bounds apply to continuous strategies only"):
-        minimize(lambda x: x.sum(), np.zeros(3), 1.0, method="binary-sngd", bounds=(-2.0, 2.0))
+        minimize(lambda x: x.sum(), np.zeros(3), None, method="binary-sngd", bounds=(-2.0, 2.0))

@@ -45,7 +45,8 @@ RUN = textwrap.dedent(
     if mode == "save":  # run 7 generations, ask an 8th, save with the batch pending
         x0 = np.zeros(6) if binary else np.full(6, 0.5)
         bounds = None if binary else (-3.0, 3.0)
-        opt = ng.Optimizer(method, x0, 0.4, seed=5, bounds=bounds, max_evals=5000)
+        sigma0 = None if binary else 0.4
+        opt = ng.Optimizer(method, x0, sigma0, seed=5, bounds=bounds, max_evals=5000)
         advance(opt, binary, 7, ask_last=True)
         opt.save(path)
         X = opt._run.pending.returned
@@ -76,8 +77,8 @@ def test_resume_in_a_fresh_process_is_bit_identical(tmp_path, method):
 
 
 def _checkpoint(tmp_path, method="igo-cma", **kwargs):
-    x0 = np.zeros(3) if method == "binary-sngd" else np.ones(3)
-    opt = Optimizer(method, x0, 0.5, seed=1, **kwargs)
+    x0, sigma0 = (np.zeros(3), None) if method == "binary-sngd" else (np.ones(3), 0.5)
+    opt = Optimizer(method, x0, sigma0, seed=1, **kwargs)
     for _ in range(4):
         X = opt.ask()
         opt.tell(X, ng.functions.sphere(X))

@@ -5,6 +5,7 @@ nothing crashes, hangs, returns a silent NaN, mutates its input or half-updates 
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -124,7 +125,9 @@ OPTIONS = ["popsize", "bounds", "max_evals", "ftarget", "tolx", "tolfun", "stagn
 )
 def test_optimizer_constructor(method, x0, sigma0, option, value):
     try:
-        opt = Optimizer(method, x0, sigma0, **{option: value})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # sigma0 given to the binary model
+            opt = Optimizer(method, x0, sigma0, **{option: value})
     except ValueError:
         return
     X = opt.ask()

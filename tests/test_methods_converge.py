@@ -65,12 +65,12 @@ def test_reaches_1e_minus_8_in_10d(method, name, runs, required):
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_reproducible_and_pickle_resume(method):
     strategy = get_strategy(method)
-    binary = getattr(strategy, "noise_distribution", "normal") == "uniform"
+    binary = strategy.domain == "binary"
     f = F.onemax if binary else F.rosenbrock
     x0 = np.zeros(12)  # binary strategies read x0 as E[X]: zeros is the uniform distribution
 
     def make():
-        return Optimizer(get_strategy(method), x0, 0.5, seed=3)
+        return Optimizer(get_strategy(method), x0, None if binary else 0.5, seed=3)
 
     def step(opt, k):
         out = []
@@ -166,7 +166,7 @@ def test_binary_methods_find_the_known_minimum(method, name):
         res = minimize(
             f,
             np.zeros(n),
-            1.0,
+            None,  # the binary model has no step size
             method=method,
             seed=seed,
             vectorized=True,

@@ -376,3 +376,82 @@ def test_values_with_none_and_per_point_arrays_are_accepted():
 
     res = minimize(f, np.ones(2), 0.5, method=CSAES(), seed=0, ftarget=1e-8)
     assert res.stop_reason == "ftarget" and res.fun == sphere(res.x)
+
+
+# --- what scipy, pycma and cmaes users expect (issue 9, defects 1-3 and 5) ---------------------
+
+
+def test_scipy_bounds_forms_are_read_as_scipy_reads_them():
+    """Defect: in 2-D, [(-1, 1), (2, 5)] was read as lower=(-1, 1), upper=(2, 5); f was called
+    outside the intended box and the answer was wrong. scipy.optimize.Bounds was refused."""
+    from scipy.optimize import Bounds
+
+    seen = []
+
+    def f(x):
+        seen.append(np.array(x))
+        return float(np.sum((x - np.array([3.0, 0.0])) ** 2))  # optimum on the box: (1, 2)
+
+    res = minimize(f, np.array([0.0, 3.0]), 0.5, bounds=Bounds([-1, 2], [1, 5]), seed=0,
+                   max_evals=3000)  # fmt: skip
+    pts = np.array(seen)
+    assert pts[:, 0].min() >= -1 and pts[:, 0].max() <= 1
+    assert pts[:, 1].min() >= 2 and pts[:, 1].max() <= 5
+    np.testing.assert_allclose(res.x, [1.0, 2.0], atol=1e-6)
+    # the same box as (min, max) pairs can also be read as (lower, upper) in 2-D: refused,
+    # with both readings shown
+    for ambiguous in ([(-1, 1), (2, 5)], np.array([[-1, 1], [2, 5]])):
+        with pytest.raises(
+            ValueError, match=r"ambiguous.*lower=\[-1.0, 2.0\].*lower=\[-1.0, 1.0\]"
+        ):
+            minimize(f, np.array([0.0, 3.0]), 0.5, bounds=ambiguous, seed=0)
+    # valid one way only ((lower, upper) = ((0, 5), (1, 2)) has 5 > 2): read as pairs
+    res = minimize(f, np.array([0.5, 1.5]), 0.5, bounds=[(0, 5), (1, 2)], seed=0, max_evals=3000)
+    np.testing.assert_allclose(res.x, [3.0, 1.0], atol=1e-6)
+    # in 3-D the pair list is unambiguous; None is a free side, as in scipy.optimize.minimize
+    res = minimize(
+        lambda x: f(x[:2]) + x[2] ** 2, np.array([0.0, 3.0, 1.0]), 0.5, seed=0,
+        bounds=[(-1, 1), (2, 5), (None, None)], max_evals=4000,
+    )  # fmt: skip
+    np.testing.assert_allclose(res.x, [1.0, 2.0, 0.0], atol=1e-5)
+
+
+def test_f_without_return_is_a_clear_error():
+    """Defect: an f returning None everywhere ran 10 generations and ended with fun=inf."""
+
+    def f(x):
+        np.sum(x**2)  # forgot `return`
+
+    with pytest.raises(ValueError, match=r"returned None or NaN/Inf for all 7 points.*return"):
+        minimize(f, np.ones(3), 0.5, seed=0)
+    # occasional invalid values keep the documented policy
+    calls = [0]
+
+    def g(x):
+        calls[0] += 1
+        return None if calls[0] % 3 == 0 else float(np.sum(x**2))
+
+    assert minimize(g, np.ones(3), 0.5, seed=0, max_evals=300).fun < 1.0
+
+
+def test_vectorized_with_an_executor_is_refused():
+    """Defect: the executor was silently ignored when vectorized=True."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool, pytest.raises(ValueError, match="exclude each other"):
+        minimize(sphere, np.ones(3), 0.5, vectorized=True, executor=pool)
+
+
+def test_binary_model_takes_no_step_size():
+    """Defect: binary-sngd required sigma0 and ignored it: None now, a number is ignored with
+    a warning; the continuous methods still require it."""
+    from natgrad.functions import onemax
+
+    res = minimize(onemax, np.zeros(8), None, method="binary-sngd", seed=0, vectorized=True,
+                   max_evals=400)  # fmt: skip
+    with pytest.warns(UserWarning, match="sigma0=1.0 is ignored by 'binary-sngd'"):
+        again = minimize(onemax, np.zeros(8), 1.0, method="binary-sngd", seed=0, vectorized=True,
+                         max_evals=400)  # fmt: skip
+    np.testing.assert_array_equal(res.x, again.x)
+    with pytest.raises(ValueError, match="sigma0 must be given"):
+        minimize(sphere, np.ones(3), None, vectorized=True)

@@ -365,8 +365,8 @@ def test_bounds_tell_requires_the_mapped_batch():
 @pytest.mark.parametrize(
     ("bounds", "match"),
     [
-        ((1.0,), "bounds must be a pair"),
-        (3.0, "bounds must be a pair"),
+        ((1.0,), "bounds must be scipy.optimize.Bounds, 3 .min, max. pairs, or a pair"),
+        (3.0, "bounds must be scipy.optimize.Bounds"),
         ((2.0, 1.0), "lower < upper"),
         ((np.zeros(3), np.ones(2)), r"bounds upper must be a scalar or have shape \(3,\)"),
         ((np.nan, 1.0), "must not contain NaN"),

@@ -115,7 +115,8 @@ SCRIPT = textwrap.dedent(
         binary = method == "binary-sngd"
         f = (lambda X: -X.sum(axis=1)) if binary else ng.functions.rosenbrock
         x0 = np.zeros(8) if binary else np.full(8, 0.5)
-        res = ng.minimize(f, x0, 0.5, method=method, seed=11, vectorized=True, max_evals=4000)
+        sigma0 = None if binary else 0.5
+        res = ng.minimize(f, x0, sigma0, method=method, seed=11, vectorized=True, max_evals=4000)
         digest = hashlib.sha256(res.x.tobytes() + res.mean.tobytes() + repr(res.sigma).encode())
         out.append(method + ":" + digest.hexdigest())
     print(" ".join(out))

@@ -183,9 +183,9 @@ def test_states_are_read_only_and_inputs_untouched(rng, strategy):
 @pytest.mark.parametrize("method", ["igo-cma", "xnes", "snes", "sngd", "binary-sngd"])
 def test_optimizer_state_cannot_be_changed_through_the_property(method):
     """Defect: ``opt.state.mean[:] = 123`` changed the run although the state is immutable."""
-    x0 = np.zeros(3) if method == "binary-sngd" else np.ones(3)
-    opt = Optimizer(method, x0, 0.5, seed=3)
-    twin = Optimizer(method, x0, 0.5, seed=3)
+    x0, sigma0 = (np.zeros(3), None) if method == "binary-sngd" else (np.ones(3), 0.5)
+    opt = Optimizer(method, x0, sigma0, seed=3)
+    twin = Optimizer(method, x0, sigma0, seed=3)
     for o in (opt, twin):
         X = o.ask()
         o.tell(X, sphere(X))
@@ -217,8 +217,8 @@ def test_scale_step_scales_the_samples(rng, strategy):
 def test_all_invalid_generation_shrinks_what_is_reported(method):
     """After a generation of NaN the reported σ and the spread of the next samples agree:
     halved for the Gaussian models; unchanged for the binary model, which has no step size."""
-    x0 = np.zeros(3) if method == "binary-sngd" else np.ones(3)
-    opt = Optimizer(method, x0, 0.5, seed=4)
+    x0, sigma0 = (np.zeros(3), None) if method == "binary-sngd" else (np.ones(3), 0.5)
+    opt = Optimizer(method, x0, sigma0, seed=4)
     sigma, scales = opt.sigma, opt.strategy.axis_scales(opt.state)
     X = opt.ask()
     opt.tell(X, [None] * opt.popsize)

@@ -57,8 +57,10 @@ class BinarySNGD(Strategy):
 
     Notes
     -----
-    ``initial_state(x0, sigma0)`` reads ``x0`` as the initial η = E[X] ∈ (−1, 1)ⁿ (zeros: the
-    uniform distribution) and ignores ``sigma0`` beyond checking it. ``noise`` is uniform on
+    ``x0`` is the initial η = E[X] ∈ (−1, 1)ⁿ (zeros: the uniform distribution), not a start
+    point, and the model has no step size: ``Optimizer(BinarySNGD(), x0, None)`` and
+    ``minimize(f, x0, None, method="binary-sngd")`` (a number given as ``sigma0`` is ignored
+    with a warning; ``initial_state`` checks it and ignores it). ``noise`` is uniform on
     [0, 1), X_i = +1 where noise < P(X_i = +1). Work per generation: O(λn).
 
     Example

@@ -67,6 +67,16 @@ class _EvaluationTimeout(Exception):
 _SHELL_OPTIONS = frozenset({"popsize", "tolx", "tolfun", "stagnation", "max_condition"})
 
 
+def _no_value_message(f: Any, values: FloatArray) -> str:
+    """Why the first generation is refused: f gave no real value at any of its points."""
+    name = getattr(f, "__name__", repr(f))
+    return (
+        f"f ({name}) returned None or NaN/Inf for all {values.size} points of the first "
+        "generation: check that it returns a number (a missing `return` gives None). Occasional "
+        "invalid values are fine (they rank worst); a first generation without any is refused"
+    )
+
+
 def _optimize_result() -> Any:
     try:
         from scipy.optimize import OptimizeResult
@@ -126,7 +136,7 @@ def _evaluate(
 def minimize(
     f: Callable[..., Any],
     x0: ArrayLike,
-    sigma0: float,
+    sigma0: float | None,
     method: str | Strategy = DEFAULT_METHOD,
     bounds: Any = None,
     max_evals: int | None = None,
@@ -153,8 +163,9 @@ def minimize(
         Initial mean of the search distribution; or ``x0(rng) -> (n,) array``, called with the
         run's ``numpy.random.Generator`` at the start of every run (e.g. a uniform draw in the
         search domain, so that IPOP restarts begin at different points, as in Auger & Hansen).
-    sigma0 : float
+    sigma0 : float or None
         Initial step size (about a quarter of the width of the region that should be searched).
+        None for ``"binary-sngd"``, which has no step size (its ``x0`` is the initial E[X]).
     method : str or Strategy
         A name from ``natgrad.optim.METHODS`` (default ``"igo-cma"``) or a Strategy instance.
     bounds : (lower, upper), optional
@@ -171,7 +182,8 @@ def minimize(
         Call f once per generation on the whole (λ, n) batch.
     executor : concurrent.futures.Executor, optional
         Evaluate rows with ``executor.map(f, rows)`` (threads, processes, or Dask's
-        ``Client.get_executor()``); order is preserved. f must be picklable for processes.
+        ``Client.get_executor()``); order is preserved. f must be picklable for processes. Not
+        with ``vectorized=True`` (one call per generation has nothing to distribute).
     callback : callable, optional
         Called after each generation with an ``OptimizeResult`` holding ``x``, ``fun``, ``nfev``,
         ``nit``, ``sigma``, ``mean`` and ``optimizer``; returning True (a Python or NumPy bool;
@@ -235,15 +247,20 @@ def minimize(
         raise ValueError(f"callback must be callable, got {callback!r:.80}")
     if executor is not None and not isinstance(executor, Executor) and not hasattr(executor, "map"):
         raise ValueError(f"executor must be a concurrent.futures.Executor, got {executor!r:.80}")
+    if executor is not None and vectorized:
+        raise ValueError(
+            "executor= and vectorized=True exclude each other: a vectorized f is called once per "
+            "generation in this process; drop one of them"
+        )
     restarts = as_int("restarts", restarts, minimum=0)
     if max_time is not None:
         max_time = as_float("max_time", max_time, positive=True)
     if eval_timeout is not None:
         eval_timeout = as_float("eval_timeout", eval_timeout, positive=True)
-        if executor is None or vectorized:
+        if executor is None:
             raise ValueError(
-                "eval_timeout needs an executor (and vectorized=False): an evaluation in this "
-                f"process cannot be interrupted, got eval_timeout={eval_timeout:g}"
+                "eval_timeout needs an executor: an evaluation in this process cannot be "
+                f"interrupted, got eval_timeout={eval_timeout:g}"
             )
     opts = dict(options or {})
     shell_opts = {k: opts.pop(k) for k in list(opts) if k in _SHELL_OPTIONS}
@@ -325,6 +342,8 @@ def minimize(
                     logger.warning("natgrad: %s", exc)
                     record[1] = "eval_timeout"
                     break
+                if not runs[:-1] and opt.generation == 0 and not np.isfinite(values).any():
+                    raise ValueError(_no_value_message(f, values))
                 opt.tell(X, values)
                 if bar is not None:
                     bar.update(opt.popsize)

@@ -62,6 +62,7 @@ import logging
 import math
 import numbers
 import os
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -207,30 +208,95 @@ def real_values(name: str, values: Any) -> FloatArray:
         raise ValueError(f"{name} must be real numbers (or None), got {values!r:.80}") from exc
 
 
-def _parse_bounds(bounds: Any, dim: int) -> BoxTransform | None:
+def _side(name: str, value: Any, free: float, dim: int) -> FloatArray:
+    """One side of a box: a scalar or an (n,) array; None (or ±inf) for no bound."""
+    if value is None:
+        value = free
+    elif isinstance(value, (list, tuple)) and any(v is None for v in value):
+        value = [free if v is None else v for v in value]
+    arr = as_float_array(name, value, finite=False)
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} must not contain NaN, got {arr}")
+    if arr.ndim == 0:
+        arr = np.full(dim, float(arr))
+    if arr.shape != (dim,):
+        raise ValueError(f"{name} must be a scalar or have shape ({dim},), got {arr.shape}")
+    return arr
+
+
+def _box_sides(label: str, lower: Any, upper: Any, dim: int) -> tuple[FloatArray, FloatArray]:
+    lo = _side(f"{label} lower", lower, -np.inf, dim)
+    hi = _side(f"{label} upper", upper, np.inf, dim)
+    if not np.all(lo < hi):
+        raise ValueError(f"bounds need lower < upper in every coordinate, got {lo} and {hi}")
+    return lo, hi
+
+
+def _is_pair_list(bounds: Any, dim: int) -> bool:
+    """A sequence of n (min, max) pairs, scipy.optimize.minimize's form."""
+    if isinstance(bounds, np.ndarray):
+        return bounds.shape == (dim, 2)
+    try:
+        return len(bounds) == dim and all(
+            not isinstance(b, (str, bytes)) and len(b) == 2 for b in bounds
+        )
+    except TypeError:
+        return False
+
+
+def parse_bounds(bounds: Any, dim: int) -> tuple[FloatArray, FloatArray] | None:
+    """(lower, upper) arrays of shape (n,) (±inf where free) from any accepted form of ``bounds``.
+
+    Accepted: ``scipy.optimize.Bounds(lb, ub)``; a sequence of n ``(min, max)`` pairs, None for a
+    free side (as in ``scipy.optimize.minimize``); pycma's ``(lower, upper)`` with scalars or
+    (n,) arrays. In 2-D a 2 x 2 input can be read both ways; it is refused, showing both
+    readings, unless only one of them is a valid box.
+    """
     if bounds is None:
         return None
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):  # scipy.optimize.Bounds
+        return _box_sides("bounds", bounds.lb, bounds.ub, dim)
+    readings: dict[str, tuple[FloatArray, FloatArray]] = {}
+    errors: dict[str, str] = {}
+    if _is_pair_list(bounds, dim):
+        try:
+            pairs = list(bounds)
+            readings["pairs"] = _box_sides(
+                "bounds", [p[0] for p in pairs], [p[1] for p in pairs], dim
+            )
+        except ValueError as exc:
+            errors["pairs"] = str(exc)
     try:
-        lower_in, upper_in = bounds
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"bounds must be a pair (lower, upper), got {bounds!r}") from exc
-    parts = []
-    for name, value, free in (
-        ("bounds lower", lower_in, -np.inf),
-        ("bounds upper", upper_in, np.inf),
-    ):
-        arr = as_float_array(name, free if value is None else value, finite=False)
-        if np.isnan(arr).any():
-            raise ValueError(f"{name} must not contain NaN, got {arr}")
-        if arr.ndim == 0:
-            arr = np.full(dim, float(arr))
-        if arr.shape != (dim,):
-            raise ValueError(f"{name} must be a scalar or have shape ({dim},), got {arr.shape}")
-        parts.append(arr)
-    lower, upper = parts
-    if not np.all(lower < upper):
-        raise ValueError(f"bounds need lower < upper in every coordinate, got {lower} and {upper}")
-    return BoxTransform(lower, upper)
+        is_pair = not isinstance(bounds, (str, bytes)) and len(bounds) == 2
+    except TypeError:  # a scalar
+        is_pair = False
+    if is_pair:
+        try:
+            readings["lower_upper"] = _box_sides("bounds", bounds[0], bounds[1], dim)
+        except ValueError as exc:
+            errors["lower_upper"] = str(exc)
+    if len(readings) == 2:
+        (lo_a, hi_a), (lo_b, hi_b) = readings["pairs"], readings["lower_upper"]
+        if not (np.array_equal(lo_a, lo_b) and np.array_equal(hi_a, hi_b)):
+            raise ValueError(
+                f"bounds={bounds!r} is ambiguous in 2-D: as (min, max) pairs per coordinate it is "
+                f"lower={lo_a.tolist()}, upper={hi_a.tolist()}; as (lower, upper) it is "
+                f"lower={lo_b.tolist()}, upper={hi_b.tolist()}. Pass "
+                "scipy.optimize.Bounds(lower, upper) to say which"
+            )
+    if readings:
+        return next(iter(readings.values()))
+    if errors:
+        raise ValueError(next(iter(errors.values())))
+    raise ValueError(
+        f"bounds must be scipy.optimize.Bounds, {dim} (min, max) pairs, or a pair (lower, upper) "
+        f"of scalars or ({dim},) arrays, got {bounds!r:.80}"
+    )
+
+
+def _parse_bounds(bounds: Any, dim: int) -> BoxTransform | None:
+    sides = parse_bounds(bounds, dim)
+    return None if sides is None else BoxTransform(*sides)
 
 
 class Batch(NamedTuple):
@@ -263,6 +329,22 @@ class Run(NamedTuple):
     pending: Batch | None  #: the batch of the last ask(), until it is told
 
 
+def _step_size(strategy: Strategy, sigma0: Any) -> float:
+    """σ0 for the strategy; the binary model has none (None, or a number ignored with a warning)."""
+    if strategy.domain == "binary":
+        if sigma0 is not None:
+            warnings.warn(
+                f"sigma0={sigma0!r} is ignored by {strategy.name!r}: the binary model's spread "
+                "follows from its mean E[X] = x0; pass sigma0=None",
+                UserWarning,
+                stacklevel=3,
+            )
+        return 1.0
+    if sigma0 is None:
+        raise ValueError(f"sigma0 must be given (> 0) for {strategy.name!r}, got None")
+    return as_float("sigma0", sigma0, positive=True)
+
+
 def _as_strategy(strategy: Any) -> Strategy:
     if isinstance(strategy, str):
         from .registry import get_strategy
@@ -286,8 +368,9 @@ class Optimizer:
         a method name (e.g. ``"igo-cma"``, see ``natgrad.optim.METHODS``) for its defaults.
     x0 : array_like, shape (n,)
         Initial mean (inside ``bounds`` if given).
-    sigma0 : float
-        Initial step size, > 0.
+    sigma0 : float or None
+        Initial step size, > 0. The binary model has no step size (its spread follows from its
+        mean E[X] = x0): pass None there; a number is ignored, with a warning.
     popsize : int, optional
         Samples per generation λ (>= 2); default ``strategy.default_popsize(n)``.
     bounds : (lower, upper), optional
@@ -331,7 +414,7 @@ class Optimizer:
         self,
         strategy: Strategy | str,
         x0: ArrayLike,
-        sigma0: float,
+        sigma0: float | None,
         *,
         popsize: int | None = None,
         bounds: Any = None,
@@ -349,7 +432,7 @@ class Optimizer:
         if x0_arr.size == 0:
             raise ValueError("x0 must have at least one coordinate, got shape (0,)")
         n = x0_arr.size
-        self._sigma0 = as_float("sigma0", sigma0, positive=True)
+        self._sigma0 = _step_size(strategy, sigma0)
         self._strategy = strategy
         self._dim = n
         self._popsize = (
