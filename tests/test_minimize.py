@@ -13,7 +13,7 @@ import pytest
 import natgrad
 from es_strategy import CSAES
 from natgrad.functions import rastrigin, sphere
-from natgrad.optim import METHODS, get_strategy, minimize
+from natgrad.optim import METHODS, Optimizer, get_strategy, minimize
 from natgrad.optim.minimize import STATUS
 
 
@@ -166,7 +166,8 @@ def test_ipop_restarts_double_popsize():
         method=CSAES(),
         seed=0,
         restarts=2,
-        options={"tolx": 1e-3, "popsize": 5},
+        tolx=1e-3,
+        popsize=5,
     )
     assert res.stop_reasons == ["tolx", "tolx", "tolx"] and res.restarts == 2
     assert res.popsize == 20
@@ -184,7 +185,7 @@ def test_restarts_stop_at_ftarget_and_respect_budget():
         seed=0,
         restarts=9,
         max_evals=2000,
-        options={"tolx": 1e-4},
+        tolx=1e-4,
     )
     assert 2000 <= res.nfev < 2000 + res.popsize
     assert res.stop_reasons[-1] == "max_evals"
@@ -198,9 +199,7 @@ def test_best_over_restarts_is_returned():
         values.append(rastrigin(x))
         return values[-1]
 
-    res = minimize(
-        f, np.full(3, 3.0), 2.0, method=CSAES(), seed=1, restarts=3, options={"tolx": 1e-6}
-    )
+    res = minimize(f, np.full(3, 3.0), 2.0, method=CSAES(), seed=1, restarts=3, tolx=1e-6)
     assert res.fun == min(values) and res.nfev == len(values)
 
 
@@ -252,24 +251,39 @@ def test_bounds_through_minimize():
     assert np.all(res.x >= 1.0)
 
 
-def test_options_are_split_between_shell_and_strategy(monkeypatch):
+def test_options_one_way(monkeypatch):
+    """Defect: popsize was an options key of minimize but a keyword of Optimizer and the CLI,
+    and a mistyped option did not list the valid ones. Now: the optimiser's settings are
+    keywords of both, options= holds the strategy's options (with a method name), in both."""
+
     class Configurable(CSAES):
+        option_names = ("flavour",)
+
         def __init__(self, flavour="plain"):
             self.flavour = flavour
 
     monkeypatch.setitem(METHODS, "configurable", Configurable)
     res = minimize(
-        sphere,
-        np.ones(3),
-        1.0,
-        method="configurable",
-        seed=0,
-        max_evals=40,
-        options={"flavour": "x", "popsize": 8},
-    )
+        sphere, np.ones(3), 1.0, method="configurable", seed=0, max_evals=40, popsize=8,
+        options={"flavour": "x"},
+    )  # fmt: skip
     assert res.popsize == 8 and res.method == "test-csa-es"
-    with pytest.raises(ValueError, match="not valid for method 'configurable'"):
+    assert res.optimizer.strategy.flavour == "x"
+    opt = Optimizer("configurable", np.ones(3), 1.0, popsize=8, options={"flavour": "x"})
+    assert opt.popsize == 8 and opt.strategy.flavour == "x"
+    with pytest.raises(
+        ValueError, match=r"not valid for method 'configurable' \(its options: flavour\)"
+    ):
         minimize(sphere, np.ones(3), 1.0, method="configurable", options={"colour": 1})
+    with pytest.raises(ValueError, match=r"its options: active"):
+        Optimizer("igo-cma", np.ones(3), 1.0, options={"activ": False})
+    misplaced = "popsize is a setting of the optimiser.*popsize=..."
+    with pytest.raises(ValueError, match=misplaced):
+        minimize(sphere, np.ones(3), 1.0, options={"popsize": 8})
+    with pytest.raises(ValueError, match=misplaced):
+        Optimizer("igo-cma", np.ones(3), 1.0, options={"popsize": 8})
+    with pytest.raises(ValueError, match="need a method name"):
+        minimize(sphere, np.ones(3), 1.0, method=CSAES(), options={"flavour": "x"})
 
 
 def test_registry():
@@ -294,8 +308,8 @@ def test_registry():
         ({"restarts": -1}, "restarts must be >= 0"),
         ({"callback": 1}, "callback must be callable"),
         ({"executor": 1}, "executor must be a concurrent.futures.Executor"),
-        ({"options": {"bogus": 1}}, "options \\['bogus'\\] are unknown"),
-        ({"options": {"popsize": 1}}, "popsize must be >= 2"),
+        ({"options": {"bogus": 1}}, "options \\['bogus'\\] need a method name"),
+        ({"popsize": 1}, "popsize must be >= 2"),
         ({"max_evals": -5}, "max_evals must be >= 1"),
         ({"max_evals": "many"}, "max_evals must be an integer"),
         ({"max_evals": 10.5}, "max_evals must be an integer"),
@@ -341,7 +355,7 @@ def test_callable_x0_is_drawn_at_every_restart():
         starts.append(rng.uniform(-4, 4, size=3))
         return starts[-1]
 
-    res = minimize(rastrigin, x0, 1.0, method=CSAES(), seed=5, restarts=3, options={"tolx": 1e-3})
+    res = minimize(rastrigin, x0, 1.0, method=CSAES(), seed=5, restarts=3, tolx=1e-3)
     assert len(starts) == res.restarts + 1 == 4
     assert len({tuple(s) for s in starts}) == 4
     again = minimize(
@@ -351,13 +365,13 @@ def test_callable_x0_is_drawn_at_every_restart():
         method=CSAES(),
         seed=5,
         restarts=3,
-        options={"tolx": 1e-3},
+        tolx=1e-3,
     )
     np.testing.assert_array_equal(res.x, again.x)
 
 
 def test_integral_float_popsize_option():
-    assert run_sphere(options={"popsize": 8.0}, max_evals=16).popsize == 8
+    assert run_sphere(popsize=8.0, max_evals=16).popsize == 8
 
 
 @pytest.mark.parametrize("vectorized", [False, True])

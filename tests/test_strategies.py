@@ -534,9 +534,7 @@ def test_cma_weights_with_a_single_parent(lam):
     w, mueff = cma_weights(lam, 5)
     assert mueff == 1.0 and w[0] == 1.0
     assert abs(np.abs(w[1:]).sum() - 5 / 3) < 1e-15
-    res = minimize(
-        sphere, np.ones(3), 0.5, options={"popsize": lam}, seed=0, max_evals=3000, vectorized=True
-    )
+    res = minimize(sphere, np.ones(3), 0.5, popsize=lam, seed=0, max_evals=3000, vectorized=True)
     assert res.fun < 1e-6, (res.fun, res.stop_reason)
 
 

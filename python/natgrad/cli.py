@@ -133,9 +133,6 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             f"continuous; choose one of: {', '.join(_continuous_methods())}"
         )
     f = functions.CONTINUOUS[args.function]
-    options: dict[str, Any] = {}
-    if args.popsize is not None:
-        options["popsize"] = args.popsize
     every = args.every
     if every is None:
         every = max(1, round(25 * args.dim**0.5))
@@ -166,7 +163,7 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             vectorized=True,
             callback=None if args.quiet else report,
             restarts=args.restarts,
-            options=options,
+            popsize=args.popsize,
         )
     except ValueError as exc:
         parser.error(str(exc))

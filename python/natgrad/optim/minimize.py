@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from .optimizer import CONVERGED_REASONS, Optimizer, as_count, real_values
-from .registry import DEFAULT_METHOD, get_strategy
+from .registry import DEFAULT_METHOD, build_strategy
 from .strategy import Strategy
 
 __all__ = ["STATUS", "minimize"]
@@ -61,10 +61,6 @@ _FINAL_REASONS = frozenset(
 
 class _EvaluationTimeout(Exception):
     """An evaluation submitted to the executor did not finish within ``eval_timeout``."""
-
-
-#: ``options`` keys that go to the :class:`Optimizer`; every other key goes to the strategy
-_SHELL_OPTIONS = frozenset({"popsize", "tolx", "tolfun", "stagnation", "max_condition"})
 
 
 def _no_value_message(f: Any, values: FloatArray) -> str:
@@ -150,6 +146,12 @@ def minimize(
     options: dict[str, Any] | None = None,
     max_time: float | None = None,
     eval_timeout: float | None = None,
+    *,
+    popsize: int | None = None,
+    tolx: float | None = None,
+    tolfun: float = 1e-12,
+    stagnation: int | None = None,
+    max_condition: float = 1e14,
 ) -> Any:
     """Minimise a black-box function with a natural-gradient evolution strategy.
 
@@ -197,8 +199,9 @@ def minimize(
         stop, start again from ``x0`` (called again if callable) with ``sigma0`` and twice the
         population size, up to ``restarts`` times. The best point over all runs is returned.
     options : dict, optional
-        ``popsize``, ``tolx``, ``tolfun``, ``stagnation``, ``max_condition`` go to
-        :class:`~natgrad.optim.Optimizer`; any other key is passed to the strategy's constructor.
+        The strategy's options (its constructor's keywords, e.g. ``{"active": False}`` for
+        IGO-CMA), with a method name; an unknown key is a ValueError that lists the valid ones.
+        The optimiser's own settings are keywords of ``minimize`` itself (below).
     max_time : float, optional
         Wall-clock budget in seconds over all restarts: the run stops (reason ``"max_time"``)
         after the first generation that ends past it. A generation in progress is finished.
@@ -207,6 +210,9 @@ def minimize(
         from the previous result). A hung or slow worker ends the run with reason
         ``"eval_timeout"`` and the best result so far; evaluations not yet started are
         cancelled (a running one cannot be stopped from here and finishes in its worker).
+    popsize, tolx, tolfun, stagnation, max_condition
+        The :class:`~natgrad.optim.Optimizer`'s settings, with the same names and defaults there
+        (``popsize`` is the first run's; IPOP doubles it at each restart).
 
     Returns
     -------
@@ -262,17 +268,9 @@ def minimize(
                 "eval_timeout needs an executor: an evaluation in this process cannot be "
                 f"interrupted, got eval_timeout={eval_timeout:g}"
             )
-    opts = dict(options or {})
-    shell_opts = {k: opts.pop(k) for k in list(opts) if k in _SHELL_OPTIONS}
-    if isinstance(method, str):
-        strategy = get_strategy(method, **opts)
-    elif isinstance(method, Strategy):
-        if opts:
-            raise ValueError(f"options {sorted(opts)} are unknown (method is a Strategy instance)")
-        strategy = method
-    else:
+    if not isinstance(method, (str, Strategy)):
         raise ValueError(f"method must be a method name or a Strategy, got {method!r:.80}")
-    popsize = shell_opts.pop("popsize", None)
+    strategy = build_strategy(method, options)
     base_popsize = (
         strategy.default_popsize(x0_arr.size)
         if popsize is None
@@ -317,7 +315,10 @@ def minimize(
                 max_evals=remaining,
                 ftarget=ftarget,
                 rng=rng,
-                **shell_opts,
+                tolx=tolx,
+                tolfun=tolfun,
+                stagnation=stagnation,
+                max_condition=max_condition,
             )
             record: list[Any] = [opt, None]
             runs.append(record)

@@ -345,17 +345,19 @@ def _step_size(strategy: Strategy, sigma0: Any) -> float:
     return as_float("sigma0", sigma0, positive=True)
 
 
-def _as_strategy(strategy: Any) -> Strategy:
+def _as_strategy(strategy: Any, options: dict[str, Any] | None) -> Strategy:
     if isinstance(strategy, str):
-        from .registry import get_strategy
+        from .registry import build_strategy
 
-        return get_strategy(strategy)
+        return build_strategy(strategy, options)
     if not isinstance(strategy, Strategy):
         raise ValueError(
             "strategy must be a method name (see natgrad.optim.METHODS) or a "
             f"natgrad.optim.Strategy, got {type(strategy).__name__}"
         )
-    return strategy
+    from .registry import build_strategy
+
+    return build_strategy(strategy, options)
 
 
 class Optimizer:
@@ -397,6 +399,9 @@ class Optimizer:
         Seed of a new ``numpy.random.Generator``; or pass ``rng``.
     rng : numpy.random.Generator, optional
         Generator to draw from (its stream advances).
+    options : dict, optional
+        With a method name: the strategy's options (its constructor's keywords), exactly as in
+        ``natgrad.minimize``; unknown keys are a ValueError listing the valid ones.
 
     Examples
     --------
@@ -426,8 +431,9 @@ class Optimizer:
         max_condition: float = 1e14,
         seed: Any = None,
         rng: np.random.Generator | None = None,
+        options: dict[str, Any] | None = None,
     ) -> None:
-        strategy = _as_strategy(strategy)
+        strategy = _as_strategy(strategy, options)
         x0_arr = as_float_array("x0", x0, ndim=1)
         if x0_arr.size == 0:
             raise ValueError("x0 must have at least one coordinate, got shape (0,)")

@@ -12,7 +12,7 @@ from typing import Any
 
 from .strategy import Strategy
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "get_strategy", "strategy_class"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "build_strategy", "get_strategy", "strategy_class"]
 
 #: the method ``natgrad.minimize`` uses when none is given
 DEFAULT_METHOD = "igo-cma"
@@ -65,9 +65,42 @@ def get_strategy(method: str = DEFAULT_METHOD, **options: Any) -> Strategy:
         If ``method`` is not a key of :data:`METHODS` (the message lists the valid names), or the
         strategy refuses ``options``.
     """
+    factory = METHODS[_check_method(method)]
     try:
-        return METHODS[_check_method(method)](**options)
+        return factory(**options)
     except TypeError as exc:
+        valid = getattr(strategy_class(method), "option_names", ())
         raise ValueError(
-            f"options {sorted(options)} are not valid for method {method!r}: {exc}"
+            f"options {sorted(options)} are not valid for method {method!r} (its options: "
+            f"{', '.join(valid) or 'none'}): {exc}"
         ) from exc
+
+
+#: the optimiser's own settings: keywords of Optimizer and minimize, never strategy options
+SHELL_SETTINGS = ("popsize", "tolx", "tolfun", "stagnation", "max_condition")
+
+
+def build_strategy(method: Strategy | str, options: dict[str, Any] | None = None) -> Strategy:
+    """The strategy for ``method`` (a name, built with ``options``, or an instance, as is).
+
+    The one place that turns (method, options) into a strategy, for ``Optimizer`` and
+    ``minimize`` alike: ``options`` are the strategy's constructor keywords; the optimiser's own
+    settings (``SHELL_SETTINGS``) are refused there with a hint, and options given with an
+    instance are refused (configure the instance instead).
+    """
+    opts = dict(options or {})
+    misplaced = sorted(set(opts) & set(SHELL_SETTINGS))
+    if misplaced:
+        raise ValueError(
+            f"{', '.join(misplaced)} {'is a setting' if len(misplaced) == 1 else 'are settings'} "
+            f"of the optimiser, not a strategy option: pass {misplaced[0]}=... as a keyword "
+            f"(e.g. minimize(..., {misplaced[0]}=...)), got options={opts!r:.80}"
+        )
+    if isinstance(method, str):
+        return get_strategy(method, **opts)
+    if opts:
+        raise ValueError(
+            f"options {sorted(opts)} need a method name; {type(method).__name__} is already "
+            f"built: pass them to its constructor ({', '.join(method.option_names) or 'none'})"
+        )
+    return method
