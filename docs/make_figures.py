@@ -14,7 +14,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:  # pragma: no cover - depends on the environment
+    raise SystemExit(
+        'docs/make_figures.py needs matplotlib: pip install ".[plot]" (from the repository root)'
+    ) from None
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

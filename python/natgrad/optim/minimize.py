@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FuturesTimeout
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -17,6 +17,9 @@ from .._validation import FloatArray, as_float, as_float_array, as_generator, as
 from .optimizer import CONVERGED_REASONS, Optimizer, as_count, real_values
 from .registry import DEFAULT_METHOD, build_strategy
 from .strategy import Strategy
+
+if TYPE_CHECKING:
+    from scipy.optimize import OptimizeResult
 
 __all__ = ["STATUS", "minimize"]
 
@@ -152,7 +155,7 @@ def minimize(
     tolfun: float = 1e-12,
     stagnation: int | None = None,
     max_condition: float = 1e14,
-) -> Any:
+) -> OptimizeResult:
     """Minimise a black-box function with a natural-gradient evolution strategy.
 
     Parameters
