@@ -17,10 +17,10 @@ import pytest
 
 from natgrad import _core
 from natgrad.functions import sphere
-from natgrad.optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD
+from natgrad.optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD
 
-STRATEGIES = [IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), BinarySNGD()]
-IDS = ["igo-cma", "xnes", "xnes-csa", "snes", "sngd", "binary-sngd"]
+STRATEGIES = [IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), BinarySNGD(), GMRF()]
+IDS = ["igo-cma", "xnes", "xnes-csa", "snes", "sngd", "binary-sngd", "gmrf"]
 
 
 def at_offset(a: np.ndarray, offset: int) -> np.ndarray:

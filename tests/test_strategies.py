@@ -16,6 +16,7 @@ from natgrad import _core
 # the test functions: natgrad.functions (vectorised over rows)
 from natgrad.functions import ellipsoid, rosenbrock, sphere
 from natgrad.optim import (
+    GMRF,
     IGOCMA,
     SNES,
     XNES,
@@ -57,8 +58,8 @@ def population(rng, state, strategy, lam):
     return Z, X, values
 
 
-STRATEGIES = [IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES()]
-IDS = ["igo-cma", "xnes", "xnes-csa", "snes"]
+STRATEGIES = [IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), GMRF()]
+IDS = ["igo-cma", "xnes", "xnes-csa", "snes", "gmrf"]
 
 
 # --- sampling ------------------------------------------------------------------------------------

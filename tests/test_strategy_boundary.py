@@ -9,10 +9,18 @@ import pytest
 import natgrad as ng
 from natgrad import _core
 from natgrad.functions import sphere
-from natgrad.optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer
+from natgrad.optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer
 
-CONTINUOUS = [IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), SNGD(fisher="empirical")]
-CONTINUOUS_IDS = ["igo-cma", "xnes", "xnes-csa", "snes", "sngd", "sngd-empirical"]
+CONTINUOUS = [
+    IGOCMA(),
+    XNES(),
+    XNES(sigma_rule="csa"),
+    SNES(),
+    SNGD(),
+    SNGD(fisher="empirical"),
+    GMRF(),
+]
+CONTINUOUS_IDS = ["igo-cma", "xnes", "xnes-csa", "snes", "sngd", "sngd-empirical", "gmrf"]
 ALL = [*CONTINUOUS, BinarySNGD()]
 ALL_IDS = [*CONTINUOUS_IDS, "binary-sngd"]
 

@@ -15,26 +15,6 @@ namespace natgrad {
 
 namespace {
 
-void require_population(const MatRef& noise, const MatRef* samples, Eigen::Index n,
-                        const VecRef& values) {
-    if (noise.rows() < 1 || noise.cols() != n) {
-        invalid("noise must have shape (popsize, " + std::to_string(n) + "), got (" +
-                std::to_string(noise.rows()) + ", " + std::to_string(noise.cols()) + ")");
-    }
-    require_finite("noise", noise);
-    if (samples != nullptr) checks::matrix("X", *samples, noise.rows(), n);
-    require_size("values", values.size(), noise.rows());
-    // A NaN would break the strict weak order std::stable_sort needs (and mis-rank the rest).
-    require_finite("values", values);
-}
-
-// Dimension n >= 1 of the search space, from the mean (finite).
-Eigen::Index require_mean(const VecRef& mean) {
-    if (mean.size() < 1) invalid("mean must have at least one coordinate, got length 0");
-    require_finite("mean", mean);
-    return mean.size();
-}
-
 // Number K >= 1 of rank-one terms of a low-rank factor update, with U^T and (AU)^T of shape
 // (K, n).
 Eigen::Index require_low_rank(const char* coef_name, const VecRef& coef, const MatRef& yt,
@@ -45,20 +25,6 @@ Eigen::Index require_low_rank(const char* coef_name, const VecRef& coef, const M
     checks::matrix("zt", zt, k, n);
     checks::matrix("yt", yt, k, n);
     return k;
-}
-
-void require_step_size(double sigma) {
-    if (!(sigma > 0.0) || !std::isfinite(sigma)) {
-        invalid("sigma must be finite and > 0, got " + std::to_string(sigma));
-    }
-}
-
-// Constants of a parameter record: finite, and the ones that divide or take roots positive.
-void require_constant(const char* name, double value, bool positive) {
-    if (!std::isfinite(value) || (positive && !(value > 0.0)) || value < 0.0) {
-        invalid(std::string("params.") + name + " must be finite and " +
-                (positive ? "> 0" : ">= 0") + ", got " + std::to_string(value));
-    }
 }
 
 // R (K x K) with R^T R = P for a positive semi-definite Gram matrix P, by pivoted LDL^T:
@@ -179,9 +145,9 @@ SNESStep finite_step(SNESStep s) {
 
 RowMatrixXd sample_full(const VecRef& mean, double sigma, const MatRef& factor,
                         const MatRef& noise) {
-    const Eigen::Index n = require_mean(mean);
+    const Eigen::Index n = checks::mean_vector(mean);
     checks::matrix("A", factor, n, n);
-    require_step_size(sigma);
+    checks::step_size(sigma);
     checks::matrix("noise", noise, noise.rows(), n);
     RowMatrixXd x(noise.rows(), n);
     x.noalias() = (sigma * noise) * factor.transpose();  // sigma folds into the GEMM's alpha
@@ -191,9 +157,9 @@ RowMatrixXd sample_full(const VecRef& mean, double sigma, const MatRef& factor,
 
 RowMatrixXd sample_diagonal(const VecRef& mean, double sigma, const VecRef& scales,
                             const MatRef& noise) {
-    const Eigen::Index n = require_mean(mean);
+    const Eigen::Index n = checks::mean_vector(mean);
     checks::vector("scales", scales, n);
-    require_step_size(sigma);
+    checks::step_size(sigma);
     checks::matrix("noise", noise, noise.rows(), n);
     RowMatrixXd x = noise * (sigma * scales).asDiagonal();
     x.rowwise() += mean.transpose();
@@ -246,24 +212,24 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
                           const VecRef& p_sigma, const VecRef& p_c_z, const MatRef& noise,
                           const MatRef& samples, const VecRef& values, long generation,
                           const IGOCMAParams& params) {
-    const Eigen::Index n = require_mean(mean);
+    const Eigen::Index n = checks::mean_vector(mean);
     checks::matrix("A", factor, n, n);
     checks::vector("p_sigma", p_sigma, n);
     checks::vector("p_c_z", p_c_z, n);
-    require_population(noise, &samples, n, values);
+    checks::population(noise, &samples, n, values);
     const Eigen::Index lam = noise.rows();
     require_size("params.weights", params.weights.size(), lam);
     require_finite("params.weights", params.weights);
-    require_step_size(sigma);
+    checks::step_size(sigma);
     if (generation < 0) invalid("generation must be >= 0, got " + std::to_string(generation));
     const VectorXd& weights = params.weights;
-    require_constant("mueff", params.mueff, true);
-    require_constant("c_sigma", params.c_sigma, true);
-    require_constant("d_sigma", params.d_sigma, true);
-    require_constant("c_c", params.c_c, true);
-    require_constant("c1", params.c1, false);
-    require_constant("cmu", params.cmu, false);
-    require_constant("chi_n", params.chi_n, true);
+    checks::constant("mueff", params.mueff, true);
+    checks::constant("c_sigma", params.c_sigma, true);
+    checks::constant("d_sigma", params.d_sigma, true);
+    checks::constant("c_c", params.c_c, true);
+    checks::constant("c1", params.c1, false);
+    checks::constant("cmu", params.cmu, false);
+    checks::constant("chi_n", params.chi_n, true);
     const double c_sigma = params.c_sigma, d_sigma = params.d_sigma, c_c = params.c_c;
     const double c1 = params.c1, cmu = params.cmu, mueff = params.mueff, chi_n = params.chi_n;
 
@@ -371,23 +337,23 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
 XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, const VecRef& p_sigma,
                      const MatRef& noise, const MatRef& samples, const VecRef& values,
                      const XNESParams& params) {
-    const Eigen::Index n = require_mean(mean);
+    const Eigen::Index n = checks::mean_vector(mean);
     checks::matrix("A", factor, n, n);
     checks::vector("p_sigma", p_sigma, n);
-    require_population(noise, &samples, n, values);
+    checks::population(noise, &samples, n, values);
     const Eigen::Index lam = noise.rows();
     require_size("params.utilities", params.utilities.size(), lam);
     require_size("params.recombination", params.recombination.size(), lam);
     require_finite("params.utilities", params.utilities);
     require_finite("params.recombination", params.recombination);
-    require_step_size(sigma);
-    require_constant("mueff", params.mueff, true);
-    require_constant("eta_mu", params.eta_mu, true);
-    require_constant("eta_sigma", params.eta_sigma, true);
-    require_constant("eta_b", params.eta_b, true);
-    require_constant("c_sigma", params.c_sigma, true);
-    require_constant("d_sigma", params.d_sigma, true);
-    require_constant("chi_n", params.chi_n, true);
+    checks::step_size(sigma);
+    checks::constant("mueff", params.mueff, true);
+    checks::constant("eta_mu", params.eta_mu, true);
+    checks::constant("eta_sigma", params.eta_sigma, true);
+    checks::constant("eta_b", params.eta_b, true);
+    checks::constant("c_sigma", params.c_sigma, true);
+    checks::constant("d_sigma", params.d_sigma, true);
+    checks::constant("chi_n", params.chi_n, true);
     // Owned copies (the record's vectors are), so reductions over them do not depend on the
     // alignment of a caller's buffer.
     const VectorXd& utilities = params.utilities;
@@ -437,15 +403,15 @@ XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, con
 
 SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, const MatRef& noise,
                      const VecRef& values, const SNESParams& params) {
-    const Eigen::Index n = require_mean(mean);
+    const Eigen::Index n = checks::mean_vector(mean);
     checks::vector("scales", scales, n);
-    require_population(noise, nullptr, n, values);
+    checks::population(noise, nullptr, n, values);
     const Eigen::Index lam = noise.rows();
     require_size("params.utilities", params.utilities.size(), lam);
     require_finite("params.utilities", params.utilities);
-    require_step_size(sigma);
-    require_constant("eta_mu", params.eta_mu, true);
-    require_constant("eta_sigma", params.eta_sigma, true);
+    checks::step_size(sigma);
+    checks::constant("eta_mu", params.eta_mu, true);
+    checks::constant("eta_sigma", params.eta_sigma, true);
     if (!(scales.array() > 0.0).all() || !scales.allFinite()) {
         invalid("scales must be finite and > 0");
     }

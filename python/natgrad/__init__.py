@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core, estimation, flows, functions
+from . import _core, estimation, flows, functions, graphs
 from ._validation import AccuracyWarning
 from .descent import (
     DescentResult,
@@ -32,7 +32,7 @@ from .families import (
 from .family import ExponentialFamily
 from .gaussian import Gaussian
 from .linalg import natural_gradient, woodbury_solve
-from .optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer, minimize
+from .optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer, minimize
 
 __version__ = "0.1.0"
 
@@ -62,6 +62,7 @@ __all__ = [
     "DiagonalGaussian",
     "Exponential",
     "ExponentialFamily",
+    "GMRF",
     "Gamma",
     "Gaussian",
     "GradientDescent",
@@ -79,6 +80,7 @@ __all__ = [
     "estimation",
     "flows",
     "functions",
+    "graphs",
     "minimize",
     "natural_gradient",
     "woodbury_solve",

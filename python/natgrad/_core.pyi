@@ -4,6 +4,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
 
 isa_level: str
 build_flags: str
@@ -143,3 +144,36 @@ def xnes_update(
 def snes_update(
     mean: F64, sigma: float, scales: F64, noise: F64, values: F64, params: SNESParams
 ) -> tuple[F64, float, F64]: ...
+
+# --- Gaussian Markov random fields (natgrad.graphs, natgrad.optim.gmrf)
+class GMRFStructure:
+    def __init__(self, *, perm: I64, colptr: I64, rows: I64, pair_ptr: I64, pairs: I64) -> None: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def nnz(self) -> int: ...
+    @property
+    def max_clique(self) -> int: ...
+
+def gmrf_complete(s_diag: F64, s_off: F64, structure: GMRFStructure) -> tuple[F64, F64]: ...
+def gmrf_sample(
+    mean: F64, sigma: float, b: F64, d: F64, noise: F64, structure: GMRFStructure
+) -> F64: ...
+def gmrf_whiten(
+    mean: F64, sigma: float, b: F64, d: F64, samples: F64, structure: GMRFStructure
+) -> F64: ...
+def gmrf_precision_diagonal(b: F64, d: F64, structure: GMRFStructure) -> F64: ...
+def gmrf_update(
+    mean: F64,
+    sigma: float,
+    s_diag: F64,
+    s_off: F64,
+    p_sigma: F64,
+    p_c: F64,
+    noise: F64,
+    samples: F64,
+    values: F64,
+    generation: int,
+    params: IGOCMAParams,
+    structure: GMRFStructure,
+) -> tuple[F64, float, F64, F64, F64, F64, F64, F64, bool]: ...

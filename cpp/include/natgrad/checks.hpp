@@ -78,6 +78,43 @@ inline void damping(double d, bool positive = false) {
     }
 }
 
+// One generation's draws (popsize x n), candidates X (same shape; skipped when null) and values
+// (popsize), all finite.
+inline void population(const MatRef& noise, const MatRef* samples, Eigen::Index n,
+                       const VecRef& values) {
+    if (noise.rows() < 1 || noise.cols() != n) {
+        invalid("noise must have shape (popsize, " + std::to_string(n) + "), got (" +
+                std::to_string(noise.rows()) + ", " + std::to_string(noise.cols()) + ")");
+    }
+    require_finite("noise", noise);
+    if (samples != nullptr) matrix("X", *samples, noise.rows(), n);
+    require_size("values", values.size(), noise.rows());
+    // A NaN would break the strict weak order std::stable_sort needs (and mis-rank the rest).
+    require_finite("values", values);
+}
+
+// Dimension n >= 1 of the search space, from the mean (finite).
+inline Eigen::Index mean_vector(const VecRef& mean) {
+    if (mean.size() < 1) invalid("mean must have at least one coordinate, got length 0");
+    require_finite("mean", mean);
+    return mean.size();
+}
+
+// A step size sigma: finite and > 0.
+inline void step_size(double sigma) {
+    if (!(sigma > 0.0) || !std::isfinite(sigma)) {
+        invalid("sigma must be finite and > 0, got " + std::to_string(sigma));
+    }
+}
+
+// Constants of a parameter record: finite, and the ones that divide or take roots positive.
+inline void constant(const char* name, double value, bool positive) {
+    if (!std::isfinite(value) || (positive && !(value > 0.0)) || value < 0.0) {
+        invalid(std::string("params.") + name + " must be finite and " +
+                (positive ? "> 0" : ">= 0") + ", got " + std::to_string(value));
+    }
+}
+
 // A Monte Carlo batch: X (N x n) with N >= 2 samples and n >= 1, values f of length N, all
 // finite. Returns n.
 inline Eigen::Index batch(const MatRef& X, const VecRef& f) {

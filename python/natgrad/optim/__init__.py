@@ -1,6 +1,7 @@
 """Stochastic-relaxation optimisers: natural-gradient descent on a search distribution."""
 
 from .binary import BinarySNGD, BinarySNGDState
+from .gmrf import GMRF, GMRFState
 from .igo_cma import IGOCMA, IGOCMAState
 from .minimize import minimize
 from .optimizer import BoxTransform, Optimizer
@@ -13,6 +14,7 @@ from .xnes import XNES, XNESState
 
 __all__ = [
     "DEFAULT_METHOD",
+    "GMRF",
     "IGOCMA",
     "METHODS",
     "SNES",
@@ -21,6 +23,7 @@ __all__ = [
     "BinarySNGD",
     "BinarySNGDState",
     "BoxTransform",
+    "GMRFState",
     "IGOCMAState",
     "Optimizer",
     "SNESState",

@@ -39,6 +39,7 @@ METHODS: dict[str, Callable[..., Strategy]] = {
     "snes": _lazy(".snes", "SNES"),
     "sngd": _lazy(".sngd", "SNGD"),
     "binary-sngd": _lazy(".binary", "BinarySNGD"),
+    "gmrf": _lazy(".gmrf", "GMRF"),
 }
 
 

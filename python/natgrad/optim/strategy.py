@@ -54,10 +54,12 @@ __all__ = [
     "is_finite_state",
 ]
 
-#: kinds of state fields: "vector" (n,), "positive_vector" (n,) > 0, "matrix" (n, n) float
-#: arrays, all finite; "step" a finite float > 0; "nonnegative" a finite float >= 0; "count" an
-#: int >= 0
-FIELD_KINDS = frozenset({"vector", "positive_vector", "matrix", "step", "nonnegative", "count"})
+#: kinds of state fields: "vector" (n,), "positive_vector" (n,) > 0, "matrix" (n, n) and
+#: "pattern" (the strategy's ``pattern_size(n)``,) float arrays, all finite; "step" a finite
+#: float > 0; "nonnegative" a finite float >= 0; "count" an int >= 0
+FIELD_KINDS = frozenset(
+    {"vector", "positive_vector", "matrix", "pattern", "step", "nonnegative", "count"}
+)
 
 
 def default_popsize(dim: int) -> int:
@@ -225,7 +227,14 @@ class Strategy:
             elif kind == "nonnegative":
                 checked = as_float(label, value, nonnegative=True)
             else:
-                checked = checked_array(label, value, (n, n) if kind == "matrix" else (n,))
+                shape = (
+                    (n, n)
+                    if kind == "matrix"
+                    else (self.pattern_size(n),)
+                    if kind == "pattern"
+                    else (n,)
+                )
+                checked = checked_array(label, value, shape)
                 if kind == "positive_vector" and not np.all(checked > 0):
                     raise ValueError(f"{label} must be > 0 everywhere")
             if checked is not value:
@@ -265,6 +274,10 @@ class Strategy:
 
     def condition_number(self, state: Any) -> float:
         """Condition number of the search covariance (for the conditioning guard)."""
+        raise NotImplementedError
+
+    def pattern_size(self, dim: int) -> int:
+        """Length of the "pattern" state fields in dimension ``dim`` (strategies that have them)."""
         raise NotImplementedError
 
     def axis_scales(self, state: Any) -> FloatArray:

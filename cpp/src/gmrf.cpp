@@ -1,0 +1,376 @@
+#include "natgrad/gmrf.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "natgrad/checks.hpp"
+
+namespace natgrad {
+
+namespace {
+
+// Samples are processed in blocks of kBlock, interleaved position by position in a buffer, so
+// the back substitution's inner loop runs over independent samples (vectorised) instead of along
+// its dependency chain.
+constexpr Eigen::Index kBlock = 8;
+
+std::string at(const char* name, Eigen::Index i) {
+    return std::string(name) + "[" + std::to_string(i) + "]";
+}
+
+void check_factor(const VecRef& b, const VecRef& d, const GMRFStructure& g) {
+    require_size("b", b.size(), g.nnz());
+    require_finite("b", b);
+    require_size("d", d.size(), g.n());
+    require_finite("d", d);
+    for (Eigen::Index p = 0; p < d.size(); ++p) {
+        if (!(d(p) > 0.0))
+            invalid("d must be > 0 everywhere, got d[" + std::to_string(p) +
+                    "] = " + std::to_string(d(p)));
+    }
+}
+
+void check_moments(const VecRef& s_diag, const VecRef& s_off, const GMRFStructure& g) {
+    require_size("s_diag", s_diag.size(), g.n());
+    require_finite("s_diag", s_diag);
+    require_size("s_off", s_off.size(), g.nnz());
+    require_finite("s_off", s_off);
+}
+
+[[noreturn]] void not_positive_definite(const GMRFStructure& g, Eigen::Index p) {
+    invalid("the moments are not positive definite on the clique of vertex " +
+            std::to_string(g.perm()(p)) + " (elimination position " + std::to_string(p) +
+            "): no maximum-entropy completion exists");
+}
+
+// In-place Cholesky of the leading k x k block of m (lower triangle); false if not positive
+// definite.
+bool small_cholesky(MatrixXd& m, Eigen::Index k) {
+    for (Eigen::Index j = 0; j < k; ++j) {
+        double s = m(j, j);
+        for (Eigen::Index l = 0; l < j; ++l) s -= m(j, l) * m(j, l);
+        if (!(s > 0.0) || !std::isfinite(s)) return false;
+        const double root = std::sqrt(s);
+        m(j, j) = root;
+        for (Eigen::Index i = j + 1; i < k; ++i) {
+            double t = m(i, j);
+            for (Eigen::Index l = 0; l < j; ++l) t -= m(i, l) * m(j, l);
+            m(i, j) = t / root;
+        }
+    }
+    return true;
+}
+
+GMRFFactor complete_unchecked(const VectorXd& s_diag, const VectorXd& s_off,
+                              const GMRFStructure& g) {
+    const Eigen::Index n = g.n(), kmax = g.max_clique();
+    const IndexVector &colptr = g.colptr(), &rows = g.rows(), &pair_ptr = g.pair_ptr(),
+                      &pairs = g.pairs();
+    GMRFFactor out{VectorXd(g.nnz()), VectorXd(n)};
+    MatrixXd m(std::max<Eigen::Index>(kmax, 1), std::max<Eigen::Index>(kmax, 1));
+    VectorXd u(std::max<Eigen::Index>(kmax, 1));
+    for (Eigen::Index p = 0; p < n; ++p) {
+        const Eigen::Index lo = colptr(p), k = colptr(p + 1) - lo;
+        double dp = s_diag(p);
+        if (k > 0) {
+            // S_{C C}: diagonal from s_diag, pairs a < b row by row from their slots.
+            Eigen::Index next = pair_ptr(p);
+            for (Eigen::Index a = 0; a < k; ++a) {
+                m(a, a) = s_diag(rows(lo + a));
+                for (Eigen::Index c = a + 1; c < k; ++c) m(c, a) = s_off(pairs(next++));
+            }
+            if (!small_cholesky(m, k)) not_positive_definite(g, p);
+            // b = S_CC^{-1} S_Cp by forward then back substitution with the factor.
+            for (Eigen::Index a = 0; a < k; ++a) {
+                double t = s_off(lo + a);
+                for (Eigen::Index l = 0; l < a; ++l) t -= m(a, l) * u(l);
+                u(a) = t / m(a, a);
+            }
+            for (Eigen::Index a = k - 1; a >= 0; --a) {
+                double t = u(a);
+                for (Eigen::Index l = a + 1; l < k; ++l) t -= m(l, a) * out.b(lo + l);
+                out.b(lo + a) = t / m(a, a);
+            }
+            for (Eigen::Index a = 0; a < k; ++a) dp -= s_off(lo + a) * out.b(lo + a);
+        }
+        if (!(dp > 0.0) || !std::isfinite(dp)) not_positive_definite(g, p);
+        out.d(p) = dp;
+    }
+    return out;
+}
+
+// Rows k0 .. k0+count of x = mean + sigma P L^{-T} D^{1/2} z, by back substitution over all samples
+// of the block at once; y (n x kBlock, interleaved by position) holds L^{-T} D^{1/2} z, its rows
+// past count zero. Each position's value is written to x as soon as it is known.
+void color_block(const VecRef& mean, double sigma, const VecRef& b, const VectorXd& sqrt_d,
+                 const MatRef& noise, Eigen::Index k0, Eigen::Index count, const GMRFStructure& g,
+                 std::vector<double>& y, RowMatrixXd& x) {
+    const IndexVector &colptr = g.colptr(), &rows = g.rows(), &perm = g.perm();
+    for (Eigen::Index p = g.n() - 1; p >= 0; --p) {
+        double v[kBlock];
+        for (Eigen::Index j = 0; j < kBlock; ++j) {
+            v[j] = j < count ? sqrt_d(p) * noise(k0 + j, p) : 0.0;
+        }
+        for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) {
+            const double bs = b(s);
+            const double* yq = &y[static_cast<std::size_t>(rows(s) * kBlock)];
+            for (Eigen::Index j = 0; j < kBlock; ++j) v[j] += bs * yq[j];
+        }
+        double* yp = &y[static_cast<std::size_t>(p * kBlock)];
+        for (Eigen::Index j = 0; j < kBlock; ++j) yp[j] = v[j];
+        const Eigen::Index vertex = perm(p);
+        const double m = mean(vertex);
+        for (Eigen::Index j = 0; j < count; ++j) x(k0 + j, vertex) = m + sigma * v[j];
+    }
+}
+
+}  // namespace
+
+GMRFStructure::GMRFStructure(IndexVector perm, IndexVector colptr, IndexVector rows,
+                             IndexVector pair_ptr, IndexVector pairs)
+    : perm_(std::move(perm)),
+      colptr_(std::move(colptr)),
+      rows_(std::move(rows)),
+      pair_ptr_(std::move(pair_ptr)),
+      pairs_(std::move(pairs)) {
+    const Eigen::Index n = perm_.size(), nnz = rows_.size();
+    if (n < 1) invalid("perm must have at least one entry, got length 0");
+    std::vector<char> seen(static_cast<std::size_t>(n), 0);
+    for (Eigen::Index p = 0; p < n; ++p) {
+        const std::int64_t v = perm_(p);
+        if (v < 0 || v >= n || seen[static_cast<std::size_t>(v)]) {
+            invalid("perm must be a permutation of 0 .. n-1, got " + at("perm", p) + " = " +
+                    std::to_string(v));
+        }
+        seen[static_cast<std::size_t>(v)] = 1;
+    }
+    require_size("colptr", colptr_.size(), n + 1);
+    require_size("pair_ptr", pair_ptr_.size(), n + 1);
+    if (colptr_(0) != 0 || colptr_(n) != nnz) {
+        invalid("colptr must start at 0 and end at len(rows) = " + std::to_string(nnz));
+    }
+    if (pair_ptr_(0) != 0 || pair_ptr_(n) != pairs_.size()) {
+        invalid("pair_ptr must start at 0 and end at len(pairs) = " +
+                std::to_string(pairs_.size()));
+    }
+    std::vector<Eigen::Index> column_of(static_cast<std::size_t>(nnz));
+    for (Eigen::Index p = 0; p < n; ++p) {
+        const std::int64_t lo = colptr_(p), hi = colptr_(p + 1);
+        if (hi < lo) invalid("colptr must be non-decreasing, got " + at("colptr", p + 1));
+        const Eigen::Index k = hi - lo;
+        max_clique_ = std::max(max_clique_, k);
+        if (pair_ptr_(p + 1) - pair_ptr_(p) != k * (k - 1) / 2) {
+            invalid("pair_ptr must give |C_p|(|C_p|-1)/2 pairs for every position, not at " +
+                    std::to_string(p));
+        }
+        for (std::int64_t s = lo; s < hi; ++s) {
+            const std::int64_t q = rows_(s);
+            if (q <= p || q >= n || (s > lo && q <= rows_(s - 1))) {
+                invalid("rows must list increasing positions > p in range for every column, got " +
+                        at("rows", s) + " = " + std::to_string(q));
+            }
+            column_of[static_cast<std::size_t>(s)] = p;
+        }
+    }
+    // Every pair of a clique must be a pattern slot of exactly that pair: the perfect elimination
+    // property the completion relies on.
+    for (Eigen::Index p = 0; p < n; ++p) {
+        const std::int64_t lo = colptr_(p), k = colptr_(p + 1) - lo;
+        std::int64_t next = pair_ptr_(p);
+        for (std::int64_t a = 0; a < k; ++a) {
+            for (std::int64_t c = a + 1; c < k; ++c, ++next) {
+                const std::int64_t s = pairs_(next);
+                if (s < 0 || s >= nnz || column_of[static_cast<std::size_t>(s)] != rows_(lo + a) ||
+                    rows_(s) != rows_(lo + c)) {
+                    invalid(
+                        "pairs must give the slot of every pair of each clique (not a perfect "
+                        "elimination order), wrong at " +
+                        at("pairs", next));
+                }
+            }
+        }
+    }
+}
+
+GMRFFactor gmrf_complete(const VecRef& s_diag, const VecRef& s_off, const GMRFStructure& g) {
+    check_moments(s_diag, s_off, g);
+    GMRFFactor out = complete_unchecked(s_diag, s_off, g);
+    out.b = checks::finite_result("gmrf_complete", std::move(out.b));
+    return out;
+}
+
+RowMatrixXd gmrf_sample(const VecRef& mean, double sigma, const VecRef& b, const VecRef& d,
+                        const MatRef& noise, const GMRFStructure& g) {
+    const Eigen::Index n = checks::mean_vector(mean);
+    require_size("mean", n, g.n());
+    checks::step_size(sigma);
+    check_factor(b, d, g);
+    if (noise.rows() < 1 || noise.cols() != n) {
+        invalid("noise must have shape (popsize, " + std::to_string(n) + "), got (" +
+                std::to_string(noise.rows()) + ", " + std::to_string(noise.cols()) + ")");
+    }
+    require_finite("noise", noise);
+    const Eigen::Index lam = noise.rows();
+    const VectorXd sqrt_d = d.cwiseSqrt();
+    RowMatrixXd x(lam, n);
+    std::vector<double> y(static_cast<std::size_t>(n * kBlock));
+    for (Eigen::Index k0 = 0; k0 < lam; k0 += kBlock) {
+        color_block(mean, sigma, b, sqrt_d, noise, k0, std::min(kBlock, lam - k0), g, y, x);
+    }
+    return checks::finite_result("gmrf_sample", std::move(x));
+}
+
+RowMatrixXd gmrf_whiten(const VecRef& mean, double sigma, const VecRef& b, const VecRef& d,
+                        const MatRef& samples, const GMRFStructure& g) {
+    const Eigen::Index n = checks::mean_vector(mean);
+    require_size("mean", n, g.n());
+    checks::step_size(sigma);
+    check_factor(b, d, g);
+    if (samples.cols() != n) {
+        invalid("X must have n = " + std::to_string(n) + " columns, got " +
+                std::to_string(samples.cols()));
+    }
+    require_finite("X", samples);
+    const IndexVector &perm = g.perm(), &colptr = g.colptr(), &rows = g.rows();
+    const VectorXd inv_sqrt_d = d.cwiseSqrt().cwiseInverse();
+    RowMatrixXd z(samples.rows(), n);
+    VectorXd y(n);
+    for (Eigen::Index k = 0; k < samples.rows(); ++k) {
+        for (Eigen::Index p = 0; p < n; ++p) y(p) = (samples(k, perm(p)) - mean(perm(p))) / sigma;
+        for (Eigen::Index p = 0; p < n; ++p) {
+            double t = y(p);
+            for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) t -= b(s) * y(rows(s));
+            z(k, p) = t * inv_sqrt_d(p);
+        }
+    }
+    return checks::finite_result("gmrf_whiten", std::move(z));
+}
+
+VectorXd gmrf_precision_diagonal(const VecRef& b, const VecRef& d, const GMRFStructure& g) {
+    check_factor(b, d, g);
+    const IndexVector &colptr = g.colptr(), &rows = g.rows();
+    VectorXd k = d.cwiseInverse();
+    for (Eigen::Index p = 0; p < g.n(); ++p) {
+        for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) k(rows(s)) += b(s) * b(s) / d(p);
+    }
+    return checks::finite_result("gmrf_precision_diagonal", std::move(k));
+}
+
+GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, const VecRef& s_off,
+                     const VecRef& p_sigma, const VecRef& p_c, const MatRef& noise,
+                     const MatRef& samples, const VecRef& values, long generation,
+                     const IGOCMAParams& params, const GMRFStructure& g) {
+    const Eigen::Index n = checks::mean_vector(mean);
+    require_size("mean", n, g.n());
+    checks::step_size(sigma);
+    check_moments(s_diag, s_off, g);
+    checks::vector("p_sigma", p_sigma, n);
+    checks::vector("p_c", p_c, n);
+    checks::population(noise, &samples, n, values);
+    const Eigen::Index lam = noise.rows();
+    require_size("params.weights", params.weights.size(), lam);
+    require_finite("params.weights", params.weights);
+    if ((params.weights.array() < 0.0).any()) {
+        invalid("params.weights must be >= 0 (the moment update has no active weights)");
+    }
+    if (generation < 0) invalid("generation must be >= 0, got " + std::to_string(generation));
+    checks::constant("mueff", params.mueff, true);
+    checks::constant("c_sigma", params.c_sigma, true);
+    checks::constant("d_sigma", params.d_sigma, true);
+    checks::constant("c_c", params.c_c, true);
+    checks::constant("c1", params.c1, false);
+    checks::constant("cmu", params.cmu, false);
+    checks::constant("chi_n", params.chi_n, true);
+    const double c_sigma = params.c_sigma, d_sigma = params.d_sigma, c_c = params.c_c;
+    const double c1 = params.c1, cmu = params.cmu, mueff = params.mueff, chi_n = params.chi_n;
+    const double keep0 = 1.0 - c1 - cmu;
+    if (keep0 < -1e-12) invalid("params.c1 + params.cmu must be <= 1");
+
+    const std::vector<Eigen::Index> order = rank_order(values);
+    const double inv_sigma = 1.0 / sigma;
+    // Selected samples (non-zero weight) by rank, and the weighted means of y and z.
+    std::vector<Eigen::Index> chosen;
+    std::vector<double> chosen_w;
+    VectorXd y_w = VectorXd::Zero(n), z_w = VectorXd::Zero(n);
+    for (Eigen::Index r = 0; r < lam; ++r) {
+        const double w = params.weights(r);
+        if (w == 0.0) continue;
+        const Eigen::Index idx = order[static_cast<std::size_t>(r)];
+        chosen.push_back(idx);
+        chosen_w.push_back(w);
+        y_w.noalias() += (w * inv_sigma) * (samples.row(idx) - mean.transpose()).transpose();
+        z_w.noalias() += w * noise.row(idx).transpose();  // (Hansen 2016 eq. 41, z-coordinates)
+    }
+
+    GMRFStep out;
+    out.mean = mean + sigma * y_w;  // c_m = 1 (eq. 42)
+    // CSA on the draws: z = D^{-1/2} L^T P^T y is a square root's inverse (eqs. 43-44).
+    out.p_sigma = (1.0 - c_sigma) * p_sigma + std::sqrt(c_sigma * (2.0 - c_sigma) * mueff) * z_w;
+    const double ps_norm = out.p_sigma.norm();
+    out.sigma = sigma * std::exp((c_sigma / d_sigma) * (ps_norm / chi_n - 1.0));
+    const double ps_corr =
+        std::sqrt(1.0 - std::pow(1.0 - c_sigma, 2.0 * static_cast<double>(generation + 1)));
+    out.h_sigma = ps_norm / ps_corr < (1.4 + 2.0 / (static_cast<double>(n) + 1.0)) * chi_n;
+    const double h = out.h_sigma ? 1.0 : 0.0;
+    out.p_c = (1.0 - c_c) * p_c + h * std::sqrt(c_c * (2.0 - c_c) * mueff) * y_w;  // (eq. 45)
+    const double keep = keep0 + c1 * (1.0 - h) * c_c * (2.0 - c_c);
+
+    // Rank-mu moments on the pattern, sum_k w_k y_k y_k^T restricted to diag and E, from blocks of
+    // kBlock selected samples interleaved by position.
+    const IndexVector &perm = g.perm(), &colptr = g.colptr(), &rows = g.rows();
+    VectorXd mu_diag = VectorXd::Zero(n), mu_off = VectorXd::Zero(g.nnz());
+    std::vector<double> yb(static_cast<std::size_t>(n * kBlock));
+    const Eigen::Index mu = static_cast<Eigen::Index>(chosen.size());
+    for (Eigen::Index k0 = 0; k0 < mu; k0 += kBlock) {
+        const Eigen::Index count = std::min(kBlock, mu - k0);
+        double w[kBlock];
+        for (Eigen::Index j = 0; j < kBlock; ++j) {
+            w[j] = j < count ? chosen_w[static_cast<std::size_t>(k0 + j)] : 0.0;
+        }
+        // One pass from the last position down: y of position p from the samples, then its
+        // products with the (already computed) higher neighbours.
+        const Eigen::Index* idx = &chosen[static_cast<std::size_t>(k0)];
+        for (Eigen::Index p = n - 1; p >= 0; --p) {
+            const Eigen::Index vertex = perm(p);
+            const double m = mean(vertex);
+            double* yp = &yb[static_cast<std::size_t>(p * kBlock)];
+            for (Eigen::Index j = 0; j < kBlock; ++j) {
+                yp[j] = j < count ? (samples(idx[j], vertex) - m) * inv_sigma : 0.0;
+            }
+            double acc = 0.0;
+            for (Eigen::Index j = 0; j < kBlock; ++j) acc += w[j] * yp[j] * yp[j];
+            mu_diag(p) += acc;
+            for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) {
+                const double* yq = &yb[static_cast<std::size_t>(rows(s) * kBlock)];
+                double t = 0.0;
+                for (Eigen::Index j = 0; j < kBlock; ++j) t += w[j] * yp[j] * yq[j];
+                mu_off(s) += t;
+            }
+        }
+    }
+    // S' = keep S + c1 (p_c p_c^T)|_P + cmu (sum w y y^T)|_P (eq. 47 on the pattern): with
+    // weights >= 0 and keep >= 0 a convex combination, positive definite on every clique.
+    out.s_diag.resize(n);
+    out.s_off.resize(g.nnz());
+    for (Eigen::Index p = 0; p < n; ++p) {
+        const double pp = out.p_c(perm(p));
+        out.s_diag(p) = keep * s_diag(p) + c1 * pp * pp + cmu * mu_diag(p);
+        for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) {
+            out.s_off(s) = keep * s_off(s) + c1 * pp * out.p_c(perm(rows(s))) + cmu * mu_off(s);
+        }
+    }
+    out.s_diag = checks::finite_result("gmrf_update", std::move(out.s_diag));
+    out.s_off = checks::finite_result("gmrf_update", std::move(out.s_off));
+    GMRFFactor f = complete_unchecked(out.s_diag, out.s_off, g);
+    out.b = checks::finite_result("gmrf_update", std::move(f.b));
+    out.d = std::move(f.d);
+    out.mean = checks::finite_result("gmrf_update", std::move(out.mean));
+    out.p_sigma = checks::finite_result("gmrf_update", std::move(out.p_sigma));
+    out.p_c = checks::finite_result("gmrf_update", std::move(out.p_c));
+    out.sigma = checks::finite_result("gmrf_update", out.sigma);
+    return out;
+}
+
+}  // namespace natgrad

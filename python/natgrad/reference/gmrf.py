@@ -1,0 +1,153 @@
+"""Pure-NumPy twins of the Gaussian Markov random field kernels (natgrad.GaussianMRF, GMRF).
+
+Indices are *positions* of a perfect elimination order (``natgrad.graphs.Elimination``):
+position p holds vertex ``perm[p]``; its higher neighbours C_p = ``rows[colptr[p]:colptr[p+1]]``
+form a clique; the pattern slot of (p, q ∈ C_p) is its index in ``rows``. Moments S on the
+pattern are ``s_diag`` (n, S_pp) and ``s_off`` (|E|, S_pq by slot).
+
+Maximum-entropy completion (Dempster's covariance selection; for a chordal pattern in closed
+form, Vandenberghe & Andersen, "Chordal graphs and semidefinite optimization", Found. Trends
+Optim. 1 (2015), §10.2): the unique K = Σ⁻¹, zero off the pattern, whose inverse matches S on the
+pattern is K = L D⁻¹ Lᵀ, L unit lower triangular with column p equal to −b_p on C_p, where
+
+    b_p = S_{C_p C_p}⁻¹ S_{C_p p},      d_p = S_pp − S_{p C_p} b_p.
+
+Equivalently x_p = b_pᵀ x_{C_p} + √d_p z_p for p = n−1 … 0 with z standard normal: a sample of
+N(0, K⁻¹) by back substitution, O(|E|) per sample.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._validation import FloatArray
+
+
+def complete(s_diag: FloatArray, s_off: FloatArray, elim: Any) -> tuple[FloatArray, FloatArray]:
+    """(b by slot, d by position) of the maximum-entropy completion of the moments S."""
+    n = s_diag.size
+    b = np.zeros(s_off.size)
+    d = np.zeros(n)
+    for p in range(n):
+        lo, hi = elim.colptr[p], elim.colptr[p + 1]
+        if hi == lo:
+            d[p] = s_diag[p]
+            continue
+        c = elim.rows[lo:hi]
+        k = hi - lo
+        block = np.diag(s_diag[c])
+        iu = np.triu_indices(k, 1)
+        vals = s_off[elim.pairs[elim.pair_ptr[p] : elim.pair_ptr[p + 1]]]
+        block[iu] = vals
+        block[(iu[1], iu[0])] = vals
+        r = s_off[lo:hi]
+        bp = np.linalg.solve(block, r)
+        b[lo:hi] = bp
+        d[p] = s_diag[p] - r @ bp
+    if not np.all(d > 0):
+        raise ValueError("the moments are not positive definite on a clique")
+    return b, d
+
+
+def precision(b: FloatArray, d: FloatArray, elim: Any) -> FloatArray:
+    """Dense K = L D⁻¹ Lᵀ in vertex order (small n only)."""
+    n = d.size
+    L = np.eye(n)
+    for p in range(n):
+        lo, hi = elim.colptr[p], elim.colptr[p + 1]
+        L[elim.rows[lo:hi], p] = -b[lo:hi]
+    Kp = L @ np.diag(1 / d) @ L.T
+    K = np.empty_like(Kp)
+    perm = elim.perm
+    K[np.ix_(perm, perm)] = Kp
+    return K
+
+
+def whiten_positions(Y: FloatArray, b: FloatArray, d: FloatArray, elim: Any) -> FloatArray:
+    """z = D^{-1/2} Lᵀ y for rows y of Y (position order): the inverse of :func:`color`."""
+    Z = Y.copy()
+    for p in range(d.size):
+        lo, hi = elim.colptr[p], elim.colptr[p + 1]
+        Z[:, p] = (Y[:, p] - Y[:, elim.rows[lo:hi]] @ b[lo:hi]) / math.sqrt(d[p])
+    return Z
+
+
+def color(Z: FloatArray, b: FloatArray, d: FloatArray, elim: Any) -> FloatArray:
+    """Y with rows y = L⁻ᵀ D^{1/2} z (position order), by back substitution from p = n − 1."""
+    n = d.size
+    Y = np.zeros_like(Z)
+    for p in range(n - 1, -1, -1):
+        lo, hi = elim.colptr[p], elim.colptr[p + 1]
+        Y[:, p] = math.sqrt(d[p]) * Z[:, p] + Y[:, elim.rows[lo:hi]] @ b[lo:hi]
+    return Y
+
+
+def sample(
+    mean: FloatArray, sigma: float, b: FloatArray, d: FloatArray, noise: FloatArray, elim: Any
+) -> FloatArray:
+    """x_k = m + σ P L⁻ᵀ D^{1/2} z_k: column p of ``noise`` drives position p (vertex perm[p])."""
+    Y = color(noise, b, d, elim)
+    X = np.empty_like(Y)
+    X[:, elim.perm] = Y
+    return mean + sigma * X
+
+
+def pattern_moments(
+    Yp: FloatArray, weights: FloatArray, elim: Any
+) -> tuple[FloatArray, FloatArray]:
+    """Σ_k w_k y_k y_kᵀ restricted to the pattern: (diagonal by position, off-diagonal by slot)."""
+    diag = weights @ (Yp * Yp)
+    cols = np.repeat(np.arange(Yp.shape[1]), np.diff(elim.colptr))
+    off = weights @ (Yp[:, cols] * Yp[:, elim.rows])
+    return diag, off
+
+
+def gmrf_update(
+    mean: FloatArray,
+    sigma: float,
+    s_diag: FloatArray,
+    s_off: FloatArray,
+    p_sigma: FloatArray,
+    p_c: FloatArray,
+    noise: FloatArray,
+    X: FloatArray,
+    values: FloatArray,
+    generation: int,
+    params: Any,
+    elim: Any,
+) -> tuple[Any, ...]:
+    """One GMRF generation (natgrad.optim.gmrf): the twin of ``_core.gmrf_update``.
+
+    Returns (mean, sigma, s_diag, s_off, p_sigma, p_c, b, d, h_sigma).
+    """
+    n = mean.size
+    order = np.argsort(values, kind="stable")
+    w = np.zeros(values.size)
+    w[order] = params.weights
+    Y = (X - mean) / sigma  # vertex order
+    y_w = w @ Y
+    z_w = w @ noise
+    new_mean = mean + sigma * y_w
+    cs = params.c_sigma
+    ps = (1 - cs) * p_sigma + math.sqrt(cs * (2 - cs) * params.mueff) * z_w
+    norm_ps = float(np.linalg.norm(ps))
+    h_sigma = (
+        norm_ps / math.sqrt(1 - (1 - cs) ** (2 * (generation + 1)))
+        < (1.4 + 2 / (n + 1)) * params.chi_n
+    )
+    cc = params.c_c
+    pc = (1 - cc) * p_c + (math.sqrt(cc * (2 - cc) * params.mueff) if h_sigma else 0.0) * y_w
+    delta = 0.0 if h_sigma else cc * (2 - cc)
+    keep = 1 - params.c1 - params.cmu + params.c1 * delta
+    Yp = Y[:, elim.perm]
+    mu_diag, mu_off = pattern_moments(Yp, w, elim)
+    pcp = pc[elim.perm]
+    one_diag, one_off = pattern_moments(pcp[None, :], np.ones(1), elim)
+    new_diag = keep * s_diag + params.c1 * one_diag + params.cmu * mu_diag
+    new_off = keep * s_off + params.c1 * one_off + params.cmu * mu_off
+    new_sigma = sigma * math.exp((cs / params.d_sigma) * (norm_ps / params.chi_n - 1))
+    b, d = complete(new_diag, new_off, elim)
+    return new_mean, new_sigma, new_diag, new_off, ps, pc, b, d, h_sigma
