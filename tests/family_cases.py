@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 import natgrad as ng
 
 
@@ -14,6 +16,15 @@ class Case:
     name: str
     make: Callable[[], ng.ExponentialFamily]
     other: Callable[[], ng.ExponentialFamily]
+
+
+def _mrf(mean: list[float], coupling: float) -> ng.GaussianMRF:
+    """A star (centre 3: not a perfect elimination order as numbered) with a band edge."""
+    graph = ng.graphs.from_edges(4, [[0, 3], [1, 3], [2, 3], [0, 1]])
+    K = np.diag([1.5, 2.0, 1.2, 2.5])
+    for i, j in graph.edges.tolist():
+        K[i, j] = K[j, i] = coupling * (1 + 0.1 * i)
+    return ng.GaussianMRF(mean, K, graph)
 
 
 CASES = [
@@ -37,6 +48,11 @@ CASES = [
         "binary",
         lambda: ng.BinaryIndependence([0.3, -1.1, 0.7]),
         lambda: ng.BinaryIndependence([-0.5, 0.2, 1.5]),
+    ),
+    Case(
+        "gaussian_mrf",
+        lambda: _mrf([0.5, -1.0, 0.2, 0.1], 0.4),
+        lambda: _mrf([0.1, 0.2, -0.3, 0.0], -0.3),
     ),
     Case(
         "gaussian",

@@ -31,6 +31,7 @@ from .families import (
 )
 from .family import ExponentialFamily
 from .gaussian import Gaussian
+from .gaussian_mrf import GaussianMRF
 from .linalg import natural_gradient, woodbury_solve
 from .optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer, minimize
 
@@ -65,6 +66,7 @@ __all__ = [
     "GMRF",
     "Gamma",
     "Gaussian",
+    "GaussianMRF",
     "GradientDescent",
     "IGOCMA",
     "MirrorDescent",
