@@ -13,7 +13,8 @@ void bind_gmrf(py::module_& m) {
              py::arg("pair_ptr"), py::arg("pairs"))
         .def_property_readonly("n", &natgrad::GMRFStructure::n)
         .def_property_readonly("nnz", &natgrad::GMRFStructure::nnz)
-        .def_property_readonly("max_clique", &natgrad::GMRFStructure::max_clique);
+        .def_property_readonly("max_clique", &natgrad::GMRFStructure::max_clique)
+        .def_property_readonly("ring_size", &natgrad::GMRFStructure::ring_size);
 
     m.def(
         "gmrf_complete",

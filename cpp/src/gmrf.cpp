@@ -102,12 +102,14 @@ GMRFFactor complete_unchecked(const VectorXd& s_diag, const VectorXd& s_off,
 }
 
 // Rows k0 .. k0+count of x = mean + sigma P L^{-T} D^{1/2} z, by back substitution over all samples
-// of the block at once; y (n x kBlock, interleaved by position) holds L^{-T} D^{1/2} z, its rows
-// past count zero. Each position's value is written to x as soon as it is known.
+// of the block at once; y (ring_size x kBlock, interleaved by position p & (ring_size - 1)) holds
+// the values of L^{-T} D^{1/2} z still needed, its columns past count zero. Each position's value
+// is written to x as soon as it is known.
 void color_block(const VecRef& mean, double sigma, const VecRef& b, const VectorXd& sqrt_d,
                  const MatRef& noise, Eigen::Index k0, Eigen::Index count, const GMRFStructure& g,
                  std::vector<double>& y, RowMatrixXd& x) {
     const IndexVector &colptr = g.colptr(), &rows = g.rows(), &perm = g.perm();
+    const Eigen::Index ring = g.ring_size() - 1;
     for (Eigen::Index p = g.n() - 1; p >= 0; --p) {
         double v[kBlock];
         for (Eigen::Index j = 0; j < kBlock; ++j) {
@@ -115,10 +117,10 @@ void color_block(const VecRef& mean, double sigma, const VecRef& b, const Vector
         }
         for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) {
             const double bs = b(s);
-            const double* yq = &y[static_cast<std::size_t>(rows(s) * kBlock)];
+            const double* yq = &y[static_cast<std::size_t>((rows(s) & ring) * kBlock)];
             for (Eigen::Index j = 0; j < kBlock; ++j) v[j] += bs * yq[j];
         }
-        double* yp = &y[static_cast<std::size_t>(p * kBlock)];
+        double* yp = &y[static_cast<std::size_t>((p & ring) * kBlock)];
         for (Eigen::Index j = 0; j < kBlock; ++j) yp[j] = v[j];
         const Eigen::Index vertex = perm(p);
         const double m = mean(vertex);
@@ -174,6 +176,12 @@ GMRFStructure::GMRFStructure(IndexVector perm, IndexVector colptr, IndexVector r
             column_of[static_cast<std::size_t>(s)] = p;
         }
     }
+    Eigen::Index reach = 0;
+    for (Eigen::Index p = 0; p < n; ++p) {
+        if (colptr_(p + 1) > colptr_(p))
+            reach = std::max<Eigen::Index>(reach, rows_(colptr_(p + 1) - 1) - p);
+    }
+    while (ring_size_ <= reach) ring_size_ *= 2;
     // Every pair of a clique must be a pattern slot of exactly that pair: the perfect elimination
     // property the completion relies on.
     for (Eigen::Index p = 0; p < n; ++p) {
@@ -215,7 +223,7 @@ RowMatrixXd gmrf_sample(const VecRef& mean, double sigma, const VecRef& b, const
     const Eigen::Index lam = noise.rows();
     const VectorXd sqrt_d = d.cwiseSqrt();
     RowMatrixXd x(lam, n);
-    std::vector<double> y(static_cast<std::size_t>(n * kBlock));
+    std::vector<double> y(static_cast<std::size_t>(g.ring_size() * kBlock));
     for (Eigen::Index k0 = 0; k0 < lam; k0 += kBlock) {
         color_block(mean, sigma, b, sqrt_d, noise, k0, std::min(kBlock, lam - k0), g, y, x);
     }
@@ -321,7 +329,8 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
     // kBlock selected samples interleaved by position.
     const IndexVector &perm = g.perm(), &colptr = g.colptr(), &rows = g.rows();
     VectorXd mu_diag = VectorXd::Zero(n), mu_off = VectorXd::Zero(g.nnz());
-    std::vector<double> yb(static_cast<std::size_t>(n * kBlock));
+    std::vector<double> yb(static_cast<std::size_t>(g.ring_size() * kBlock));
+    const Eigen::Index ring = g.ring_size() - 1;
     const Eigen::Index mu = static_cast<Eigen::Index>(chosen.size());
     for (Eigen::Index k0 = 0; k0 < mu; k0 += kBlock) {
         const Eigen::Index count = std::min(kBlock, mu - k0);
@@ -335,7 +344,7 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
         for (Eigen::Index p = n - 1; p >= 0; --p) {
             const Eigen::Index vertex = perm(p);
             const double m = mean(vertex);
-            double* yp = &yb[static_cast<std::size_t>(p * kBlock)];
+            double* yp = &yb[static_cast<std::size_t>((p & ring) * kBlock)];
             for (Eigen::Index j = 0; j < kBlock; ++j) {
                 yp[j] = j < count ? (samples(idx[j], vertex) - m) * inv_sigma : 0.0;
             }
@@ -343,7 +352,7 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
             for (Eigen::Index j = 0; j < kBlock; ++j) acc += w[j] * yp[j] * yp[j];
             mu_diag(p) += acc;
             for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) {
-                const double* yq = &yb[static_cast<std::size_t>(rows(s) * kBlock)];
+                const double* yq = &yb[static_cast<std::size_t>((rows(s) & ring) * kBlock)];
                 double t = 0.0;
                 for (Eigen::Index j = 0; j < kBlock; ++j) t += w[j] * yp[j] * yq[j];
                 mu_off(s) += t;

@@ -28,6 +28,11 @@ class GMRFStructure {
     Eigen::Index n() const { return perm_.size(); }
     Eigen::Index nnz() const { return rows_.size(); }
     Eigen::Index max_clique() const { return max_clique_; }
+    // Positions p hold values needed again only up to max(rows - p) positions later: a buffer of
+    // ring_size() = the power of two above that reach, indexed by p & (ring_size() - 1), holds
+    // everything a pass over the positions from n-1 down to 0 still needs (cache-resident for a
+    // band).
+    Eigen::Index ring_size() const { return ring_size_; }
     const IndexVector& perm() const { return perm_; }
     const IndexVector& colptr() const { return colptr_; }
     const IndexVector& rows() const { return rows_; }
@@ -37,6 +42,7 @@ class GMRFStructure {
   private:
     IndexVector perm_, colptr_, rows_, pair_ptr_, pairs_;
     Eigen::Index max_clique_ = 0;
+    Eigen::Index ring_size_ = 1;
 };
 
 struct GMRFFactor {
