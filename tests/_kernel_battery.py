@@ -75,7 +75,29 @@ def battery(seed: int = 20261201) -> list[tuple[str, tuple[Any, ...]]]:
     fb = Xb @ rng.standard_normal(n) + Xb[:, 0] * Xb[:, 1]
     theta_b = 0.3 * rng.standard_normal(n)
     free = [0, 2, 3, n, n + 2, 2 * n + 1, m - 1]
+    # GMRF kernels on a chordal graph whose perfect elimination order is not the natural one
+    from natgrad import _core, graphs
+    from natgrad.optim import GMRF
+
+    tree = graphs.from_edges(
+        n, [[3, 0], [3, 1], [1, 4], [4, 5], [2, 3], [1, 3]][: n - 1] + [[0, 1]]
+    )
+    el = tree.elimination()
+    st = _core.GMRFStructure(
+        perm=el.perm, colptr=el.colptr, rows=el.rows, pair_ptr=el.pair_ptr, pairs=el.pairs
+    )
+    cols = np.repeat(np.arange(n), np.diff(el.colptr))
+    cov_p = cov[np.ix_(el.perm, el.perm)]
+    s_diag, s_off = np.diag(cov_p).copy(), cov_p[cols, el.rows].copy()
+    b, d = _core.gmrf_complete(s_diag, s_off, st)
+    gmrf_params = _core.IGOCMAParams(**GMRF(graph=tree).parameters(n, big_n)._asdict())
+    gmrf_args = (mean, 0.7, s_diag, s_off, grad[:n], grad[n : 2 * n], normals, X, f, 4)
     return [
+        ("gmrf_complete", (s_diag, s_off, st)),
+        ("gmrf_sample", (mean, 0.7, b, d, normals, st)),
+        ("gmrf_whiten", (mean, 0.7, b, d, X, st)),
+        ("gmrf_precision_diagonal", (b, d, st)),
+        ("gmrf_update", (*gmrf_args, gmrf_params, st)),
         ("damped_cholesky_solve", (fisher, rhs, 0.1)),
         ("woodbury_solve", (u, rhs, 0.5)),
         ("gaussian_cholesky", (cov,)),

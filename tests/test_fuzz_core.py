@@ -32,8 +32,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from _kernel_battery import core_kernels
-from natgrad import _core
-from natgrad.optim import IGOCMA, SNES, XNES
+from natgrad import _core, graphs
+from natgrad.optim import GMRF, IGOCMA, SNES, XNES
 
 
 @dataclass(frozen=True)
@@ -128,9 +128,64 @@ FUZZ_TABLE: dict[str, tuple[tuple[str, ...], Shape]] = {
         ("vec", "step", "scales", "batch", "values", "snes_params"),
         lambda d: ((d.n,), (), (d.n,)),
     ),
+    # GMRF kernels on the band-1 graph of n vertices (|E| = n - 1 pattern slots)
+    "gmrf_complete": (("scales", "pattern", "structure"), lambda d: ((_nnz(d),), (d.n,))),
+    "gmrf_sample": (
+        ("vec", "step", "pattern", "scales", "batch", "structure"),
+        lambda d: (d.big_n, d.n),
+    ),
+    "gmrf_whiten": (
+        ("vec", "step", "pattern", "scales", "batch", "structure"),
+        lambda d: (d.big_n, d.n),
+    ),
+    "gmrf_precision_diagonal": (("pattern", "scales", "structure"), lambda d: (d.n,)),
+    "gmrf_update": (
+        (
+            "vec",
+            "step",
+            "scales",
+            "pattern",
+            "vec",
+            "vec",
+            "batch",
+            "batch",
+            "values",
+            "count",
+            "gmrf_params",
+            "structure",
+        ),
+        lambda d: (
+            (d.n,),
+            (),
+            (d.n,),
+            (_nnz(d),),
+            (d.n,),
+            (d.n,),
+            (_nnz(d),),
+            (d.n,),
+            (),
+        ),
+    ),
 }
 
-_PARAMS = {"igo_params": IGOCMA(), "xnes_params": XNES(sigma_rule="csa"), "snes_params": SNES()}
+
+def _nnz(d: Dims) -> int:
+    return max(d.n - 1, 0)
+
+
+def _structure(n: int) -> Any:
+    el = graphs.band(n, 1).elimination()
+    return _core.GMRFStructure(
+        perm=el.perm, colptr=el.colptr, rows=el.rows, pair_ptr=el.pair_ptr, pairs=el.pairs
+    )
+
+
+_PARAMS = {
+    "igo_params": IGOCMA(),
+    "xnes_params": XNES(sigma_rule="csa"),
+    "snes_params": SNES(),
+    "gmrf_params": GMRF(),
+}
 
 
 def _compiled_params(kind: str, n: int, popsize: int) -> Any:
@@ -195,6 +250,10 @@ def _build(kind: str, d: Dims, rng: np.random.Generator, free: list[int] | None)
         return rng.standard_normal((d.k, n))
     if kind == "kvec":
         return rng.uniform(0.01, 0.1, d.k)
+    if kind == "pattern":
+        return 0.1 * rng.standard_normal(_nnz(d))
+    if kind == "structure":
+        return _structure(max(n, 1))
     if kind in _PARAMS:
         return _compiled_params(kind, n, d.big_n)
     raise AssertionError(f"unknown argument kind {kind!r}")
@@ -269,6 +328,9 @@ def fuzzed_call(draw: st.DrawFn, name: str) -> tuple[list[Any], Dims, bool]:
     if kind == "free":
         bad = [[-1], [m], [2**62], [0, 0], [1, 0], list(range(m + 1))]
         args[i] = draw(st.sampled_from(bad))
+        shape_kept = False
+    elif kind == "structure":  # the tables of another dimension, or not a structure at all
+        args[i] = draw(st.sampled_from([_structure(n + 1), _structure(max(n + 3, 4)), None, a]))
         shape_kept = False
     elif isinstance(a, float):
         args[i] = draw(st.sampled_from(_BAD_SCALARS))
