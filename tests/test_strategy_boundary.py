@@ -3,6 +3,8 @@ before any kernel runs; states are read-only; a step scaling really scales the s
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -265,3 +267,22 @@ def test_sngd_refuses_a_step_size_whose_square_is_not_representable(sigma0):
     """Defect: Optimizer(SNGD(), x0, 1e200) raised OverflowError (Σ = σ0² I overflows)."""
     with pytest.raises(ValueError, match="sigma0"):
         Optimizer(SNGD(), np.ones(2), sigma0)
+
+
+def test_sngd_overflow_is_a_value_error_not_a_numpy_warning():
+    """Defect (found by the fuzz): a huge SNGD state made NumPy warn "overflow encountered in
+    matmul" (an error under -W error) before the boundary's ValueError."""
+    s = SNGD()
+    state = s.initial_state(np.zeros(3), 1.0)
+    chol = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1e300, 0.0, 0.0]])
+    huge = state._replace(chol=chol, cov=np.eye(3))
+    noise = np.full((8, 3), 1e10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="overflowed"):
+            s.sample(huge, noise)
+        X = np.random.default_rng(0).standard_normal((8, 3))
+        try:
+            s.update(huge, noise, X, np.arange(8.0))
+        except ValueError:
+            pass  # refused or stopped: both are the contract; a warning is not

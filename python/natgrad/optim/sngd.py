@@ -218,7 +218,9 @@ class SNGD(Strategy):
         return lam
 
     def _sample(self, state: SNGDState, noise: FloatArray) -> FloatArray:
-        return np.asarray(state.mean + noise @ state.chol.T)
+        # an overflow is reported once, as the boundary's ValueError, not also as a NumPy warning
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.asarray(state.mean + noise @ state.chol.T)
 
     def scale_step(self, state: SNGDState, factor: float) -> SNGDState:
         return state._replace(
@@ -251,6 +253,12 @@ class SNGD(Strategy):
     def _update(
         self, state: SNGDState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> SNGDState:
+        # overflow in the step (huge states) surfaces as the boundary's ValueError on the
+        # non-finite result, not as a NumPy warning
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._step(state, X, values)
+
+    def _step(self, state: SNGDState, X: FloatArray, values: FloatArray) -> SNGDState:
         n = state.mean.size
         lr_mean, lr_cov = self.rates(n)
         dmu_z, dS_z = self.standardised_natural_gradient(state, X, values)
