@@ -23,6 +23,7 @@ import json
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,8 @@ class _Pycma:
     def __init__(self, x0: np.ndarray, seed: int, diagonal: bool) -> None:
         import cma
 
+        # pycma's separable mode warns each generation that some z are large: not our concern
+        warnings.filterwarnings("ignore", message="elements of z2", category=UserWarning)
         opts: dict[str, Any] = {"seed": seed, "verbose": -9, "verb_disp": 0, "verb_log": 0}
         if diagonal:
             opts["CMA_diagonal"] = True

@@ -158,6 +158,13 @@ class GMRF(Strategy):
         self.rate_scale = as_float("rate_scale", rate_scale, positive=True)
         self._models: dict[int, tuple[graphs.Graph, Any]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled index tables are a cache, rebuilt on first use after unpickling
+        return {"graph": self.graph, "rate_scale": self.rate_scale}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
     def options(self) -> dict[str, Any]:
         graph = self.graph
         return {
