@@ -237,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "--large", type=int, default=None, help="also solve at this n with band-1 (one seed)"
     )
     ap.add_argument("--large-only", action="store_true", help="only the --large run")
+    ap.add_argument("--skip-counts", action="store_true", help="only the time per generation")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "gmrf.json")
     ap.add_argument("--figure", type=Path, default=ROOT / "docs/figures/bench/gmrf_evaluations.png")
     args = ap.parse_args(argv)
@@ -254,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     times: list[dict[str, Any]] = []
     if not args.large_only:
-        rows = evaluations(sizes, seeds, args.budget, args.max_seconds, skip)
+        if not args.skip_counts:
+            rows = evaluations(sizes, seeds, args.budget, args.max_seconds, skip)
         times = timings(time_sizes, repeats)
     large = None
     if args.large:
@@ -275,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"# wrote {args.out}")
-    if not args.quick:
+    if rows and not args.quick:
         figure(rows, args.figure)
     return 0
 
