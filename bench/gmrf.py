@@ -238,9 +238,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--large-only", action="store_true", help="only the --large run")
     ap.add_argument("--skip-counts", action="store_true", help="only the time per generation")
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="draw the figure from these JSON files (runs of different sizes) and exit",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "gmrf.json")
     ap.add_argument("--figure", type=Path, default=ROOT / "docs/figures/bench/gmrf_evaluations.png")
     args = ap.parse_args(argv)
+    if args.merge:
+        merged = [row for path in args.merge for row in json.loads(path.read_text())["evaluations"]]
+        figure(merged, args.figure)
+        return 0
     info = adapters.environment()
     adapters.print_environment(info)
     if args.quick:
