@@ -82,10 +82,7 @@ def battery(seed: int = 20261201) -> list[tuple[str, tuple[Any, ...]]]:
     tree = graphs.from_edges(
         n, [[3, 0], [3, 1], [1, 4], [4, 5], [2, 3], [1, 3]][: n - 1] + [[0, 1]]
     )
-    el = tree.elimination()
-    st = _core.GMRFStructure(
-        perm=el.perm, colptr=el.colptr, rows=el.rows, pair_ptr=el.pair_ptr, pairs=el.pairs
-    )
+    el, st = tree.elimination(), tree.compiled()
     cols = np.repeat(np.arange(n), np.diff(el.colptr))
     cov_p = cov[np.ix_(el.perm, el.perm)]
     s_diag, s_off = np.diag(cov_p).copy(), cov_p[cols, el.rows].copy()

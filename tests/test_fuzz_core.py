@@ -174,10 +174,7 @@ def _nnz(d: Dims) -> int:
 
 
 def _structure(n: int) -> Any:
-    el = graphs.band(n, 1).elimination()
-    return _core.GMRFStructure(
-        perm=el.perm, colptr=el.colptr, rows=el.rows, pair_ptr=el.pair_ptr, pairs=el.pairs
-    )
+    return graphs.band(n, 1).compiled()
 
 
 _PARAMS = {

@@ -25,10 +25,7 @@ GRAPHS = {
 
 
 def structure(graph):
-    el = graph.elimination()
-    return el, _core.GMRFStructure(
-        perm=el.perm, colptr=el.colptr, rows=el.rows, pair_ptr=el.pair_ptr, pairs=el.pairs
-    )
+    return graph.elimination(), graph.compiled()
 
 
 def pattern_of(C, el):

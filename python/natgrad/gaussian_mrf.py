@@ -36,10 +36,7 @@ MAX_DENSE_DIM = 4000
 
 
 def _structure(graph: graphs.Graph) -> tuple[graphs.Elimination, Any]:
-    el = graph.elimination()  # ValueError for a non-chordal graph
-    return el, _core.GMRFStructure(
-        perm=el.perm, colptr=el.colptr, rows=el.rows, pair_ptr=el.pair_ptr, pairs=el.pairs
-    )
+    return graph.elimination(), graph.compiled()  # ValueError for a non-chordal graph
 
 
 def _check_graph(graph: Any) -> graphs.Graph:
@@ -206,13 +203,7 @@ class GaussianMRF(ExponentialFamily):
                 if hi == lo:
                     sd[p] = d[p]
                     continue
-                c = el.rows[lo:hi]
-                k = hi - lo
-                block = np.diag(sd[c])
-                iu = np.triu_indices(k, 1)
-                vals = so[el.pairs[el.pair_ptr[p] : el.pair_ptr[p + 1]]]
-                block[iu] = vals
-                block[(iu[1], iu[0])] = vals
+                _, block = el.clique(p, sd, so)
                 s_cp = block @ b[lo:hi]
                 so[lo:hi] = s_cp
                 sd[p] = d[p] + b[lo:hi] @ s_cp

@@ -54,6 +54,17 @@ class Elimination(NamedTuple):
     pairs: IntArray
     edge_slot: IntArray
 
+    def clique(self, p: int, s_diag: Any, s_off: Any) -> tuple[IntArray, Any]:
+        """(C_p, S restricted to C_p × C_p) for pattern values (diagonal by position, by slot)."""
+        lo, hi = self.colptr[p], self.colptr[p + 1]
+        c = self.rows[lo:hi]
+        block = np.diag(s_diag[c])
+        iu = np.triu_indices(hi - lo, 1)
+        vals = s_off[self.pairs[self.pair_ptr[p] : self.pair_ptr[p + 1]]]
+        block[iu] = vals
+        block[(iu[1], iu[0])] = vals
+        return c, block
+
 
 class Graph:
     """An undirected simple graph on vertices 0 … n−1 (immutable).
@@ -159,6 +170,19 @@ class Graph:
                 )
             result = _tables(self, perm)
             self.__dict__["_elimination"] = result
+        return result
+
+    def compiled(self) -> Any:
+        """The elimination tables as the compiled core's ``GMRFStructure`` (built once, cached)."""
+        result = self.__dict__.get("_compiled")
+        if result is None:
+            from . import _core
+
+            el = self.elimination()
+            result = _core.GMRFStructure(
+                perm=el.perm, colptr=el.colptr, rows=el.rows, pair_ptr=el.pair_ptr, pairs=el.pairs
+            )
+            self.__dict__["_compiled"] = result
         return result
 
     # ------------------------------------------------------------------ value semantics

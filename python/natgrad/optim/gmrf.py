@@ -33,9 +33,8 @@ import numpy as np
 from .. import _core, graphs
 from .._validation import FloatArray, as_float
 from . import _common
-from .igo_cma import IGOCMAParameters
+from .igo_cma import IGOCMAParameters, cma_parameters
 from .strategy import Strategy
-from .utilities import cma_weights
 
 
 class GMRFState(NamedTuple):
@@ -82,21 +81,13 @@ def free_dimension(dim: int, num_edges: int) -> float:
 
 @lru_cache(maxsize=64)
 def _parameters(dim: int, popsize: int, num_edges: int, rate_scale: float) -> IGOCMAParameters:
-    weights, mueff = cma_weights(popsize, dim, active=False)  # (eqs. 49–52), positive only
-    c_sigma, d_sigma = _common.csa_constants(dim, mueff)  # (eq. 55)
-    c_c = (4 + mueff / dim) / (dim + 4 + 2 * mueff / dim)  # (eq. 56)
-    n_g = free_dimension(dim, num_edges)
-    c1 = min(1.0, rate_scale * 2 / ((n_g + 1.3) ** 2 + mueff))  # (eq. 57) on n_G
-    cmu = min(1 - c1, rate_scale * 2 * (mueff - 2 + 1 / mueff) / ((n_g + 2) ** 2 + mueff))
-    return IGOCMAParameters(
-        weights=_common.readonly(weights),
-        mueff=mueff,
-        c_sigma=c_sigma,
-        d_sigma=d_sigma,
-        c_c=c_c,
-        c1=c1,
-        cmu=cmu,
-        chi_n=_common.expected_norm(dim),
+    # positive weights only (eqs. 49–52); c₁, c_μ (eqs. 57–58) on n_G, times rate_scale
+    return cma_parameters(
+        dim,
+        popsize,
+        active=False,
+        rate_dim=free_dimension(dim, num_edges),
+        rate_scale=rate_scale,
     )
 
 
@@ -192,11 +183,7 @@ class GMRF(Strategy):
                     "agree"
                 )
             graph = graphs.chordal_embedding(graph)
-            el = graph.elimination()
-            structure = _core.GMRFStructure(
-                perm=el.perm, colptr=el.colptr, rows=el.rows, pair_ptr=el.pair_ptr, pairs=el.pairs
-            )
-            model = (graph, structure)
+            model = (graph, graph.compiled())
             self._models[dim] = model
         return model
 

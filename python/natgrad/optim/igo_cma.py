@@ -74,13 +74,21 @@ class IGOCMAParameters(NamedTuple):
     chi_n: float
 
 
-@lru_cache(maxsize=64)
-def _parameters(dim: int, popsize: int, active: bool) -> IGOCMAParameters:
+def cma_parameters(
+    dim: int, popsize: int, *, active: bool, rate_dim: float | None = None, rate_scale: float = 1.0
+) -> IGOCMAParameters:
+    """CMA-ES's constants (Hansen 2016, eqs. 49–58) for dimension ``dim`` and ``popsize``.
+
+    The covariance learning rates c₁ and c_μ use ``rate_dim`` in place of n (default n) and are
+    multiplied by ``rate_scale``: a restricted model with fewer covariance parameters (the GMRF
+    strategy) learns them faster. IGO-CMA uses the defaults.
+    """
     weights, mueff = cma_weights(popsize, dim, active=active)  # (eqs. 49–53)
     c_sigma, d_sigma = _common.csa_constants(dim, mueff)  # (eq. 55)
     c_c = (4 + mueff / dim) / (dim + 4 + 2 * mueff / dim)  # (eq. 56)
-    c1 = 2 / ((dim + 1.3) ** 2 + mueff)  # (eq. 57)
-    cmu = min(1 - c1, 2 * (mueff - 2 + 1 / mueff) / ((dim + 2) ** 2 + mueff))  # (eq. 58)
+    n_c = dim if rate_dim is None else rate_dim
+    c1 = min(1.0, rate_scale * 2 / ((n_c + 1.3) ** 2 + mueff))  # (eq. 57)
+    cmu = min(1 - c1, rate_scale * 2 * (mueff - 2 + 1 / mueff) / ((n_c + 2) ** 2 + mueff))  # (58)
     return IGOCMAParameters(
         weights=_common.readonly(weights),
         mueff=mueff,
@@ -91,6 +99,11 @@ def _parameters(dim: int, popsize: int, active: bool) -> IGOCMAParameters:
         cmu=cmu,
         chi_n=_common.expected_norm(dim),
     )
+
+
+@lru_cache(maxsize=64)
+def _parameters(dim: int, popsize: int, active: bool) -> IGOCMAParameters:
+    return cma_parameters(dim, popsize, active=active)
 
 
 @lru_cache(maxsize=64)

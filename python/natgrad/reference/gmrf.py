@@ -36,13 +36,7 @@ def complete(s_diag: FloatArray, s_off: FloatArray, elim: Any) -> tuple[FloatArr
         if hi == lo:
             d[p] = s_diag[p]
             continue
-        c = elim.rows[lo:hi]
-        k = hi - lo
-        block = np.diag(s_diag[c])
-        iu = np.triu_indices(k, 1)
-        vals = s_off[elim.pairs[elim.pair_ptr[p] : elim.pair_ptr[p + 1]]]
-        block[iu] = vals
-        block[(iu[1], iu[0])] = vals
+        _, block = elim.clique(p, s_diag, s_off)
         r = s_off[lo:hi]
         bp = np.linalg.solve(block, r)
         b[lo:hi] = bp
