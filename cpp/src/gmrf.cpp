@@ -32,6 +32,16 @@ void check_factor(const VecRef& b, const VecRef& d, const GMRFStructure& g) {
     }
 }
 
+// Dimension n of N(mean, sigma^2 (L D^{-1} L^T)^{-1}) on the structure g, all arguments checked.
+Eigen::Index check_distribution(const VecRef& mean, double sigma, const VecRef& b, const VecRef& d,
+                                const GMRFStructure& g) {
+    const Eigen::Index n = checks::mean_vector(mean);
+    require_size("mean", n, g.n());
+    checks::step_size(sigma);
+    check_factor(b, d, g);
+    return n;
+}
+
 void check_moments(const VecRef& s_diag, const VecRef& s_off, const GMRFStructure& g) {
     require_size("s_diag", s_diag.size(), g.n());
     require_finite("s_diag", s_diag);
@@ -211,10 +221,7 @@ GMRFFactor gmrf_complete(const VecRef& s_diag, const VecRef& s_off, const GMRFSt
 
 RowMatrixXd gmrf_sample(const VecRef& mean, double sigma, const VecRef& b, const VecRef& d,
                         const MatRef& noise, const GMRFStructure& g) {
-    const Eigen::Index n = checks::mean_vector(mean);
-    require_size("mean", n, g.n());
-    checks::step_size(sigma);
-    check_factor(b, d, g);
+    const Eigen::Index n = check_distribution(mean, sigma, b, d, g);
     if (noise.rows() < 1 || noise.cols() != n) {
         invalid("noise must have shape (popsize, " + std::to_string(n) + "), got (" +
                 std::to_string(noise.rows()) + ", " + std::to_string(noise.cols()) + ")");
@@ -232,10 +239,7 @@ RowMatrixXd gmrf_sample(const VecRef& mean, double sigma, const VecRef& b, const
 
 RowMatrixXd gmrf_whiten(const VecRef& mean, double sigma, const VecRef& b, const VecRef& d,
                         const MatRef& samples, const GMRFStructure& g) {
-    const Eigen::Index n = checks::mean_vector(mean);
-    require_size("mean", n, g.n());
-    checks::step_size(sigma);
-    check_factor(b, d, g);
+    const Eigen::Index n = check_distribution(mean, sigma, b, d, g);
     if (samples.cols() != n) {
         invalid("X must have n = " + std::to_string(n) + " columns, got " +
                 std::to_string(samples.cols()));
@@ -278,19 +282,10 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
     checks::vector("p_c", p_c, n);
     checks::population(noise, &samples, n, values);
     const Eigen::Index lam = noise.rows();
-    require_size("params.weights", params.weights.size(), lam);
-    require_finite("params.weights", params.weights);
+    check_cma_params(params, lam, generation);
     if ((params.weights.array() < 0.0).any()) {
         invalid("params.weights must be >= 0 (the moment update has no active weights)");
     }
-    if (generation < 0) invalid("generation must be >= 0, got " + std::to_string(generation));
-    checks::constant("mueff", params.mueff, true);
-    checks::constant("c_sigma", params.c_sigma, true);
-    checks::constant("d_sigma", params.d_sigma, true);
-    checks::constant("c_c", params.c_c, true);
-    checks::constant("c1", params.c1, false);
-    checks::constant("cmu", params.cmu, false);
-    checks::constant("chi_n", params.chi_n, true);
     const double c_sigma = params.c_sigma, d_sigma = params.d_sigma, c_c = params.c_c;
     const double c1 = params.c1, cmu = params.cmu, mueff = params.mueff, chi_n = params.chi_n;
     const double keep0 = 1.0 - c1 - cmu;

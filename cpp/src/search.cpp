@@ -208,6 +208,19 @@ RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const Ma
                                  scaled_plus_lowrank(factor, scale, yt, cz, nullptr, nullptr));
 }
 
+void check_cma_params(const IGOCMAParams& params, Eigen::Index lam, long generation) {
+    require_size("params.weights", params.weights.size(), lam);
+    require_finite("params.weights", params.weights);
+    if (generation < 0) invalid("generation must be >= 0, got " + std::to_string(generation));
+    checks::constant("mueff", params.mueff, true);
+    checks::constant("c_sigma", params.c_sigma, true);
+    checks::constant("d_sigma", params.d_sigma, true);
+    checks::constant("c_c", params.c_c, true);
+    checks::constant("c1", params.c1, false);
+    checks::constant("cmu", params.cmu, false);
+    checks::constant("chi_n", params.chi_n, true);
+}
+
 IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
                           const VecRef& p_sigma, const VecRef& p_c_z, const MatRef& noise,
                           const MatRef& samples, const VecRef& values, long generation,
@@ -218,18 +231,9 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     checks::vector("p_c_z", p_c_z, n);
     checks::population(noise, &samples, n, values);
     const Eigen::Index lam = noise.rows();
-    require_size("params.weights", params.weights.size(), lam);
-    require_finite("params.weights", params.weights);
     checks::step_size(sigma);
-    if (generation < 0) invalid("generation must be >= 0, got " + std::to_string(generation));
+    check_cma_params(params, lam, generation);
     const VectorXd& weights = params.weights;
-    checks::constant("mueff", params.mueff, true);
-    checks::constant("c_sigma", params.c_sigma, true);
-    checks::constant("d_sigma", params.d_sigma, true);
-    checks::constant("c_c", params.c_c, true);
-    checks::constant("c1", params.c1, false);
-    checks::constant("cmu", params.cmu, false);
-    checks::constant("chi_n", params.chi_n, true);
     const double c_sigma = params.c_sigma, d_sigma = params.d_sigma, c_c = params.c_c;
     const double c1 = params.c1, cmu = params.cmu, mueff = params.mueff, chi_n = params.chi_n;
 

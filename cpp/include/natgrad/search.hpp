@@ -66,6 +66,10 @@ struct IGOCMAParams {
 // One generation of IGO-CMA (Hansen 2016 tutorial eqs. 41-47) on the GEMM-form factor update
 // above (Cholesky root of the n x n M instead when n <= K, where that is cheaper).
 // `generation` counts completed generations before this one (for h_sigma).
+// The record's weights (one per sample of a population of lam) and constants are usable: finite,
+// and the ones that divide or take roots positive; generation >= 0.
+void check_cma_params(const IGOCMAParams& params, Eigen::Index lam, long generation);
+
 IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
                           const VecRef& p_sigma, const VecRef& p_c_z, const MatRef& noise,
                           const MatRef& samples, const VecRef& values, long generation,
