@@ -32,7 +32,7 @@ from .families import (
 from .family import ExponentialFamily
 from .gaussian import Gaussian
 from .linalg import natural_gradient, woodbury_solve
-from .optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer, minimize
+from .optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD, LowRankNES, Optimizer, minimize
 
 __version__ = "0.1.0"
 
@@ -66,6 +66,7 @@ __all__ = [
     "Gaussian",
     "GradientDescent",
     "IGOCMA",
+    "LowRankNES",
     "MirrorDescent",
     "NaturalGradientDescent",
     "Objective",

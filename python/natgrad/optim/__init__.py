@@ -2,6 +2,7 @@
 
 from .binary import BinarySNGD, BinarySNGDState
 from .igo_cma import IGOCMA, IGOCMAState
+from .lowrank import LowRankNES, LowRankNESState
 from .minimize import minimize
 from .optimizer import BoxTransform, Optimizer
 from .registry import DEFAULT_METHOD, METHODS, get_strategy
@@ -22,6 +23,8 @@ __all__ = [
     "BinarySNGDState",
     "BoxTransform",
     "IGOCMAState",
+    "LowRankNES",
+    "LowRankNESState",
     "Optimizer",
     "SNESState",
     "SNGDState",

@@ -37,6 +37,7 @@ METHODS: dict[str, Callable[..., Strategy]] = {
     "igo-cma": _lazy(".igo_cma", "IGOCMA"),
     "xnes": _lazy(".xnes", "XNES"),
     "snes": _lazy(".snes", "SNES"),
+    "lowrank": _lazy(".lowrank", "LowRankNES"),
     "sngd": _lazy(".sngd", "SNGD"),
     "binary-sngd": _lazy(".binary", "BinarySNGD"),
 }
