@@ -26,10 +26,9 @@ void bind_lowrank(py::module_& m) {
                                                   rank};
              }),
              py::kw_only(), py::arg("w_rank_hat"), py::arg("w_rank"), py::arg("mueff"),
-             py::arg("c_s"), py::arg("c_c"), py::arg("c1"), py::arg("chi_n"),
-             py::arg("alpha_dist"), py::arg("eta_m"), py::arg("eta_move_sigma"),
-             py::arg("eta_stag_sigma"), py::arg("eta_conv_sigma"), py::arg("eta_b"),
-             py::arg("rank"))
+             py::arg("c_s"), py::arg("c_c"), py::arg("c1"), py::arg("chi_n"), py::arg("alpha_dist"),
+             py::arg("eta_m"), py::arg("eta_move_sigma"), py::arg("eta_stag_sigma"),
+             py::arg("eta_conv_sigma"), py::arg("eta_b"), py::arg("rank"))
         .def_readonly("w_rank", &natgrad::LowRankNESParams::w_rank)
         .def_readonly("eta_b", &natgrad::LowRankNESParams::eta_b)
         .def_readonly("rank", &natgrad::LowRankNESParams::rank);
@@ -49,11 +48,11 @@ void bind_lowrank(py::module_& m) {
             natgrad::LowRankNESStep s;
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
-                s = natgrad::lowrank_nes_update(mean, sigma, scales, v, p_sigma, p_c, noise,
-                                                values, p);
+                s = natgrad::lowrank_nes_update(mean, sigma, scales, v, p_sigma, p_c, noise, values,
+                                                p);
             }
-            return py::make_tuple(std::move(s.mean), s.sigma, std::move(s.scales),
-                                  std::move(s.v), std::move(s.p_sigma), std::move(s.p_c));
+            return py::make_tuple(std::move(s.mean), s.sigma, std::move(s.scales), std::move(s.v),
+                                  std::move(s.p_sigma), std::move(s.p_c));
         },
         py::arg("mean").noconvert(), py::arg("sigma"), py::arg("scales").noconvert(),
         py::arg("v").noconvert(), py::arg("p_sigma").noconvert(), py::arg("p_c").noconvert(),

@@ -114,10 +114,17 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
     if (!(params.w_rank_hat(0) > 0.0) || (params.w_rank_hat.array() < 0.0).any()) {
         invalid("params.w_rank_hat must be >= 0 with a positive first entry");
     }
-    const double constants[] = {params.mueff,          params.c_s,           params.c_c,
-                                params.c1,             params.chi_n,         params.alpha_dist,
-                                params.eta_m,          params.eta_move_sigma, params.eta_stag_sigma,
-                                params.eta_conv_sigma, params.eta_b};
+    const double constants[] = {params.mueff,
+                                params.c_s,
+                                params.c_c,
+                                params.c1,
+                                params.chi_n,
+                                params.alpha_dist,
+                                params.eta_m,
+                                params.eta_move_sigma,
+                                params.eta_stag_sigma,
+                                params.eta_conv_sigma,
+                                params.eta_b};
     for (double c : constants) {
         if (!std::isfinite(c) || c < 0.0) {
             invalid("params constants must be finite and >= 0, got " + std::to_string(c));
@@ -155,8 +162,9 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
     if (ps_norm >= params.chi_n) {
         double total = 0.0;
         for (Eigen::Index r = 0; r < lam; ++r) {
-            weights(r) = params.w_rank_hat(r) *
-                         std::exp(params.alpha_dist * (znorm[static_cast<std::size_t>(r)] - max_norm));
+            weights(r) =
+                params.w_rank_hat(r) *
+                std::exp(params.alpha_dist * (znorm[static_cast<std::size_t>(r)] - max_norm));
             total += weights(r);
         }
         weights = (weights.array() / total - 1.0 / static_cast<double>(lam)).matrix();
@@ -190,8 +198,8 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
     // mean and rank-one path: m <- m + eta_m sigma D sum w y; p_c in x / sigma units
     const VectorXd dyw = scales.cwiseProduct(yw);
     out.mean = mean + (params.eta_m * sigma) * dyw;
-    out.p_c = (1.0 - params.c_c) * p_c +
-              std::sqrt(params.c_c * (2.0 - params.c_c) * params.mueff) * dyw;
+    out.p_c =
+        (1.0 - params.c_c) * p_c + std::sqrt(params.c_c * (2.0 - params.c_c) * params.mueff) * dyw;
     // the rank-one term: y = p_c / D with weight c1 (appended column of exY in the reference)
     {
         y = out.p_c.cwiseQuotient(scales);
@@ -206,12 +214,11 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
     if (rank == 1) {
         const double normv2 = d.normv2, normv4 = normv2 * normv2, gamma = 1.0 + normv2;
         const VectorXd vbb = d.vbar.array().square().matrix();
-        const double alpha = std::min(
-            1.0, std::sqrt(normv4 + (2.0 * gamma - std::sqrt(gamma)) / vbb.maxCoeff()) /
-                     (2.0 + normv2));
+        const double alpha =
+            std::min(1.0, std::sqrt(normv4 + (2.0 * gamma - std::sqrt(gamma)) / vbb.maxCoeff()) /
+                              (2.0 + normv2));
         const double b = -(1.0 - alpha * alpha) * normv4 / gamma + 2.0 * alpha * alpha;
-        const VectorXd inv_h =
-            (2.0 - (b + 2.0 * alpha * alpha) * vbb.array()).inverse().matrix();
+        const VectorXd inv_h = (2.0 - (b + 2.0 * alpha * alpha) * vbb.array()).inverse().matrix();
         // t = y (vbar^T y) - vbar ((vbar^T y)^2 + gamma)/2, summed with the weights
         VectorXd t_sum = yip - (0.5 * (sum_ip2 + gamma * sum_w)) * d.vbar;
         const double vbar_t = d.vbar.dot(t_sum);

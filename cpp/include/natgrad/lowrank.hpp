@@ -15,15 +15,15 @@ struct LowRankNESParams {
     double mueff = 0.0;
     double c_s = 0.0;
     double c_c = 0.0;
-    double c1 = 0.0;         // rank-one rate of the (v, D) update (>= 0)
-    double chi_n = 0.0;      // E||N(0, I_n)||
-    double alpha_dist = 0.0; // exponent scale of the distance weights
+    double c1 = 0.0;          // rank-one rate of the (v, D) update (>= 0)
+    double chi_n = 0.0;       // E||N(0, I_n)||
+    double alpha_dist = 0.0;  // exponent scale of the distance weights
     double eta_m = 1.0;
     double eta_move_sigma = 1.0;
     double eta_stag_sigma = 0.0;
     double eta_conv_sigma = 0.0;
-    double eta_b = 0.0;      // rate of the (v, D) update
-    int rank = 1;            // 1: D(I + v v^T)D; 0: diagonal D^2 (v unused)
+    double eta_b = 0.0;  // rate of the (v, D) update
+    int rank = 1;        // 1: D(I + v v^T)D; 0: diagonal D^2 (v unused)
 };
 
 // Result of one generation.
