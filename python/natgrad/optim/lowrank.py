@@ -155,6 +155,10 @@ def _compiled(dim: int, popsize: int, rank: int) -> Any:
     return _core.LowRankNESParams(**_parameters(dim, popsize, rank)._asdict())
 
 
+#: up to this n, ``condition_number`` uses dense eigenvalues (O(n³), called sparingly)
+DENSE_CONDITION_MAX = 1000
+
+
 def initial_direction(dim: int) -> FloatArray:
     """v at generation 0: v_i = (−1)^i / √n (norm 1; see the module docstring)."""
     n = _common.check_dim(dim)
@@ -245,7 +249,7 @@ class LowRankNES(Strategy):
     def condition_number(self, state: LowRankNESState) -> float:
         """cond(D (I + v vᵀ) D) = cond(D² + u uᵀ), u = D v.
 
-        Up to n = 1000 exactly (dense eigenvalues); beyond, the largest eigenvalue is the root
+        Up to n = ``DENSE_CONDITION_MAX`` (1000) exactly (dense eigenvalues); beyond, the largest eigenvalue is the root
         of the secular equation 1 + Σ u_i² / (d_i − λ) = 0 above max d_i (bisection, O(n) per
         step) and the smallest is bounded below by min d_i, so the value may overestimate the
         exact one by at most a factor d_(2) / d_(1) of the two smallest D².
@@ -253,7 +257,7 @@ class LowRankNES(Strategy):
         d = state.scales**2
         u = state.scales * state.v
         n = d.size
-        if n <= 1000:
+        if n <= DENSE_CONDITION_MAX:
             eig = np.linalg.eigvalsh(np.diag(d) + np.outer(u, u))
             return float(eig[-1] / eig[0]) if eig[0] > 0 else math.inf
         u2 = u * u
