@@ -331,7 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-budget", type=float, default=3.0, help="seconds per timing cell")
     ap.add_argument("--memory-dim", type=int, default=1_000_000, help="0: skip")
     ap.add_argument("--out", type=Path, default=here / "results" / "large_scale.json")
-    ap.add_argument("--figure", type=Path, default=here / "results" / "large_scale.png")
+    ap.add_argument(
+        "--figure",
+        type=Path,
+        default=here.parent / "docs" / "figures" / "bench" / "large_scale.png",
+    )
     args = ap.parse_args(argv)
     if args.smoke:
         args.dim, args.seeds, args.functions = 30, 1, "sphere,ellipsoid"
