@@ -236,3 +236,24 @@ def test_converges_with_success_counts(name, n, runs, required):
 def test_diagonal_model_converges_on_separable_and_axis_problems(name, n):
     results = [converge(name, n, seed, 0) for seed in range(3)]
     assert all(r.fun <= 1e-8 for r in results), [(r.fun, r.nfev, r.stop_reason) for r in results]
+
+
+def test_minimize_picks_the_model_from_n(capsys):
+    """igo-cma up to FULL_COVARIANCE_MAX_DIM = 2000, lowrank beyond; the CLI says which."""
+    from natgrad import cli
+    from natgrad.optim import default_method
+    from natgrad.optim.registry import FULL_COVARIANCE_MAX_DIM
+
+    assert FULL_COVARIANCE_MAX_DIM == 2000
+    assert default_method(1) == default_method(2000) == "igo-cma"
+    assert default_method(2001) == default_method(10**6) == "lowrank"
+    for bad in (0, -3, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="dim must be"):
+            default_method(bad)
+    res = minimize(F.sphere, np.ones(2001), 1.0, seed=0, max_evals=100, vectorized=True)
+    assert res.method == "lowrank"
+    assert minimize(F.sphere, np.ones(3), 1.0, seed=0, max_evals=50).method == "igo-cma"
+    cli.main(["minimize", "--function", "sphere", "--dim", "2001", "--max-evals", "60", "--quiet"])
+    assert "method:      lowrank (the default for n > 2000)" in capsys.readouterr().out
+    cli.main(["minimize", "--function", "sphere", "--dim", "4", "--max-evals", "60", "--quiet"])
+    assert "method:      igo-cma (the default for n <= 2000)" in capsys.readouterr().out

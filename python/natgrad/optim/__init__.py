@@ -5,7 +5,7 @@ from .igo_cma import IGOCMA, IGOCMAState
 from .lowrank import LowRankNES, LowRankNESState
 from .minimize import minimize
 from .optimizer import BoxTransform, Optimizer
-from .registry import DEFAULT_METHOD, METHODS, get_strategy
+from .registry import DEFAULT_METHOD, METHODS, default_method, get_strategy
 from .snes import SNES, SNESState
 from .sngd import SNGD, SNGDState
 from .strategy import Strategy
@@ -31,6 +31,7 @@ __all__ = [
     "Strategy",
     "XNESState",
     "cma_weights",
+    "default_method",
     "get_strategy",
     "minimize",
     "nes_utilities",
