@@ -18,7 +18,7 @@ from natgrad.optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD, LowRankNES, Opti
 
 STRATEGIES = [
     IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), BinarySNGD(), LowRankNES(),
-    LowRankNES(rank=0),
+    LowRankNES(rank=0), IGOCMA(sigma_rule="tpa"),
 ]  # fmt: skip
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

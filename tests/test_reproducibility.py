@@ -21,9 +21,12 @@ from natgrad.optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD, LowRankNES
 
 STRATEGIES = [
     IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), BinarySNGD(), LowRankNES(),
-    LowRankNES(rank=0),
+    LowRankNES(rank=0), IGOCMA(sigma_rule="tpa"),
 ]  # fmt: skip
-IDS = ["igo-cma", "xnes", "xnes-csa", "snes", "sngd", "binary-sngd", "lowrank", "lowrank-0"]
+IDS = [
+    "igo-cma", "xnes", "xnes-csa", "snes", "sngd", "binary-sngd", "lowrank", "lowrank-0",
+    "igo-cma-tpa",
+]  # fmt: skip
 
 
 def at_offset(a: np.ndarray, offset: int) -> np.ndarray:

@@ -13,10 +13,11 @@ from natgrad.optim import IGOCMA, SNES, SNGD, XNES, BinarySNGD, LowRankNES, Opti
 
 CONTINUOUS = [
     IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), SNGD(fisher="empirical"),
-    LowRankNES(), LowRankNES(rank=0),
+    LowRankNES(), LowRankNES(rank=0), IGOCMA(sigma_rule="tpa"),
 ]  # fmt: skip
 CONTINUOUS_IDS = [
     "igo-cma", "xnes", "xnes-csa", "snes", "sngd", "sngd-empirical", "lowrank", "lowrank-0",
+    "igo-cma-tpa",
 ]  # fmt: skip
 ALL = [*CONTINUOUS, BinarySNGD()]
 ALL_IDS = [*CONTINUOUS_IDS, "binary-sngd"]

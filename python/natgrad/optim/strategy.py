@@ -55,9 +55,11 @@ __all__ = [
 ]
 
 #: kinds of state fields: "vector" (n,), "positive_vector" (n,) > 0, "matrix" (n, n) float
-#: arrays, all finite; "step" a finite float > 0; "nonnegative" a finite float >= 0; "count" an
-#: int >= 0
-FIELD_KINDS = frozenset({"vector", "positive_vector", "matrix", "step", "nonnegative", "count"})
+#: arrays, all finite; "step" a finite float > 0; "nonnegative" a finite float >= 0; "real" any
+#: finite float; "count" an int >= 0
+FIELD_KINDS = frozenset(
+    {"vector", "positive_vector", "matrix", "step", "nonnegative", "real", "count"}
+)
 
 
 def default_popsize(dim: int) -> int:
@@ -224,6 +226,8 @@ class Strategy:
                 checked = as_float(label, value, positive=True)
             elif kind == "nonnegative":
                 checked = as_float(label, value, nonnegative=True)
+            elif kind == "real":
+                checked = as_float(label, value)
             else:
                 checked = checked_array(label, value, (n, n) if kind == "matrix" else (n,))
                 if kind == "positive_vector" and not np.all(checked > 0):
