@@ -330,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-dims", default="10000,100000")
     ap.add_argument("--time-budget", type=float, default=3.0, help="seconds per timing cell")
     ap.add_argument("--memory-dim", type=int, default=1_000_000, help="0: skip")
+    ap.add_argument(
+        "--libraries", default=None, help="comma-separated labels to run (default: all)"
+    )
     ap.add_argument("--out", type=Path, default=here / "results" / "large_scale.json")
     ap.add_argument(
         "--figure",
@@ -346,7 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     env = adapters.environment()
     adapters.print_environment(env)
     labels, skipped = [], {}
+    wanted = None if args.libraries is None else set(args.libraries.split(","))
     for label in (*NATGRAD, *PEERS):
+        if wanted is not None and label not in wanted:
+            continue
         reason = available(label)
         if reason is None:
             labels.append(label)
