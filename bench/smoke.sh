@@ -13,9 +13,11 @@ echo "== bench smoke: peers.py --quick"
 "$py" bench/peers.py --quick --out "$out/peers.json" --figures "$out/figures"
 echo "== bench smoke: coco.py --smoke"
 "$py" bench/coco.py --smoke --results "$out/coco"
+echo "== bench smoke: large_scale.py --smoke"
+"$py" bench/large_scale.py --smoke --out "$out/large_scale.json" --figure "$out/figures/large_scale.png"
 # any other benchmark script that offers a --quick mode (e.g. bench/kernels.py)
 for script in bench/*.py; do
-  case "$script" in bench/peers.py | bench/coco.py | bench/adapters.py) continue ;; esac
+  case "$script" in bench/peers.py | bench/coco.py | bench/adapters.py | bench/large_scale.py) continue ;; esac
   if grep -q -- '"--quick"' "$script"; then
     echo "== bench smoke: $script --quick"
     name="$(basename "$script" .py)"

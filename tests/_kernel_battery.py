@@ -24,6 +24,8 @@ SEARCH_KERNELS = frozenset(
         "igo_cma_update",
         "xnes_update",
         "snes_update",
+        "lowrank_nes_sample",
+        "lowrank_nes_update",
     }
 )
 

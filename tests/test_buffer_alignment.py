@@ -28,7 +28,7 @@ def flat(state) -> np.ndarray:
     return np.concatenate(parts)
 
 
-@pytest.mark.parametrize("method", ["igo-cma", "xnes", "snes", "sngd", "gmrf"])
+@pytest.mark.parametrize("method", ["igo-cma", "xnes", "snes", "sngd", "lowrank", "gmrf"])
 def test_update_is_bitwise_independent_of_buffer_offset(method, rng):
     strategy = get_strategy(method)
     n, popsize = (37, 15) if method != "sngd" else (5, 30)

@@ -156,7 +156,7 @@ def test_help_lists_only_continuous_methods(capsys):
     with pytest.raises(SystemExit):
         cli.main(["minimize", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "igo-cma, snes, sngd, xnes" in text and "binary-sngd" not in text
+    assert "igo-cma, lowrank, snes, sngd, xnes" in text and "binary-sngd" not in text
 
 
 def test_out_of_memory_is_a_clean_error(monkeypatch, capsys):

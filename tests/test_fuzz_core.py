@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from _kernel_battery import core_kernels
 from natgrad import _core, graphs
-from natgrad.optim import GMRF, IGOCMA, SNES, XNES
+from natgrad.optim import GMRF, IGOCMA, SNES, XNES, LowRankNES
 
 
 @dataclass(frozen=True)
@@ -166,6 +166,14 @@ FUZZ_TABLE: dict[str, tuple[tuple[str, ...], Shape]] = {
             (),
         ),
     ),
+    "lowrank_nes_sample": (
+        ("vec", "step", "scales", "vec", "batch", "rank"),
+        lambda d: (d.big_n, d.n),
+    ),
+    "lowrank_nes_update": (
+        ("vec", "step", "scales", "vec", "vec", "vec", "batch", "values", "lowrank_params"),
+        lambda d: ((d.n,), (), (d.n,), (d.n,), (d.n,), (d.n,)),
+    ),
 }
 
 
@@ -182,6 +190,7 @@ _PARAMS = {
     "xnes_params": XNES(sigma_rule="csa"),
     "snes_params": SNES(),
     "gmrf_params": GMRF(),
+    "lowrank_params": LowRankNES(),
 }
 
 
@@ -241,6 +250,8 @@ def _build(kind: str, d: Dims, rng: np.random.Generator, free: list[int] | None)
         return 0.7
     if kind == "count":
         return 3
+    if kind == "rank":
+        return 1
     if kind == "scales":
         return np.exp(0.3 * rng.standard_normal(n))
     if kind == "kn":
@@ -333,6 +344,8 @@ def fuzzed_call(draw: st.DrawFn, name: str) -> tuple[list[Any], Dims, bool]:
         args[i] = draw(st.sampled_from(_BAD_SCALARS))
     elif kind == "count":
         args[i] = draw(st.sampled_from([-1, -(2**40), 2**40]))
+    elif kind == "rank":
+        args[i] = draw(st.sampled_from([-1, 2, 2**40, -(2**40)]))
     elif kind in _PARAMS:
         # constants for another population, a non-finite constant, the Python record itself
         # (not the kernel's struct: pybind11 refuses it), or nothing

@@ -14,9 +14,12 @@ from hypothesis import strategies as st
 
 import natgrad as ng
 from natgrad.functions import sphere
-from natgrad.optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer
+from natgrad.optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, LowRankNES, Optimizer
 
-STRATEGIES = [IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), BinarySNGD(), GMRF()]
+STRATEGIES = [
+    IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), BinarySNGD(), LowRankNES(),
+    LowRankNES(rank=0), IGOCMA(sigma_rule="tpa"), GMRF(),
+]  # fmt: skip
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 5e-324, -5e-324, 1e-300, 1e300, -1e300, 1.7e308, np.nan, np.inf]

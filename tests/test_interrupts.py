@@ -24,7 +24,7 @@ from natgrad.functions import sphere
 from natgrad.optim import Optimizer
 
 PACKAGE = os.path.dirname(ng.__file__)
-METHODS = ["igo-cma", "xnes", "snes", "sngd", "binary-sngd"]
+METHODS = ["igo-cma", "xnes", "snes", "sngd", "binary-sngd", "lowrank"]
 
 
 def interrupt_at(k: int):

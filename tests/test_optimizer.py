@@ -559,7 +559,7 @@ def test_values_near_the_float_limits_are_ranked_without_overflow():
     assert res.fun == -1e308 and f(res.x) == -1e308
 
 
-@pytest.mark.parametrize("method", ["igo-cma", "xnes", "snes"])
+@pytest.mark.parametrize("method", ["igo-cma", "xnes", "snes", "lowrank"])
 def test_overflowing_distribution_ends_the_run_cleanly(method):
     """f unbounded below, σ0 = 1e300: the kernels refuse to return non-finite samples or states;
     the Optimizer turns that into stop_reason "invalid_state" with the last finite state, and

@@ -17,10 +17,16 @@ import pytest
 
 from natgrad import _core
 from natgrad.functions import sphere
-from natgrad.optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD
+from natgrad.optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, LowRankNES
 
-STRATEGIES = [IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), BinarySNGD(), GMRF()]
-IDS = ["igo-cma", "xnes", "xnes-csa", "snes", "sngd", "binary-sngd", "gmrf"]
+STRATEGIES = [
+    IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), BinarySNGD(), LowRankNES(),
+    LowRankNES(rank=0), IGOCMA(sigma_rule="tpa"), GMRF(),
+]  # fmt: skip
+IDS = [
+    "igo-cma", "xnes", "xnes-csa", "snes", "sngd", "binary-sngd", "lowrank", "lowrank-0",
+    "igo-cma-tpa", "gmrf",
+]  # fmt: skip
 
 
 def at_offset(a: np.ndarray, offset: int) -> np.ndarray:
@@ -73,7 +79,7 @@ def compiled(p):
     return getattr(_core, type(p).__name__.replace("Parameters", "Params"))(**p._asdict())
 
 
-@pytest.mark.parametrize("kernel", ["igo-cma", "xnes", "snes"])
+@pytest.mark.parametrize("kernel", ["igo-cma", "xnes", "snes", "lowrank"])
 def test_kernels_do_not_depend_on_the_alignment_of_their_constants(rng, kernel):
     """The parameter records' arrays (utilities, weights) are cached buffers allocated wherever
     NumPy put them: misalign them too."""
@@ -92,11 +98,17 @@ def test_kernels_do_not_depend_on_the_alignment_of_their_constants(rng, kernel):
 
         def call(p):
             return _core.xnes_update(m, 0.3, A, m, Z, X, v, compiled(p))
-    else:
+    elif kernel == "snes":
         p = SNES().parameters(n, lam)
 
         def call(p):
             return _core.snes_update(m, 0.3, np.ones(n), Z, v, compiled(p))
+    else:
+        p = LowRankNES().parameters(n, lam)
+        d, u = np.exp(0.2 * rng.standard_normal(n)), rng.standard_normal(n) / np.sqrt(n)
+
+        def call(p):
+            return _core.lowrank_nes_update(m, 0.3, d, u, 3 * m, m, Z, v, compiled(p))
 
     want = call(p)
     for offset in (8, 24, 40, 56):
@@ -111,7 +123,7 @@ SCRIPT = textwrap.dedent(
     junk = [np.empty(int(s)) for s in sys.argv[1].split(",")]  # moves later allocations
     import natgrad as ng
     out = []
-    for method in ("igo-cma", "xnes", "snes", "sngd", "binary-sngd"):
+    for method in ("igo-cma", "xnes", "snes", "sngd", "binary-sngd", "lowrank"):
         binary = method == "binary-sngd"
         f = (lambda X: -X.sum(axis=1)) if binary else ng.functions.rosenbrock
         x0 = np.zeros(8) if binary else np.full(8, 0.5)
@@ -134,6 +146,6 @@ def test_runs_are_bit_identical_across_fresh_processes():
         for junk in ("1", "1001", "5,7,33")
     }
     first = outputs["1"]
-    assert len(first) == 5
+    assert len(first) == 6
     for junk, out in outputs.items():
         assert out == first, junk

@@ -175,6 +175,8 @@ def _igo_state(rng, n, generation=5, p_sigma_scale=1.0):
         p_sigma=p_sigma_scale * rng.standard_normal(n),
         p_c_z=0.5 * rng.standard_normal(n),
         generation=generation,
+        shift_z=np.zeros(n),
+        tpa_s=0.0,
     )
 
 

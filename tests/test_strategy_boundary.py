@@ -11,18 +11,16 @@ import pytest
 import natgrad as ng
 from natgrad import _core
 from natgrad.functions import sphere
-from natgrad.optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer
+from natgrad.optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, LowRankNES, Optimizer
 
 CONTINUOUS = [
-    IGOCMA(),
-    XNES(),
-    XNES(sigma_rule="csa"),
-    SNES(),
-    SNGD(),
-    SNGD(fisher="empirical"),
-    GMRF(),
-]
-CONTINUOUS_IDS = ["igo-cma", "xnes", "xnes-csa", "snes", "sngd", "sngd-empirical", "gmrf"]
+    IGOCMA(), XNES(), XNES(sigma_rule="csa"), SNES(), SNGD(), SNGD(fisher="empirical"),
+    LowRankNES(), LowRankNES(rank=0), IGOCMA(sigma_rule="tpa"), GMRF(),
+]  # fmt: skip
+CONTINUOUS_IDS = [
+    "igo-cma", "xnes", "xnes-csa", "snes", "sngd", "sngd-empirical", "lowrank", "lowrank-0",
+    "igo-cma-tpa", "gmrf",
+]  # fmt: skip
 ALL = [*CONTINUOUS, BinarySNGD()]
 ALL_IDS = [*CONTINUOUS_IDS, "binary-sngd"]
 
@@ -61,7 +59,7 @@ def test_update_refuses_non_finite_values(rng, strategy, bad):
         strategy.update(state, Z, X, v)
 
 
-@pytest.mark.parametrize("kernel", ["igo-cma", "xnes", "snes"])
+@pytest.mark.parametrize("kernel", ["igo-cma", "xnes", "snes", "lowrank"])
 def test_kernels_refuse_nan_values(rng, kernel):
     """The compiled kernels themselves refuse NaN (std::stable_sort needs a strict weak order)."""
     n, lam = 3, 6
@@ -74,8 +72,11 @@ def test_kernels_refuse_nan_values(rng, kernel):
             _core.igo_cma_update(m, 1.0, A, m, m, Z, Z, v, 0, compiled(p))
         elif kernel == "xnes":
             _core.xnes_update(m, 1.0, A, m, Z, Z, v, compiled(XNES().parameters(n, lam)))
-        else:
+        elif kernel == "snes":
             _core.snes_update(m, 1.0, np.ones(n), Z, v, compiled(SNES().parameters(n, lam)))
+        else:
+            p = compiled(LowRankNES().parameters(n, lam))
+            _core.lowrank_nes_update(m, 1.0, np.ones(n), np.ones(n), m, m, Z, v, p)
 
 
 def compiled(p):
@@ -102,6 +103,7 @@ def test_kernel_parameters_are_built_by_name(rng):
         (_core.IGOCMAParams, p),
         (_core.XNESParams, XNES().parameters(n, lam)),
         (_core.SNESParams, SNES().parameters(n, lam)),
+        (_core.LowRankNESParams, LowRankNES().parameters(n, lam)),
     ):
         built = cls(**record._asdict())
         for name in ("weights", "utilities", "c1", "eta_b", "eta_sigma"):
@@ -190,7 +192,7 @@ def test_states_are_read_only_and_inputs_untouched(rng, strategy):
                 assert not value.flags.writeable, field
 
 
-@pytest.mark.parametrize("method", ["igo-cma", "xnes", "snes", "sngd", "binary-sngd"])
+@pytest.mark.parametrize("method", ["igo-cma", "xnes", "snes", "sngd", "binary-sngd", "lowrank"])
 def test_optimizer_state_cannot_be_changed_through_the_property(method):
     """Defect: ``opt.state.mean[:] = 123`` changed the run although the state is immutable."""
     x0, sigma0 = (np.zeros(3), None) if method == "binary-sngd" else (np.ones(3), 0.5)
@@ -223,7 +225,7 @@ def test_scale_step_scales_the_samples(rng, strategy):
     np.testing.assert_allclose(strategy.axis_scales(half), 0.5 * strategy.axis_scales(state))
 
 
-@pytest.mark.parametrize("method", ["sngd", "binary-sngd", "igo-cma"])
+@pytest.mark.parametrize("method", ["sngd", "binary-sngd", "igo-cma", "lowrank"])
 def test_all_invalid_generation_shrinks_what_is_reported(method):
     """After a generation of NaN the reported σ and the spread of the next samples agree:
     halved for the Gaussian models; unchanged for the binary model, which has no step size."""

@@ -33,7 +33,7 @@ from .family import ExponentialFamily
 from .gaussian import Gaussian
 from .gaussian_mrf import GaussianMRF
 from .linalg import natural_gradient, woodbury_solve
-from .optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, Optimizer, minimize
+from .optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, LowRankNES, Optimizer, minimize
 
 __version__ = "0.1.0"
 
@@ -69,6 +69,7 @@ __all__ = [
     "GaussianMRF",
     "GradientDescent",
     "IGOCMA",
+    "LowRankNES",
     "MirrorDescent",
     "NaturalGradientDescent",
     "Objective",

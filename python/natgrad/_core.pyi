@@ -145,6 +145,45 @@ def snes_update(
     mean: F64, sigma: float, scales: F64, noise: F64, values: F64, params: SNESParams
 ) -> tuple[F64, float, F64]: ...
 
+# restricted-covariance NES (LowRankNES kernels)
+class LowRankNESParams:
+    w_rank: F64
+    eta_b: float
+    rank: int
+    def __init__(
+        self,
+        *,
+        w_rank_hat: F64,
+        w_rank: F64,
+        mueff: float,
+        c_s: float,
+        c_c: float,
+        c1: float,
+        chi_n: float,
+        alpha_dist: float,
+        eta_m: float,
+        eta_move_sigma: float,
+        eta_stag_sigma: float,
+        eta_conv_sigma: float,
+        eta_b: float,
+        rank: int,
+    ) -> None: ...
+
+def lowrank_nes_sample(
+    mean: F64, sigma: float, scales: F64, v: F64, noise: F64, rank: int
+) -> F64: ...
+def lowrank_nes_update(
+    mean: F64,
+    sigma: float,
+    scales: F64,
+    v: F64,
+    p_sigma: F64,
+    p_c: F64,
+    noise: F64,
+    values: F64,
+    params: LowRankNESParams,
+) -> tuple[F64, float, F64, F64, F64, F64]: ...
+
 # --- Gaussian Markov random fields (natgrad.graphs, natgrad.optim.gmrf)
 class GMRFStructure:
     def __init__(self, *, perm: I64, colptr: I64, rows: I64, pair_ptr: I64, pairs: I64) -> None: ...

@@ -21,7 +21,7 @@ example:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m natgrad`` (methods as registered at call time)."""
     from . import functions
-    from .optim.registry import DEFAULT_METHOD
+    from .optim.registry import FULL_COVARIANCE_MAX_DIM
 
     parser = argparse.ArgumentParser(
         prog="python -m natgrad",
@@ -50,9 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dim", type=int, default=10, help="dimension n (default: %(default)s)")
     run.add_argument(
         "--method",
-        default=DEFAULT_METHOD,
+        default=None,
         help=f"optimiser; one of: {', '.join(_continuous_methods()) or '(none installed)'} "
-        "(default: %(default)s)",
+        f"(default: igo-cma for --dim <= {FULL_COVARIANCE_MAX_DIM}, lowrank beyond)",
     )
     run.add_argument(
         "--seed", type=int, default=None, help="random seed; same seed, same run (default: none)"
@@ -125,8 +125,13 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error(f"--every must be >= 1, got {args.every}")
     if not args.sigma0 > 0:
         parser.error(f"--sigma0 must be > 0, got {args.sigma0}")
-    from .optim.registry import METHODS
+    from .optim.registry import FULL_COVARIANCE_MAX_DIM, METHODS, default_method
 
+    chosen = ""
+    if args.method is None:
+        args.method = default_method(args.dim)
+        side = "<=" if args.dim <= FULL_COVARIANCE_MAX_DIM else ">"
+        chosen = f" (the default for n {side} {FULL_COVARIANCE_MAX_DIM})"
     if args.method in METHODS and args.method not in _continuous_methods():
         parser.error(
             f"--method {args.method} searches {{-1, +1}}^n and the test functions here are "
@@ -147,7 +152,7 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
     if not args.quiet:
         print(
-            f"natgrad minimize: {args.function}, n={args.dim}, method={args.method}, "
+            f"natgrad minimize: {args.function}, n={args.dim}, method={args.method}{chosen}, "
             f"seed={args.seed}, x0={args.x0}, sigma0={args.sigma0}"
         )
         print(f"{'gen':>8s} {'evals':>11s} {'best f':>14s} {'sigma':>11s}")
@@ -171,6 +176,7 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error(f"not enough memory for --dim {args.dim} with --method {args.method} ({exc})")
     elapsed = time.perf_counter() - start
     x = np.array2string(result.x, threshold=8, precision=6)
+    print(f"method:      {result.method}{chosen}")
     print(f"stop:        {result.stop_reason} ({result.message})")
     print(f"success:     {result.success}")
     print(f"best f:      {result.fun:.6e}")

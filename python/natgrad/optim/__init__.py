@@ -3,9 +3,10 @@
 from .binary import BinarySNGD, BinarySNGDState
 from .gmrf import GMRF, GMRFState
 from .igo_cma import IGOCMA, IGOCMAState
+from .lowrank import LowRankNES, LowRankNESState
 from .minimize import minimize
 from .optimizer import BoxTransform, Optimizer
-from .registry import DEFAULT_METHOD, METHODS, get_strategy
+from .registry import DEFAULT_METHOD, METHODS, default_method, get_strategy
 from .snes import SNES, SNESState
 from .sngd import SNGD, SNGDState
 from .strategy import Strategy
@@ -25,12 +26,15 @@ __all__ = [
     "BoxTransform",
     "GMRFState",
     "IGOCMAState",
+    "LowRankNES",
+    "LowRankNESState",
     "Optimizer",
     "SNESState",
     "SNGDState",
     "Strategy",
     "XNESState",
     "cma_weights",
+    "default_method",
     "get_strategy",
     "minimize",
     "nes_utilities",

@@ -14,10 +14,26 @@ A' = √a·A + (AU·W)·Uᵀ with a K×K matrix square root (K ≤ λ+1): two n�
 place of C^{-1/2}y_w (Krause, Arbonès & Igel, NeurIPS 2016), which needs no solve.
 
 Work per generation O(λn²); memory O(n²).
+
+Step size: ``sigma_rule="csa"`` (default) is CSA as above. ``sigma_rule="tpa"`` is two-point
+step-size adaptation (Hansen, "CMA-ES with two-point step-size adaptation", arXiv:0805.0231,
+2008; the variant of pycma's ``CMAAdaptSigmaTPA``, Akimoto & Hansen 2020): from generation 1 on,
+rows 0 and 1 of every batch are the mirrored pair x_± = m ± σ A (r u), with u the direction of
+the last mean shift in z-coordinates (u ∝ z_w of the previous generation, so that A u ∝ the last
+mean shift m − m_old up to that generation's change of A) and r = ‖noise row 0‖ (a length
+distributed as that of every other sample). The two are ranked and used for recombination
+like every other sample; σ is then multiplied by exp(s/d) with
+
+    z = (#{f < f(x_−)} − #{f < f(x_+)}) / (λ − 1),   s ← (1 − c) s + c · sign(z) |z|^{1/2},
+
+c = 0.3 and d = 0.7 + 2 ln n + 2 ln max(1, λ − n). CSA's path p_σ is still kept for h_σ. The pair
+is part of the batch ``ask`` returns (row 1 of ``noise`` is not read), so runs stay
+reproducible from the seed and the ask/tell contract is unchanged.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -47,6 +63,11 @@ class IGOCMAState(NamedTuple):
         Evolution path of the rank-one update in z-coordinates: p_c = A p_c_z.
     generation : int
         Completed generations.
+    shift_z : ndarray (n,)
+        Weighted mean z_w of the last generation's draws (the last mean shift in z-coordinates;
+        zeros at generation 0): the direction of TPA's mirrored pair.
+    tpa_s : float
+        TPA's cumulative rank difference s (0 with ``sigma_rule="csa"``).
     """
 
     mean: FloatArray
@@ -55,6 +76,8 @@ class IGOCMAState(NamedTuple):
     p_sigma: FloatArray
     p_c_z: FloatArray
     generation: int
+    shift_z: FloatArray
+    tpa_s: float
 
 
 class IGOCMAParameters(NamedTuple):
@@ -101,6 +124,15 @@ def cma_parameters(
     )
 
 
+def tpa_damping(dim: int, popsize: int) -> float:
+    """d = 0.7 + 2 ln n + 2 ln max(1, λ − n) (pycma 4.5's ``CMAAdaptSigmaTPA`` damping)."""
+    return 0.7 + 2 * math.log(dim) + 2 * math.log(max(1, popsize - dim))
+
+
+#: TPA's averaging coefficient c and the exponent of |z| (pycma 4.5: ``sp.c``, ``z_exponent``)
+TPA_C, TPA_Z_EXPONENT = 0.3, 0.5
+
+
 @lru_cache(maxsize=64)
 def _parameters(dim: int, popsize: int, active: bool) -> IGOCMAParameters:
     return cma_parameters(dim, popsize, active=active)
@@ -120,6 +152,9 @@ class IGOCMA(Strategy):
     active : bool, default True
         Use the negative (active) recombination weights for the covariance update
         (Hansen 2016, eq. 53); ``False`` gives the classic positive-weight rank-μ update.
+    sigma_rule : {"csa", "tpa"}, default "csa"
+        Step-size rule: cumulative step-size adaptation, or two-point adaptation with a mirrored
+        pair along the last mean shift as rows 0 and 1 of every batch (module docstring).
 
     Notes
     -----
@@ -142,13 +177,18 @@ class IGOCMA(Strategy):
         "p_sigma": "vector",
         "p_c_z": "vector",
         "generation": "count",
+        "shift_z": "vector",
+        "tpa_s": "real",
     }
-    option_names = ("active",)
+    option_names = ("active", "sigma_rule")
 
-    def __init__(self, *, active: bool = True) -> None:
+    def __init__(self, *, active: bool = True, sigma_rule: str = "csa") -> None:
         if not isinstance(active, (bool, np.bool_)):
             raise ValueError(f"active must be True or False, got {active!r}")
+        if sigma_rule not in ("csa", "tpa"):
+            raise ValueError(f"sigma_rule must be 'csa' or 'tpa', got {sigma_rule!r}")
         self.active = bool(active)
+        self.sigma_rule = sigma_rule
 
     def parameters(self, dim: int, popsize: int) -> IGOCMAParameters:
         """Constants of IGO-CMA in dimension ``dim`` with population ``popsize``."""
@@ -157,30 +197,63 @@ class IGOCMA(Strategy):
     def _initial_state(self, x0: FloatArray, sigma0: float) -> IGOCMAState:
         """Generation 0: mean ``x0``, step size ``sigma0``, A = I, zero paths."""
         n = x0.size
-        return IGOCMAState(x0, sigma0, np.eye(n), np.zeros(n), np.zeros(n), 0)
+        return IGOCMAState(x0, sigma0, np.eye(n), np.zeros(n), np.zeros(n), 0, np.zeros(n), 0.0)
+
+    def _draws(self, state: IGOCMAState, noise: FloatArray) -> FloatArray:
+        """The z of the candidates: ``noise``, with TPA's pair ±r u in rows 0 and 1 (module doc)."""
+        if self.sigma_rule != "tpa" or noise.shape[0] < 3:
+            return noise
+        norm = float(np.linalg.norm(state.shift_z))
+        if not norm > 0.0:  # generation 0 (no mean shift yet): i.i.d. draws only
+            return noise
+        z = noise.copy()
+        z[0] = (float(np.linalg.norm(noise[0])) / norm) * state.shift_z
+        z[1] = -z[0]
+        return z
 
     def _sample(self, state: IGOCMAState, noise: FloatArray) -> FloatArray:
         """Candidates x_k = m + σ A z_k (Hansen 2016, eqs. 39–40), as one GEMM X = m + σ Z Aᵀ."""
-        return _core.sample_full(state.mean, state.sigma, state.factor, noise)
+        return _core.sample_full(state.mean, state.sigma, state.factor, self._draws(state, noise))
 
     def _update(
         self, state: IGOCMAState, noise: FloatArray, X: FloatArray, values: FloatArray
     ) -> IGOCMAState:
         """One generation in one compiled call (ranking, mean, paths, σ, factor; module doc)."""
-        p = _compiled(state.mean.size, noise.shape[0], self.active)
+        n, lam = state.mean.size, noise.shape[0]
+        p = _compiled(n, lam, self.active)
+        z = self._draws(state, noise)
         mean, sigma, factor, p_sigma, p_c_z, _h_sigma, _shrinks = _core.igo_cma_update(
             state.mean,
             state.sigma,
             state.factor,
             state.p_sigma,
             state.p_c_z,
-            noise,
+            z,
             X,
             values,
             state.generation,
             p,
         )
-        return IGOCMAState(mean, sigma, factor, p_sigma, p_c_z, state.generation + 1)
+        if self.sigma_rule == "csa":
+            return IGOCMAState(
+                mean, sigma, factor, p_sigma, p_c_z, state.generation + 1, state.shift_z, 0.0
+            )
+        # z_w from the path recursion p_σ' = (1 − c_σ) p_σ + √(c_σ(2 − c_σ)μ_eff) z_w (eq. 43)
+        pp = _parameters(n, lam, self.active)
+        shift_z = (p_sigma - (1 - pp.c_sigma) * state.p_sigma) / math.sqrt(
+            pp.c_sigma * (2 - pp.c_sigma) * pp.mueff
+        )
+        # no pair this batch: σ stays (generation 0), or CSA's σ where no pair fits (λ < 3)
+        tpa_s, sigma = state.tpa_s, (sigma if lam < 3 else state.sigma)
+        if z is not noise:  # this batch carried the pair: its rank difference moves σ
+            rank_diff = (np.sum(values < values[1]) - np.sum(values < values[0])) / (lam - 1)
+            tpa_s = (1 - TPA_C) * tpa_s + TPA_C * math.copysign(
+                abs(rank_diff) ** TPA_Z_EXPONENT, rank_diff
+            )
+            sigma = state.sigma * math.exp(tpa_s / tpa_damping(n, lam))
+        return IGOCMAState(
+            mean, sigma, factor, p_sigma, p_c_z, state.generation + 1, shift_z, float(tpa_s)
+        )
 
     def scale_step(self, state: IGOCMAState, factor: float) -> IGOCMAState:
         return state._replace(sigma=state.sigma * factor)

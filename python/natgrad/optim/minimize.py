@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from .optimizer import CONVERGED_REASONS, Optimizer, as_count, real_values
-from .registry import DEFAULT_METHOD, build_strategy
+from .registry import build_strategy, default_method
 from .strategy import Strategy
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def minimize(
     f: Callable[..., Any],
     x0: ArrayLike,
     sigma0: float | None,
-    method: str | Strategy = DEFAULT_METHOD,
+    method: str | Strategy | None = None,
     bounds: Any = None,
     max_evals: int | None = None,
     ftarget: float | None = None,
@@ -171,8 +171,10 @@ def minimize(
     sigma0 : float or None
         Initial step size (about a quarter of the width of the region that should be searched).
         None for ``"binary-sngd"``, which has no step size (its ``x0`` is the initial E[X]).
-    method : str or Strategy
-        A name from ``natgrad.optim.METHODS`` (default ``"igo-cma"``) or a Strategy instance.
+    method : str or Strategy, optional
+        A name from ``natgrad.optim.METHODS`` or a Strategy instance. By default
+        ``natgrad.optim.default_method(n)``: ``"igo-cma"`` up to n = 2000
+        (``FULL_COVARIANCE_MAX_DIM``), ``"lowrank"`` beyond.
     bounds : (lower, upper), optional
         Box bounds; f is only called inside the box (see :class:`~natgrad.optim.Optimizer`).
     max_evals : int, optional
@@ -271,6 +273,8 @@ def minimize(
                 "eval_timeout needs an executor: an evaluation in this process cannot be "
                 f"interrupted, got eval_timeout={eval_timeout:g}"
             )
+    if method is None:
+        method = default_method(x0_arr.size)
     if not isinstance(method, (str, Strategy)):
         raise ValueError(f"method must be a method name or a Strategy, got {method!r:.80}")
     strategy = build_strategy(method, options)

@@ -12,10 +12,36 @@ from typing import Any
 
 from .strategy import Strategy
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "build_strategy", "get_strategy", "strategy_class"]
+__all__ = [
+    "DEFAULT_METHOD",
+    "FULL_COVARIANCE_MAX_DIM",
+    "METHODS",
+    "build_strategy",
+    "default_method",
+    "get_strategy",
+    "strategy_class",
+]
 
-#: the method ``natgrad.minimize`` uses when none is given
+#: the method ``natgrad.minimize`` uses when none is given, up to FULL_COVARIANCE_MAX_DIM
 DEFAULT_METHOD = "igo-cma"
+
+#: largest n for which ``minimize`` picks the full covariance by default. Up to n = 2000 a
+#: generation of igo-cma costs at most ~32 ms and its state ~100 MB (BENCHMARKS.md, time per
+#: generation); both grow as n² beyond, while "lowrank" is O(n) in memory and already needs
+#: fewer evaluations at n = 1000 on sphere, ellipsoid, cigar and discus (BENCHMARKS.md, large
+#: dimensions). Below the switch the rotation-invariant full model is kept.
+FULL_COVARIANCE_MAX_DIM = 2000
+
+
+def default_method(dim: int) -> str:
+    """The method ``minimize`` uses for an n-dimensional x0 when none is given.
+
+    ``"igo-cma"`` (full covariance, rotation invariant) for n <= FULL_COVARIANCE_MAX_DIM,
+    ``"lowrank"`` (σ²D(I + vvᵀ)D, O(n) memory) beyond.
+    """
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    return DEFAULT_METHOD if dim <= FULL_COVARIANCE_MAX_DIM else "lowrank"
 
 
 def _lazy(module: str, cls: str) -> Callable[..., Strategy]:
@@ -37,6 +63,7 @@ METHODS: dict[str, Callable[..., Strategy]] = {
     "igo-cma": _lazy(".igo_cma", "IGOCMA"),
     "xnes": _lazy(".xnes", "XNES"),
     "snes": _lazy(".snes", "SNES"),
+    "lowrank": _lazy(".lowrank", "LowRankNES"),
     "sngd": _lazy(".sngd", "SNGD"),
     "binary-sngd": _lazy(".binary", "BinarySNGD"),
     "gmrf": _lazy(".gmrf", "GMRF"),

@@ -56,9 +56,9 @@ __all__ = [
 
 #: kinds of state fields: "vector" (n,), "positive_vector" (n,) > 0, "matrix" (n, n) and
 #: "pattern" (the strategy's ``pattern_size(n)``,) float arrays, all finite; "step" a finite
-#: float > 0; "nonnegative" a finite float >= 0; "count" an int >= 0
+#: float > 0; "nonnegative" a finite float >= 0; "real" any finite float; "count" an int >= 0
 FIELD_KINDS = frozenset(
-    {"vector", "positive_vector", "matrix", "pattern", "step", "nonnegative", "count"}
+    {"vector", "positive_vector", "matrix", "pattern", "step", "nonnegative", "real", "count"}
 )
 
 
@@ -226,6 +226,8 @@ class Strategy:
                 checked = as_float(label, value, positive=True)
             elif kind == "nonnegative":
                 checked = as_float(label, value, nonnegative=True)
+            elif kind == "real":
+                checked = as_float(label, value)
             else:
                 shape = (
                     (n, n)

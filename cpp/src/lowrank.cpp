@@ -1,0 +1,261 @@
+#include "natgrad/lowrank.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "natgrad/checks.hpp"
+#include "natgrad/search.hpp"
+
+namespace natgrad {
+
+namespace {
+
+void require_rank(int rank) {
+    if (rank != 0 && rank != 1) invalid("params.rank must be 0 or 1, got " + std::to_string(rank));
+}
+
+// sigma > 0, D > 0, and v of length n (nonzero for rank 1), all finite; returns n.
+Eigen::Index require_model(const VecRef& mean, double sigma, const VecRef& scales, const VecRef& v,
+                           int rank) {
+    const Eigen::Index n = mean.size();
+    if (n < 1) invalid("mean must have at least one coordinate, got length 0");
+    require_finite("mean", mean);
+    if (!(sigma > 0.0) || !std::isfinite(sigma)) {
+        invalid("sigma must be finite and > 0, got " + std::to_string(sigma));
+    }
+    checks::vector("scales", scales, n);
+    if (!(scales.array() > 0.0).all()) invalid("scales must be > 0 everywhere");
+    checks::vector("v", v, n);
+    require_rank(rank);
+    if (rank == 1 && !(v.squaredNorm() > 0.0)) invalid("v must be nonzero for rank 1");
+    return n;
+}
+
+void require_noise(const MatRef& noise, Eigen::Index n) {
+    if (noise.rows() < 2 || noise.cols() != n) {
+        invalid("noise must have shape (popsize >= 2, " + std::to_string(n) + "), got (" +
+                std::to_string(noise.rows()) + ", " + std::to_string(noise.cols()) + ")");
+    }
+    require_finite("noise", noise);
+}
+
+// The mirrored draw z_k (Nomura & Ono 2022, Alg. 1: z_{lambda/2 + k} = -z_k) into `z` (owned).
+void mirrored_draw(const MatRef& noise, Eigen::Index k, VectorXd& z) {
+    const Eigen::Index h = noise.rows() / 2;
+    if (k < h) {
+        z = noise.row(k).transpose();
+    } else if (k < 2 * h) {
+        z = -noise.row(k - h).transpose();
+    } else {
+        z = noise.row(k).transpose();
+    }
+}
+
+// The model's direction vbar = v/|v| and the coefficient of y = z + coef (vbar^T z) vbar, which
+// maps N(0, I) onto N(0, I + v v^T) (Nomura & Ono 2022, sampling step of Alg. 1).
+struct Direction {
+    VectorXd vbar;
+    double normv2 = 0.0;
+    double coef = 0.0;
+};
+
+Direction direction(const VecRef& v, int rank) {
+    Direction d;
+    if (rank == 1) {
+        d.normv2 = v.squaredNorm();
+        d.vbar = v / std::sqrt(d.normv2);
+        d.coef = std::sqrt(1.0 + d.normv2) - 1.0;
+    } else {
+        d.vbar = VectorXd::Zero(v.size());
+    }
+    return d;
+}
+
+}  // namespace
+
+RowMatrixXd lowrank_nes_sample(const VecRef& mean, double sigma, const VecRef& scales,
+                               const VecRef& v, const MatRef& noise, int rank) {
+    const Eigen::Index n = require_model(mean, sigma, scales, v, rank);
+    require_noise(noise, n);
+    const Direction d = direction(v, rank);
+    const VectorXd sd = sigma * scales;
+    RowMatrixXd x(noise.rows(), n);
+    VectorXd z(n);
+    for (Eigen::Index k = 0; k < noise.rows(); ++k) {
+        mirrored_draw(noise, k, z);
+        const double ip = d.vbar.dot(z);
+        // x = m + sigma D y with y = z + (sqrt(1 + |v|^2) - 1) vbar vbar^T z
+        x.row(k) = (mean.array() + sd.array() * (z.array() + (d.coef * ip) * d.vbar.array()))
+                       .matrix()
+                       .transpose();
+    }
+    return checks::finite_result("lowrank_nes_sample", std::move(x));
+}
+
+LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef& scales,
+                                  const VecRef& v, const VecRef& p_sigma, const VecRef& p_c,
+                                  const MatRef& noise, const VecRef& values,
+                                  const LowRankNESParams& params) {
+    const int rank = params.rank;
+    require_rank(rank);
+    const Eigen::Index n = require_model(mean, sigma, scales, v, rank);
+    checks::vector("p_sigma", p_sigma, n);
+    checks::vector("p_c", p_c, n);
+    require_noise(noise, n);
+    const Eigen::Index lam = noise.rows();
+    require_size("values", values.size(), lam);
+    require_finite("values", values);
+    require_size("params.w_rank_hat", params.w_rank_hat.size(), lam);
+    require_size("params.w_rank", params.w_rank.size(), lam);
+    require_finite("params.w_rank_hat", params.w_rank_hat);
+    require_finite("params.w_rank", params.w_rank);
+    if (!(params.w_rank_hat(0) > 0.0) || (params.w_rank_hat.array() < 0.0).any()) {
+        invalid("params.w_rank_hat must be >= 0 with a positive first entry");
+    }
+    const double constants[] = {params.mueff,
+                                params.c_s,
+                                params.c_c,
+                                params.c1,
+                                params.chi_n,
+                                params.alpha_dist,
+                                params.eta_m,
+                                params.eta_move_sigma,
+                                params.eta_stag_sigma,
+                                params.eta_conv_sigma,
+                                params.eta_b};
+    for (double c : constants) {
+        if (!std::isfinite(c) || c < 0.0) {
+            invalid("params constants must be finite and >= 0, got " + std::to_string(c));
+        }
+    }
+    if (!(params.c_s > 0.0 && params.c_s <= 1.0) || !(params.c_c > 0.0 && params.c_c <= 1.0)) {
+        invalid("params.c_s and params.c_c must be in (0, 1]");
+    }
+
+    const Direction d = direction(v, rank);
+    const std::vector<Eigen::Index> order = rank_order(values);
+    const double nd = static_cast<double>(n);
+
+    // First pass, in rank order: the norms |z| (distance weights) and sum_i w_rank,i z_i (p_sigma).
+    VectorXd z(n), zw = VectorXd::Zero(n);
+    std::vector<double> znorm(static_cast<std::size_t>(lam));
+    double max_norm = 0.0;
+    for (Eigen::Index r = 0; r < lam; ++r) {
+        mirrored_draw(noise, order[static_cast<std::size_t>(r)], z);
+        znorm[static_cast<std::size_t>(r)] = z.norm();
+        max_norm = std::max(max_norm, znorm[static_cast<std::size_t>(r)]);
+        zw.noalias() += params.w_rank(r) * z;
+    }
+    LowRankNESStep out;
+    // evolution path p_sigma with the rank weights (Nomura & Ono 2022, Alg. 1)
+    out.p_sigma = (1.0 - params.c_s) * p_sigma +
+                  std::sqrt(params.c_s * (2.0 - params.c_s) * params.mueff) * zw;
+    const double ps_norm = out.p_sigma.norm();
+
+    // Weights: distance weights w_i ∝ w_rank_hat,i exp(alpha |z_i|) while moving (|p_sigma| >=
+    // chi_n), rank weights otherwise; eta_sigma switches by the same test (move / stagnation /
+    // convergence phases of Nomura & Ono 2022). The shift by max |z| cancels in the normalisation.
+    VectorXd weights(lam);
+    double eta_sigma;
+    if (ps_norm >= params.chi_n) {
+        double total = 0.0;
+        for (Eigen::Index r = 0; r < lam; ++r) {
+            weights(r) =
+                params.w_rank_hat(r) *
+                std::exp(params.alpha_dist * (znorm[static_cast<std::size_t>(r)] - max_norm));
+            total += weights(r);
+        }
+        weights = (weights.array() / total - 1.0 / static_cast<double>(lam)).matrix();
+        eta_sigma = params.eta_move_sigma;
+    } else {
+        weights = params.w_rank;
+        eta_sigma = ps_norm >= 0.1 * params.chi_n ? params.eta_stag_sigma : params.eta_conv_sigma;
+    }
+
+    // Second pass: sum w y (mean), and for the natural gradient of (v, D) the weighted sums of
+    // y^2, (vbar^T y) y, (vbar^T y)^2 and the weights with exw = eta_B w (VD-CMA's natural
+    // gradient on this model, as CR-FM-NES uses it); G_sigma from |z|^2.
+    VectorXd yw = VectorXd::Zero(n), y2 = VectorXd::Zero(n), yip = VectorXd::Zero(n), y(n);
+    double sum_w = 0.0, sum_ip2 = 0.0, g_sigma = 0.0;
+    const double root_gamma = std::sqrt(1.0 + d.normv2);
+    for (Eigen::Index r = 0; r < lam; ++r) {
+        mirrored_draw(noise, order[static_cast<std::size_t>(r)], z);
+        const double w = weights(r);
+        const double ip_z = d.vbar.dot(z);
+        y = z + (d.coef * ip_z) * d.vbar;
+        const double ip_y = root_gamma * ip_z;  // vbar^T y
+        yw.noalias() += w * y;
+        const double wb = params.eta_b * w;
+        y2.array() += wb * y.array().square();
+        yip.noalias() += (wb * ip_y) * y;
+        sum_w += wb;
+        sum_ip2 += wb * ip_y * ip_y;
+        const double zn = znorm[static_cast<std::size_t>(r)];
+        g_sigma += w * (zn * zn - nd) / nd;
+    }
+    // mean and rank-one path: m <- m + eta_m sigma D sum w y; p_c in x / sigma units
+    const VectorXd dyw = scales.cwiseProduct(yw);
+    out.mean = mean + (params.eta_m * sigma) * dyw;
+    out.p_c =
+        (1.0 - params.c_c) * p_c + std::sqrt(params.c_c * (2.0 - params.c_c) * params.mueff) * dyw;
+    // the rank-one term: y = p_c / D with weight c1 (appended column of exY in the reference)
+    {
+        y = out.p_c.cwiseQuotient(scales);
+        const double ip_y = d.vbar.dot(y);
+        y2.array() += params.c1 * y.array().square();
+        yip.noalias() += (params.c1 * ip_y) * y;
+        sum_w += params.c1;
+        sum_ip2 += params.c1 * ip_y * ip_y;
+    }
+
+    VectorXd s_sum;
+    if (rank == 1) {
+        const double normv2 = d.normv2, normv4 = normv2 * normv2, gamma = 1.0 + normv2;
+        const VectorXd vbb = d.vbar.array().square().matrix();
+        const double alpha =
+            std::min(1.0, std::sqrt(normv4 + (2.0 * gamma - std::sqrt(gamma)) / vbb.maxCoeff()) /
+                              (2.0 + normv2));
+        const double b = -(1.0 - alpha * alpha) * normv4 / gamma + 2.0 * alpha * alpha;
+        const VectorXd inv_h = (2.0 - (b + 2.0 * alpha * alpha) * vbb.array()).inverse().matrix();
+        // t = y (vbar^T y) - vbar ((vbar^T y)^2 + gamma)/2, summed with the weights
+        VectorXd t_sum = yip - (0.5 * (sum_ip2 + gamma * sum_w)) * d.vbar;
+        const double vbar_t = d.vbar.dot(t_sum);
+        // s = y^2 - |v|^2/gamma (vbar^T y) (y o vbar) - 1, then the corrections by t and H^{-1}
+        VectorXd s2 = y2 - (normv2 / gamma) * d.vbar.cwiseProduct(yip);
+        s2.array() -= sum_w;
+        s2 -= (alpha / gamma) *
+              ((2.0 + normv2) * t_sum.cwiseProduct(d.vbar) - (normv2 * vbar_t) * vbb);
+        const VectorXd q = inv_h.cwiseProduct(vbb);
+        s_sum = inv_h.cwiseProduct(s2) - (b / (1.0 + b * vbb.dot(q)) * q.dot(s2)) * q;
+        t_sum -= alpha * ((2.0 + normv2) * s_sum.cwiseProduct(d.vbar) - vbb.dot(s_sum) * d.vbar);
+        out.v = v + t_sum / std::sqrt(normv2);
+    } else {
+        // diagonal model: the natural gradient of D is D (z^2 - 1)/2 per sample
+        s_sum = 0.5 * (y2.array() - sum_w).matrix();
+        out.v = v;
+    }
+    VectorXd new_scales = scales + s_sum.cwiseProduct(scales);
+    if (!(new_scales.array() > 0.0).all() || !new_scales.allFinite()) {
+        invalid(
+            "lowrank_nes_update: the update of D made a scale non-positive (the step of the "
+            "(v, D) natural gradient is too long for this population)");
+    }
+    // det(D (I + v v^T)^{1/2})^{1/n} = 1: sigma alone carries the overall scale
+    const double log_det = new_scales.array().log().sum() / nd +
+                           (rank == 1 ? std::log1p(out.v.squaredNorm()) / (2.0 * nd) : 0.0);
+    out.scales = new_scales * std::exp(-log_det);
+    // sigma <- sigma exp(eta_sigma/2 G_sigma), G_sigma = sum w (|z|^2 - n)/n
+    out.sigma = sigma * std::exp(0.5 * eta_sigma * g_sigma);
+
+    checks::finite_result("lowrank_nes_update", out.sigma);
+    out.mean = checks::finite_result("lowrank_nes_update", std::move(out.mean));
+    out.scales = checks::finite_result("lowrank_nes_update", std::move(out.scales));
+    out.v = checks::finite_result("lowrank_nes_update", std::move(out.v));
+    out.p_sigma = checks::finite_result("lowrank_nes_update", std::move(out.p_sigma));
+    out.p_c = checks::finite_result("lowrank_nes_update", std::move(out.p_c));
+    return out;
+}
+
+}  // namespace natgrad
