@@ -118,7 +118,12 @@ def run(make: Any, n: int, seed: int, budget: int, max_seconds: float) -> dict[s
 
 
 def evaluations(
-    sizes: list[int], seeds: int, budget: int, max_seconds: float, skip: set[str]
+    sizes: list[int],
+    seeds: int,
+    budget: int,
+    max_seconds: float,
+    skip: set[tuple[str, int]],
+    only: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     try:
         import cma  # noqa: F401
@@ -129,7 +134,11 @@ def evaluations(
         with_pycma = False
     rows = []
     for n in sizes:
-        specs = {k: v for k, v in methods(n, with_pycma).items() if (k, n) not in skip}
+        specs = {
+            k: v
+            for k, v in methods(n, with_pycma).items()
+            if (k, n) not in skip and (only is None or k in only)
+        }
         results: dict[str, list[dict[str, Any]]] = {k: [] for k in specs}
         for seed in range(1, seeds + 1):  # interleaved: every method for a seed, then the next
             for label, make in specs.items():
@@ -239,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large-only", action="store_true", help="only the --large run")
     ap.add_argument("--skip-counts", action="store_true", help="only the time per generation")
     ap.add_argument(
+        "--only", default=None, help='comma-separated method labels, e.g. "natgrad gmrf band-1"'
+    )
+    ap.add_argument(
         "--merge",
         type=Path,
         nargs="+",
@@ -256,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     adapters.print_environment(info)
     if args.quick:
         sizes, seeds, time_sizes, repeats = [10], 1, [1000], 3
-        skip: set[str] = set()
+        skip: set[tuple[str, int]] = set()
     else:
         sizes = args.sizes or [30, 100, 300, 1000]
         time_sizes = args.time_sizes or [1000, 10_000, 100_000]
@@ -267,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     times: list[dict[str, Any]] = []
     if not args.large_only:
         if not args.skip_counts:
-            rows = evaluations(sizes, seeds, args.budget, args.max_seconds, skip)
+            only = None if args.only is None else {m.strip() for m in args.only.split(",")}
+            rows = evaluations(sizes, seeds, args.budget, args.max_seconds, skip, only)
         times = timings(time_sizes, repeats)
     large = None
     if args.large:
