@@ -16,4 +16,5 @@ PYBIND11_MODULE(NATGRAD_MODULE_NAME, m) {
     natgrad::bindings::bind_gaussian(m);
     natgrad::bindings::bind_search(m);
     natgrad::bindings::bind_estimation(m);
+    natgrad::bindings::bind_wake_sleep(m);
 }

@@ -22,5 +22,6 @@ void bind_linalg(py::module_& m);
 void bind_gaussian(py::module_& m);
 void bind_search(py::module_& m);
 void bind_estimation(py::module_& m);
+void bind_wake_sleep(py::module_& m);
 
 }  // namespace natgrad::bindings

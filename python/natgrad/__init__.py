@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core, estimation, flows, functions
+from . import _core, estimation, flows, functions, models
 from ._validation import AccuracyWarning
 from .descent import (
     DescentResult,
@@ -80,6 +80,7 @@ __all__ = [
     "flows",
     "functions",
     "minimize",
+    "models",
     "natural_gradient",
     "woodbury_solve",
 ]

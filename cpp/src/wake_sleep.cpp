@@ -1,0 +1,170 @@
+#include "natgrad/wake_sleep.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Dense>
+#include <string>
+
+#include "natgrad/checks.hpp"
+#include "natgrad/gaussian.hpp"
+
+namespace natgrad {
+
+namespace {
+
+// The samples of a layer: inputs N x d (N >= 1, d >= 0) and weights N x J (J >= 1), finite, with
+// weights >= 0 (sigma' or 1 - tanh^2: a negative weight would make a block indefinite).
+void check_samples(const MatRef& inputs, const MatRef& weights) {
+    if (inputs.rows() < 1) invalid("inputs must hold at least one sample (row), got 0");
+    if (weights.cols() < 1) invalid("weights must have at least one column (unit), got 0");
+    require_shape("weights", weights.rows(), weights.cols(), inputs.rows(), weights.cols());
+    require_finite("inputs", inputs);
+    require_finite("weights", weights);
+    if (weights.minCoeff() < 0.0) invalid("weights must be >= 0 (sigma' of the units)");
+}
+
+// A J x q^2 matrix of lower factors (row j: unit j's q x q factor, row-major), q >= 1.
+Eigen::Index check_factors(const MatRef& factors, Eigen::Index q, const char* what) {
+    if (factors.rows() < 1) invalid("factors must have at least one row (unit), got 0");
+    require_shape("factors", factors.rows(), factors.cols(), factors.rows(), q * q);
+    require_finite("factors", factors);
+    for (Eigen::Index j = 0; j < factors.rows(); ++j) {
+        for (Eigen::Index i = 0; i < q; ++i) {
+            if (!(factors(j, i * q + i) > 0.0)) {
+                invalid(std::string("factors must be lower Cholesky factors with a positive "
+                                    "diagonal (from ") +
+                        what + "), got " + std::to_string(factors(j, i * q + i)) +
+                        " on the diagonal of unit " + std::to_string(j));
+            }
+        }
+    }
+    return factors.rows();
+}
+
+// H~ = [inputs, 1] as an owned column-major matrix (the reproducibility rule of checks.hpp).
+MatrixXd augmented(const MatRef& inputs) {
+    MatrixXd h(inputs.rows(), inputs.cols() + 1);
+    h.leftCols(inputs.cols()) = inputs;
+    h.col(inputs.cols()).setOnes();
+    return h;
+}
+
+// sqrt(w / N) per sample and unit, owned and column-major (column j is unit j's D_j).
+MatrixXd root_weights(const MatRef& weights) {
+    const double n = static_cast<double>(weights.rows());
+    MatrixXd r = weights;
+    r = (r.array() / n).sqrt().matrix();
+    return r;
+}
+
+// Stores the lower triangle of the q x q matrix l as row j of out, row-major, zeros above.
+void store_lower(const MatrixXd& l, RowMatrixXd& out, Eigen::Index j) {
+    const Eigen::Index q = l.rows();
+    for (Eigen::Index r = 0; r < q; ++r) {
+        for (Eigen::Index c = 0; c < q; ++c) out(j, r * q + c) = c <= r ? l(r, c) : 0.0;
+    }
+}
+
+MatrixXd load_lower(const MatRef& factors, Eigen::Index j, Eigen::Index q) {
+    MatrixXd l(q, q);
+    for (Eigen::Index r = 0; r < q; ++r) {
+        for (Eigen::Index c = 0; c < q; ++c) l(r, c) = factors(j, r * q + c);
+    }
+    return l;
+}
+
+std::string unit_message(const char* what, Eigen::Index j) {
+    return std::string(what) + " of unit " + std::to_string(j) + " is not positive definite";
+}
+
+}  // namespace
+
+RowMatrixXd fisher_blocks_factor(const MatRef& inputs, const MatRef& weights, double damping) {
+    check_samples(inputs, weights);
+    checks::damping(damping, /*positive=*/true);
+    const Eigen::Index units = weights.cols(), q = inputs.cols() + 1;
+    const MatrixXd h = augmented(inputs);
+    const MatrixXd r = root_weights(weights);
+    RowMatrixXd out(units, q * q);
+    MatrixXd scaled(h.rows(), q), block(q, q);
+    for (Eigen::Index j = 0; j < units; ++j) {
+        // F_j + damping I = (D_j H~)'(D_j H~) + damping I: one SYRK on the lower triangle
+        scaled.noalias() = r.col(j).asDiagonal() * h;
+        block.setZero();
+        block.selfadjointView<Eigen::Lower>().rankUpdate(scaled.transpose());
+        block.diagonal().array() += damping;
+        store_lower(cholesky_lower(block, unit_message("fisher block + damping*I", j)), out, j);
+    }
+    return checks::finite_result("fisher_blocks_factor", std::move(out));
+}
+
+RowMatrixXd fisher_blocks_solve(const MatRef& factors, const MatRef& grads) {
+    const Eigen::Index q = grads.cols();
+    if (q < 1) invalid("grads must have at least one column (d + 1 >= 1), got 0");
+    const Eigen::Index units = check_factors(factors, q, "fisher_blocks_factor");
+    require_shape("grads", grads.rows(), grads.cols(), units, q);
+    require_finite("grads", grads);
+    RowMatrixXd out(units, q);
+    VectorXd x(q);
+    for (Eigen::Index j = 0; j < units; ++j) {
+        const MatrixXd l = load_lower(factors, j, q);
+        x = grads.row(j).transpose();
+        l.triangularView<Eigen::Lower>().solveInPlace(x);
+        l.triangularView<Eigen::Lower>().transpose().solveInPlace(x);
+        out.row(j) = x.transpose();
+    }
+    return checks::finite_result("fisher_blocks_solve", std::move(out));
+}
+
+RowMatrixXd fisher_blocks_woodbury_factor(const MatRef& inputs, const MatRef& weights,
+                                          double damping) {
+    check_samples(inputs, weights);
+    checks::damping(damping, /*positive=*/true);
+    const Eigen::Index units = weights.cols(), n = inputs.rows();
+    const MatrixXd h = augmented(inputs);
+    const MatrixXd r = root_weights(weights);
+    MatrixXd gram = MatrixXd::Zero(n, n);  // H~ H~', shared by every unit
+    gram.selfadjointView<Eigen::Lower>().rankUpdate(h);
+    RowMatrixXd out(units, n * n);
+    MatrixXd k(n, n);
+    for (Eigen::Index j = 0; j < units; ++j) {
+        // K_j = damping I_N + D_j (H~ H~') D_j (lower triangle only)
+        k.noalias() = (r.col(j) * r.col(j).transpose()).cwiseProduct(gram);
+        k.diagonal().array() += damping;
+        store_lower(cholesky_lower(k, unit_message("damping*I + U'U", j)), out, j);
+    }
+    return checks::finite_result("fisher_blocks_woodbury_factor", std::move(out));
+}
+
+RowMatrixXd fisher_blocks_woodbury_solve(const MatRef& inputs, const MatRef& weights,
+                                         const MatRef& factors, const MatRef& grads,
+                                         double damping) {
+    check_samples(inputs, weights);
+    checks::damping(damping, /*positive=*/true);
+    const Eigen::Index units = weights.cols(), n = inputs.rows(), q = inputs.cols() + 1;
+    if (factors.rows() != units) {
+        invalid("factors must have one row per unit (" + std::to_string(units) + "), got " +
+                std::to_string(factors.rows()));
+    }
+    check_factors(factors, n, "fisher_blocks_woodbury_factor");
+    require_shape("grads", grads.rows(), grads.cols(), units, q);
+    require_finite("grads", grads);
+    const MatrixXd h = augmented(inputs);
+    const MatrixXd r = root_weights(weights);
+    // all U_j' g_j at once: (H~ G')_nj scaled by D_j
+    const MatrixXd g = grads;               // owned column-major copy, J x q
+    const MatrixXd hg = h * g.transpose();  // N x J
+    RowMatrixXd out(units, q);
+    VectorXd y(n), x(q);
+    for (Eigen::Index j = 0; j < units; ++j) {
+        const MatrixXd l = load_lower(factors, j, n);
+        y = r.col(j).cwiseProduct(hg.col(j));
+        l.triangularView<Eigen::Lower>().solveInPlace(y);
+        l.triangularView<Eigen::Lower>().transpose().solveInPlace(y);
+        y = r.col(j).cwiseProduct(y);
+        x.noalias() = g.row(j).transpose() - h.transpose() * y;
+        out.row(j) = x.transpose() / damping;
+    }
+    return checks::finite_result("fisher_blocks_woodbury_solve", std::move(out));
+}
+
+}  // namespace natgrad
