@@ -20,6 +20,8 @@ import itertools
 import math
 from importlib import resources
 
+from typing import Any
+
 import numpy as np
 
 from .._validation import FloatArray, as_generator, as_int
@@ -61,7 +63,11 @@ LINES_ENTROPY = -sum(p * math.log(p) for p in lines_distribution()[1])
 
 
 def lines_dataset(
-    n: int | None = None, units: str = "binary", *, seed: object = None, rng: object = None
+    n: int | None = None,
+    units: str = "binary",
+    *,
+    seed: Any = None,
+    rng: np.random.Generator | None = None,
 ) -> FloatArray:
     """Data from the lines toy: by default the 18 rows whose empirical distribution is exactly
     the toy's (each vertical pattern twice, each horizontal once); with ``n``, n i.i.d. draws."""
@@ -69,7 +75,7 @@ def lines_dataset(
     if n is None:
         return np.repeat(X, np.rint(18 * p).astype(int), axis=0)
     count = as_int("n", n, minimum=0)
-    gen = as_generator(rng, seed)  # type: ignore[arg-type]
+    gen = as_generator(rng, seed)
     return X[gen.choice(len(p), size=count, p=p)]
 
 

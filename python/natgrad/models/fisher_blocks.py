@@ -28,8 +28,7 @@ def _check_samples(inputs: ArrayLike, weights: ArrayLike) -> tuple[FloatArray, F
     w = as_float_array("weights", weights, ndim=2)
     if w.shape[0] != h.shape[0] or w.shape[1] < 1:
         raise ValueError(
-            f"weights must have shape ({h.shape[0]}, J) with J >= 1 to match inputs, "
-            f"got {w.shape}"
+            f"weights must have shape ({h.shape[0]}, J) with J >= 1 to match inputs, got {w.shape}"
         )
     if np.any(w < 0):
         raise ValueError(f"weights must be >= 0 (sigma' of the units), got min {w.min()!r}")
@@ -101,7 +100,9 @@ class DampedFisherBlocks:
         self.damping, self.units, self.width = damping, weights.shape[1], inputs.shape[1] + 1
         self.woodbury = inputs.shape[0] < self.width
         self._inputs, self._weights = inputs, weights
-        factor = _core.fisher_blocks_woodbury_factor if self.woodbury else _core.fisher_blocks_factor
+        factor = (
+            _core.fisher_blocks_woodbury_factor if self.woodbury else _core.fisher_blocks_factor
+        )
         self._factors = factor(inputs, weights, damping)
         return self
 

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 
 from .._validation import (
     FloatArray,
@@ -76,7 +76,7 @@ def _frozen(a: ArrayLike) -> FloatArray:
 def _log_prob(v: FloatArray, a: FloatArray, spin: bool) -> FloatArray:
     """Σ_j ln p(v_j | a_j): {0,1}: v a − softplus(a); {−1,+1}: v a − ln(2 cosh a)."""
     norm = np.logaddexp(a, -a) if spin else np.logaddexp(0.0, a)
-    return np.asarray(np.sum(v * a - norm, axis=-1))
+    return np.asarray((v * a - norm).sum(axis=-1))
 
 
 def _mean(a: FloatArray, spin: bool) -> FloatArray:
@@ -91,6 +91,12 @@ def _fisher_weight(a: FloatArray, spin: bool) -> FloatArray:
         return np.asarray(1.0 - t * t)
     s = expit(a)
     return np.asarray(s * (1.0 - s))
+
+
+def _logsumexp_rows(a: FloatArray) -> FloatArray:
+    """ln Σ_k exp(a_nk) per row, shifted by the row maximum (finite rows)."""
+    m = a.max(axis=1)
+    return np.asarray(m + np.log(np.exp(a - m[:, None]).sum(axis=1)))
 
 
 def _draw(a: FloatArray, rng: np.random.Generator, spin: bool) -> FloatArray:
@@ -233,13 +239,18 @@ class HelmholtzMachine:
         rng: np.random.Generator | None = None,
     ) -> HelmholtzMachine:
         """A model with the given parameters (shapes as the attributes of the same names)."""
-        gb = [as_float_array(f"generative_biases[{i}]", b, ndim=1) for i, b in enumerate(generative_biases)]
+        gb = [
+            as_float_array(f"generative_biases[{i}]", b, ndim=1)
+            for i, b in enumerate(generative_biases)
+        ]
         sizes = [b.shape[0] for b in gb]
         self = cls(sizes, units, rng=rng, seed=seed, init_scale=0.0)
         L = len(sizes) - 1
         s = self._sizes
 
-        def arrays(name: str, values: Sequence[ArrayLike], shapes: list[tuple[int, ...]]) -> tuple[FloatArray, ...]:
+        def arrays(
+            name: str, values: Sequence[ArrayLike], shapes: list[tuple[int, ...]]
+        ) -> tuple[FloatArray, ...]:
             if len(values) != len(shapes):
                 raise ValueError(f"{name} must hold {len(shapes)} arrays, got {len(values)}")
             return tuple(
@@ -250,7 +261,9 @@ class HelmholtzMachine:
         self._params = _Params(
             arrays("generative_weights", generative_weights, [(s[i], s[i + 1]) for i in range(L)]),
             arrays("generative_biases", gb, [(s[i],) for i in range(L + 1)]),
-            arrays("recognition_weights", recognition_weights, [(s[i + 1], s[i]) for i in range(L)]),
+            arrays(
+                "recognition_weights", recognition_weights, [(s[i + 1], s[i]) for i in range(L)]
+            ),
             arrays("recognition_biases", recognition_biases, [(s[i + 1],) for i in range(L)]),
         )
         return self
@@ -288,7 +301,12 @@ class HelmholtzMachine:
             )
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"sizes": self._sizes, "units": self._units, "rng": self._rng, "params": self._params}
+        return {
+            "sizes": self._sizes,
+            "units": self._units,
+            "rng": self._rng,
+            "params": self._params,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._sizes, self._units, self._rng = state["sizes"], state["units"], state["rng"]
@@ -508,7 +526,9 @@ class HelmholtzMachine:
         """
         x = self._check_data("X", X)
         if method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+            raise ValueError(
+                f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}"
+            )
         n_epochs = as_int("epochs", epochs, minimum=0)
         B = as_int("batch_size", batch_size, minimum=1)
         K = as_int("samples", samples, minimum=1)
@@ -557,7 +577,9 @@ class HelmholtzMachine:
                 total += seconds
                 val = None
                 if x_val is not None:
-                    val = -float(np.mean(_log_likelihood(self._params, x_val, k_val, gen, self._spin)))
+                    val = -float(
+                        np.mean(_log_likelihood(self._params, x_val, k_val, gen, self._spin))
+                    )
                 record = EpochRecord(epoch, float(np.mean(bounds)), val, seconds, total)
                 history.records.append(record)
                 if bar is not None:
@@ -592,7 +614,9 @@ class HelmholtzMachine:
         M = hs[0].shape[0]
         for i, h in enumerate(hs):
             if h.shape != (M, self._sizes[i]):
-                raise ValueError(f"layers[{i}] must have shape ({M}, {self._sizes[i]}), got {h.shape}")
+                raise ValueError(
+                    f"layers[{i}] must have shape ({M}, {self._sizes[i]}), got {h.shape}"
+                )
             _check_values(f"layers[{i}]", h, self._spin)
         return hs
 
@@ -627,7 +651,9 @@ def _check_values(name: str, x: FloatArray, spin: bool) -> None:
 # --- the networks as pure functions of the parameters -----------------------------------------
 
 
-def _log_p(params: _Params, hs: Sequence[FloatArray], spin: bool) -> tuple[FloatArray, list[FloatArray]]:
+def _log_p(
+    params: _Params, hs: Sequence[FloatArray], spin: bool
+) -> tuple[FloatArray, list[FloatArray]]:
     """ln p(x, h) per row, and the activations a^i = h^{i+1} W^iᵀ + b^i of layers 0..L−1."""
     L = len(params.gen_weights)
     acts = [hs[i + 1] @ params.gen_weights[i].T + params.gen_biases[i] for i in range(L)]
@@ -637,7 +663,9 @@ def _log_p(params: _Params, hs: Sequence[FloatArray], spin: bool) -> tuple[Float
     return np.asarray(total), acts
 
 
-def _log_q(params: _Params, hs: Sequence[FloatArray], spin: bool) -> tuple[FloatArray, list[FloatArray]]:
+def _log_q(
+    params: _Params, hs: Sequence[FloatArray], spin: bool
+) -> tuple[FloatArray, list[FloatArray]]:
     """ln q(h | x) per row, and the activations a^i = h^i V^iᵀ + c^i of layers 1..L."""
     L = len(params.rec_weights)
     acts = [hs[i] @ params.rec_weights[i].T + params.rec_biases[i] for i in range(L)]
@@ -696,7 +724,7 @@ def _log_likelihood(
         acc = np.full(xb.shape[0], -np.inf)
         for k0 in range(0, K, k_chunk):
             lw = _log_weights(params, xb, min(k_chunk, K - k0), rng, spin)
-            acc = np.logaddexp(acc, logsumexp(lw, axis=1))
+            acc = np.logaddexp(acc, _logsumexp_rows(lw))
         out[r0 : r0 + rows] = acc - math.log(K)
     return out
 
@@ -704,7 +732,7 @@ def _log_likelihood(
 def _states(n: int, spin: bool) -> FloatArray:
     """All 2**n states of n units, one per row (first unit most significant)."""
     bits = (np.arange(2**n)[:, None] >> np.arange(n - 1, -1, -1)) & 1
-    return (2.0 * bits - 1.0) if spin else bits.astype(np.float64)
+    return np.asarray((2.0 * bits - 1.0) if spin else bits, dtype=np.float64)
 
 
 def _exact_log_likelihood(params: _Params, x: FloatArray, spin: bool) -> FloatArray:
@@ -718,7 +746,7 @@ def _exact_log_likelihood(params: _Params, x: FloatArray, spin: bool) -> FloatAr
         lower = _states(params.gen_biases[i].shape[0], spin)
         a = upper @ params.gen_weights[i].T + params.gen_biases[i]  # (S_up, l_i)
         cond = lower @ a.T - (np.logaddexp(a, -a) if spin else np.logaddexp(0.0, a)).sum(axis=1)
-        log_marg = logsumexp(cond + log_marg[None, :], axis=1)  # (S_low,)
+        log_marg = _logsumexp_rows(cond + log_marg[None, :])  # (S_low,)
         upper = lower
     a = upper @ params.gen_weights[0].T + params.gen_biases[0]  # (S_1, l_0)
     norm = (np.logaddexp(a, -a) if spin else np.logaddexp(0.0, a)).sum(axis=1)
@@ -726,7 +754,7 @@ def _exact_log_likelihood(params: _Params, x: FloatArray, spin: bool) -> FloatAr
     rows = max(1, _CHUNK // upper.shape[0])
     for r0 in range(0, x.shape[0], rows):
         cond = x[r0 : r0 + rows] @ a.T - norm  # (rows, S_1)
-        out[r0 : r0 + rows] = logsumexp(cond + log_marg[None, :], axis=1)
+        out[r0 : r0 + rows] = _logsumexp_rows(cond + log_marg[None, :])
     return out
 
 
@@ -735,11 +763,18 @@ def _exact_log_likelihood(params: _Params, x: FloatArray, spin: bool) -> FloatAr
 
 def _rows(grad_w: FloatArray, grad_b: FloatArray) -> FloatArray:
     """Per-unit gradient rows (incoming weights, bias), shape (J, d + 1)."""
-    return np.ascontiguousarray(np.hstack([grad_w, grad_b[:, None]]))
+    out = np.empty((grad_w.shape[0], grad_w.shape[1] + 1))
+    out[:, :-1] = grad_w
+    out[:, -1] = grad_b
+    return out
 
 
 def generative_gradients(
-    params: _Params, hs: Sequence[FloatArray], acts: Sequence[FloatArray], weights: FloatArray, spin: bool
+    params: _Params,
+    hs: Sequence[FloatArray],
+    acts: Sequence[FloatArray],
+    weights: FloatArray,
+    spin: bool,
 ) -> list[FloatArray]:
     """Σ_n ω_n ∇ ln p(x_n, h_n) as per-unit rows: L arrays (l_i, l_{i+1} + 1) and the top prior
     (l_L, 1). ``acts`` are p's activations at the states ``hs``; ``weights`` ω (M,)."""
@@ -798,14 +833,16 @@ class _Trainer:
         self.q_blocks: list[DampedFisherBlocks] = []
         self.top_fisher: FloatArray | None = None
 
-    def step(self, params: _Params, xb: FloatArray, rng: np.random.Generator) -> tuple[_Params, float]:
+    def step(
+        self, params: _Params, xb: FloatArray, rng: np.random.Generator
+    ) -> tuple[_Params, float]:
         spin, K, B = self.spin, self.K, xb.shape[0]
         # wake phase: K samples h ~ q(h | x) per data point
         hs, q_acts = _sample_q(params, np.repeat(xb, K, axis=0), rng, spin)
         lp, p_acts = _log_p(params, hs, spin)
         lq, _ = _log_q(params, hs, spin)
         log_w = (lp - lq).reshape(B, K)
-        bound = float(np.mean(logsumexp(log_w, axis=1))) - math.log(K)
+        bound = float(np.mean(_logsumexp_rows(log_w))) - math.log(K)
         omega = wake_weights(log_w, self.reweighted)
         g_p = generative_gradients(params, hs, p_acts, omega, spin)
         # sleep phase: (x, h) ~ p

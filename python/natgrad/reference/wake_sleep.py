@@ -68,8 +68,14 @@ def fisher_blocks_woodbury_solve(
     return out
 
 
-def natural_rows(inputs: np.ndarray, weights: np.ndarray, grads: np.ndarray, damping: float,
-                 *, woodbury: bool = False) -> np.ndarray:
+def natural_rows(
+    inputs: np.ndarray,
+    weights: np.ndarray,
+    grads: np.ndarray,
+    damping: float,
+    *,
+    woodbury: bool = False,
+) -> np.ndarray:
     """(F_j + damping·I)⁻¹ g_j per unit through the foundation's single-matrix solves
     (reference.linalg): a route independent of the factor/solve split above."""
     out = np.empty_like(grads)
