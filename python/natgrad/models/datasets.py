@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import math
 from importlib import resources
-
 from typing import Any
 
 import numpy as np
