@@ -13,6 +13,8 @@ echo "== bench smoke: peers.py --quick"
 "$py" bench/peers.py --quick --out "$out/peers.json" --figures "$out/figures"
 echo "== bench smoke: coco.py --smoke"
 "$py" bench/coco.py --smoke --results "$out/coco"
+echo "== bench smoke: wake_sleep.py --smoke"
+"$py" bench/wake_sleep.py --smoke --out "$out/wake_sleep.json" --figures "$out/figures"
 # any other benchmark script that offers a --quick mode (e.g. bench/kernels.py)
 for script in bench/*.py; do
   case "$script" in bench/peers.py | bench/coco.py | bench/adapters.py) continue ;; esac
