@@ -124,7 +124,9 @@ def run(
     }
 
 
-def reach(curve: list[float], seconds: list[float], target: float) -> tuple[int | None, float | None]:
+def reach(
+    curve: list[float], seconds: list[float], target: float
+) -> tuple[int | None, float | None]:
     for i, v in enumerate(curve):
         if v <= target:
             return i + 1, seconds[i]
@@ -140,7 +142,30 @@ def main() -> None:
     ap.add_argument("--nets", default="shallow,deep")
     ap.add_argument("--out", default="bench/results/wake_sleep.json")
     ap.add_argument("--figures", default=None, help="folder for the PNG figures")
+    ap.add_argument(
+        "--merge",
+        default=None,
+        help="comma-separated JSON files of earlier runs (one per net): merge them into --out "
+        "and draw --figures, without training",
+    )
     args = ap.parse_args()
+    if args.merge:
+        merged: dict[str, Any] = {}
+        for name in args.merge.split(","):
+            part = json.loads(Path(name).read_text())
+            nets = {**merged.get("nets", {}), **part["nets"]}
+            merged = {**part, "nets": nets}
+        Path(args.out).write_text(json.dumps(merged, indent=1))
+        if args.figures:
+            figures(merged, Path(args.figures), Path(args.merge.split(",")[0]).parent)
+        return
+    try:  # one BLAS thread: these products are small, and threads only contend on a shared CPU
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        blas_threads = 1
+    except ImportError:
+        blas_threads = None
     train, test = split()
     final_k, curve_k = 5000, 100
     epochs, tune_epochs, seeds = args.epochs, args.tune_epochs, args.seeds
@@ -154,6 +179,7 @@ def main() -> None:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "machine": platform.machine(),
+        "blas_threads": blas_threads,
     }
     print("natgrad build:", info["build"])
     results: dict[str, Any] = {"info": info, "grid": grid, "settings": vars(args), "nets": {}}
@@ -165,7 +191,6 @@ def main() -> None:
         f"solve {kr['solve_ratio']:.1f}x, Woodbury factor (N={kr['woodbury_N']}) "
         f"{kr['woodbury_factor_ratio']:.1f}x"
     )
-    models: dict[str, HelmholtzMachine] = {}
     for net in args.nets.split(","):
         sizes = NETS[net]
         tuned = {}
@@ -181,8 +206,12 @@ def main() -> None:
         for seed in range(seeds):
             rws = run(sizes, "rws", tuned["rws"], seed, epochs, train, test, final_k, curve_k)
             nrws = run(sizes, "nrws", tuned["nrws"], seed, epochs, train, test, final_k, curve_k)
-            models[net] = nrws.pop("model")
+            model = nrws.pop("model")
             rws.pop("model")
+            out_model = Path(args.out).with_name(f"wake_sleep_{net}_nrws_seed{seed}.npz")
+            out_model.parent.mkdir(parents=True, exist_ok=True)
+            model.save(out_model)
+            nrws["model_file"] = out_model.name
             target = min(rws["curve"])  # RWS's best curve value over the run
             e, s = reach(nrws["curve"], nrws["seconds"], target)
             row = {
@@ -210,10 +239,10 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=1, default=float))
     print("wrote", out)
     if args.figures:
-        figures(results, models, Path(args.figures))
+        figures(results, Path(args.figures), Path(args.out).parent)
 
 
-def figures(results: dict[str, Any], models: dict[str, HelmholtzMachine], folder: Path) -> None:
+def figures(results: dict[str, Any], folder: Path, model_dir: Path | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -226,7 +255,9 @@ def figures(results: dict[str, Any], models: dict[str, HelmholtzMachine], folder
             for method, color in (("rws", "tab:blue"), ("nrws", "tab:red")):
                 r = row[method]
                 label = method.upper() if row["seed"] == 0 else None
-                ax1.plot(range(1, len(r["curve"]) + 1), r["curve"], color=color, alpha=0.7, label=label)
+                ax1.plot(
+                    range(1, len(r["curve"]) + 1), r["curve"], color=color, alpha=0.7, label=label
+                )
                 ax2.plot(r["seconds"], r["curve"], color=color, alpha=0.7, label=label)
         for ax, xl in ((ax1, "epoch"), (ax2, "wall seconds (training)")):
             ax.set_xlabel(xl)
@@ -237,8 +268,12 @@ def figures(results: dict[str, Any], models: dict[str, HelmholtzMachine], folder
         fig.tight_layout()
         fig.savefig(folder / f"wake_sleep_{net}.png", dpi=110)
         plt.close(fig)
-    for net, hm in models.items():
-        x = hm.sample(32, np.random.default_rng(0))
+    for net, data in results["nets"].items():
+        name = data["seeds"][0]["nrws"].get("model_file")
+        path = (model_dir or Path("bench/results")) / str(name)
+        if not name or not path.exists():
+            continue
+        x = HelmholtzMachine.load(path).sample(32, np.random.default_rng(0))
         fig, axes = plt.subplots(4, 8, figsize=(6, 3.2))
         for ax, img in zip(axes.ravel(), x, strict=True):
             ax.imshow(img.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)

@@ -422,17 +422,20 @@ def test_exact_log_likelihood_refuses_large_nets():
 
 # --- training ----------------------------------------------------------------------------------
 
-# NRWS on the lines toy: [9, 8, 4] net, 18-row exact data set repeated 4 times, batch 8,
-# K = 10, learning rate 0.3, damping 0.03; settings in _toy_fit.
-TOY_SIZES = [9, 8, 4]
+# NRWS on the lines toy: a [9, 10, 5] net (15 hidden units: exact NLL by enumeration) on the
+# 18-row exact data set repeated 4 times, batch 8, K = 10, damping 0.01, momentum 0.5; 120
+# epochs at learning rate 0.1, then 30 at 0.02 (a two-step schedule: at a constant rate the
+# final iterate's SGD noise alone is worth ~0.01-0.02 nats). Measured excess NLL over the
+# entropy: seeds 0-9 all below 0.032; over seeds 0-19, 19 of 20 below 0.05 (one at 0.068).
+TOY_SIZES = [9, 10, 5]
 
 
-def _toy_fit(seed, method="nrws", epochs=150):
+def _toy_fit(seed):
     X = np.tile(lines_dataset(), (4, 1))
     hm = HelmholtzMachine(TOY_SIZES, seed=seed, init_scale=0.1)
-    hm.fit(
-        X, method=method, epochs=epochs, batch_size=8, samples=10, learning_rate=0.3, damping=0.03
-    )
+    common = {"method": "nrws", "batch_size": 8, "samples": 10, "damping": 0.01, "momentum": 0.5}
+    hm.fit(X, epochs=120, learning_rate=0.1, **common)
+    hm.fit(X, epochs=30, learning_rate=0.02, **common)
     Xp, p = lines_distribution()
     return float(-(p @ hm.exact_log_likelihood(Xp)))
 

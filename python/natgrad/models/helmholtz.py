@@ -22,6 +22,7 @@ Training (docs/wake_sleep.md):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -563,36 +564,50 @@ class HelmholtzMachine:
         history = FitHistory(method, settings)
         trainer = _Trainer(method, K, lr, mu, alpha, every, n_sleep, self._spin)
         bar = _Progress(n_epochs) if progress else None
-        total = 0.0
         try:
-            for epoch in range(1, n_epochs + 1):
-                t0 = time.perf_counter()
-                order = gen.permutation(x.shape[0])
-                bounds = []
-                for start in range(0, x.shape[0], B):
-                    new, bound = trainer.step(self._params, x[order[start : start + B]], gen)
-                    self._params = new  # the one commit of the step
-                    bounds.append(bound)
-                seconds = time.perf_counter() - t0
-                total += seconds
-                val = None
-                if x_val is not None:
-                    val = -float(
-                        np.mean(_log_likelihood(self._params, x_val, k_val, gen, self._spin))
-                    )
-                record = EpochRecord(epoch, float(np.mean(bounds)), val, seconds, total)
-                history.records.append(record)
-                if bar is not None:
-                    bar.update(record)
-                if callback is not None and callback(self, record) is True:
-                    history.stopped = "callback"
-                    break
+            with _one_blas_thread():
+                self._epochs(x, x_val, k_val, n_epochs, B, trainer, gen, history, bar, callback)
         except KeyboardInterrupt:
             history.stopped = "interrupted"
         finally:
             if bar is not None:
                 bar.close()
         return history
+
+    def _epochs(
+        self,
+        x: FloatArray,
+        x_val: FloatArray | None,
+        k_val: int,
+        n_epochs: int,
+        B: int,
+        trainer: _Trainer,
+        gen: np.random.Generator,
+        history: FitHistory,
+        bar: _Progress | None,
+        callback: Callable[[HelmholtzMachine, EpochRecord], Any] | None,
+    ) -> None:
+        total = 0.0
+        for epoch in range(1, n_epochs + 1):
+            t0 = time.perf_counter()
+            order = gen.permutation(x.shape[0])
+            bounds = []
+            for start in range(0, x.shape[0], B):
+                new, bound = trainer.step(self._params, x[order[start : start + B]], gen)
+                self._params = new  # the one commit of the step
+                bounds.append(bound)
+            seconds = time.perf_counter() - t0
+            total += seconds
+            val = None
+            if x_val is not None:
+                val = -float(np.mean(_log_likelihood(self._params, x_val, k_val, gen, self._spin)))
+            record = EpochRecord(epoch, float(np.mean(bounds)), val, seconds, total)
+            history.records.append(record)
+            if bar is not None:
+                bar.update(record)
+            if callback is not None and callback(self, record) is True:
+                history.stopped = "callback"
+                break
 
     # --- validation helpers ------------------------------------------------------------------
 
@@ -909,6 +924,17 @@ def _apply(params: _Params, steps: list[FloatArray], lr: float) -> _Params:
         rw.append(_frozen(params.rec_weights[i] + lr * s[:, :-1]))
         rb.append(_frozen(params.rec_biases[i] + lr * s[:, -1]))
     return _Params(tuple(gw), tuple(gb), tuple(rw), tuple(rb))
+
+
+def _one_blas_thread() -> Any:
+    """One BLAS thread for the training loop (threadpoolctl, when installed): its products are
+    small (hundreds of rows), where threads cost more than they give, and on a busy machine
+    OpenBLAS threads spinning against other processes made an epoch 12x slower (measured)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Progress:
