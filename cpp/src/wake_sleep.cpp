@@ -2,7 +2,10 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include "natgrad/checks.hpp"
 #include "natgrad/gaussian.hpp"
@@ -56,6 +59,38 @@ MatrixXd root_weights(const MatRef& weights) {
     return r;
 }
 
+// The lower triangles of all J blocks, packed: column t = (a, b), a >= b, row-major over the
+// lower triangle, of the J x q(q+1)/2 result is (1/N) sum_n w_nj h~_na h~_nb.
+// Row a of every block at once is one GEMM over the samples where h~_a != 0:
+//   [F_j(a, 0..a)]_j = (W' D_a)(H~[:, 0..a]), D_a = diag(h~_a) restricted to those samples,
+// so the {0, 1} inputs of a sigmoid belief network (mostly 0) cost only their nonzero share,
+// and {-1, +1} inputs one dense GEMM per row. The summation order depends only on the values.
+MatrixXd lower_pair_moments(const MatrixXd& h, const MatRef& weights) {
+    const Eigen::Index n = h.rows(), q = h.cols(), units = weights.cols();
+    const MatrixXd wt = weights.transpose() / static_cast<double>(n);  // J x N: column n contiguous
+    const RowMatrixXd hr = h;                                          // rows contiguous
+    MatrixXd packed(units, q * (q + 1) / 2);
+    MatrixXd wa(units, n);
+    RowMatrixXd ha(n, q);
+    for (Eigen::Index a = 0; a < q; ++a) {
+        Eigen::Index used = 0;
+        for (Eigen::Index s = 0; s < n; ++s) {
+            const double v = hr(s, a);
+            if (v == 0.0) continue;
+            wa.col(used) = v * wt.col(s);
+            ha.row(used).head(a + 1) = hr.row(s).head(a + 1);
+            ++used;
+        }
+        auto row = packed.middleCols(a * (a + 1) / 2, a + 1);
+        if (used == 0) {
+            row.setZero();
+        } else {
+            row.noalias() = wa.leftCols(used) * ha.topLeftCorner(used, a + 1);
+        }
+    }
+    return packed;
+}
+
 // Stores the lower triangle of the q x q matrix l as row j of out, row-major, zeros above.
 void store_lower(const MatrixXd& l, RowMatrixXd& out, Eigen::Index j) {
     const Eigen::Index q = l.rows();
@@ -82,17 +117,35 @@ RowMatrixXd fisher_blocks_factor(const MatRef& inputs, const MatRef& weights, do
     check_samples(inputs, weights);
     checks::damping(damping, /*positive=*/true);
     const Eigen::Index units = weights.cols(), q = inputs.cols() + 1;
-    const MatrixXd h = augmented(inputs);
-    const MatrixXd r = root_weights(weights);
-    RowMatrixXd out(units, q * q);
-    MatrixXd scaled(h.rows(), q), block(q, q);
-    for (Eigen::Index j = 0; j < units; ++j) {
-        // F_j + damping I = (D_j H~)'(D_j H~) + damping I: one SYRK on the lower triangle
-        scaled.noalias() = r.col(j).asDiagonal() * h;
-        block.setZero();
-        block.selfadjointView<Eigen::Lower>().rankUpdate(scaled.transpose());
-        block.diagonal().array() += damping;
-        store_lower(cholesky_lower(block, unit_message("fisher block + damping*I", j)), out, j);
+    MatrixXd l = lower_pair_moments(augmented(inputs), weights);  // J x pairs, column = pair
+    auto at = [](Eigen::Index a, Eigen::Index b) { return a * (a + 1) / 2 + b; };  // a >= b
+    for (Eigen::Index k = 0; k < q; ++k) l.col(at(k, k)).array() += damping;
+    // The J Cholesky factorisations side by side (left-looking, column k after columns < k):
+    // every scalar operation of one factorisation is a J-vector operation across the units,
+    // so the SIMD lanes run over units instead of over the short rows of one 65 x 65 block.
+    Eigen::ArrayXd acc(units), inverse(units);
+    for (Eigen::Index k = 0; k < q; ++k) {
+        acc = l.col(at(k, k)).array();
+        for (Eigen::Index m = 0; m < k; ++m) acc -= l.col(at(k, m)).array().square();
+        for (Eigen::Index j = 0; j < units; ++j) {
+            if (!(acc(j) > 0.0) || !std::isfinite(acc(j))) {
+                invalid(unit_message("fisher block + damping*I", j) +
+                        " (Cholesky failed at pivot " + std::to_string(k) + ")");
+            }
+        }
+        l.col(at(k, k)) = acc.sqrt().matrix();
+        inverse = acc.sqrt().inverse();
+        for (Eigen::Index i = k + 1; i < q; ++i) {
+            acc = l.col(at(i, k)).array();
+            for (Eigen::Index m = 0; m < k; ++m) {
+                acc -= l.col(at(i, m)).array() * l.col(at(k, m)).array();
+            }
+            l.col(at(i, k)) = (acc * inverse).matrix();
+        }
+    }
+    RowMatrixXd out = RowMatrixXd::Zero(units, q * q);
+    for (Eigen::Index r = 0; r < q; ++r) {
+        for (Eigen::Index c = 0; c <= r; ++c) out.col(r * q + c) = l.col(at(r, c));
     }
     return checks::finite_result("fisher_blocks_factor", std::move(out));
 }
