@@ -96,10 +96,22 @@ def run(
     test: np.ndarray,
     final_k: int,
     curve_k: int,
+    curve_every: int = 1,
 ) -> dict[str, Any]:
     hm = HelmholtzMachine(sizes, seed=seed)
     steps = -(-len(train) // 32)
     extra = {"fisher_every": steps} if method == "nrws" else {}
+    curve: list[float] = []
+    curve_epochs: list[int] = []
+    curve_seconds: list[float] = []
+    eval_rng = np.random.default_rng(seed + 2000)  # not the training stream
+
+    def record(model: HelmholtzMachine, r: Any) -> None:
+        if r.epoch % curve_every == 0 or r.epoch == epochs:
+            curve.append(-float(np.mean(model.log_likelihood(test, samples=curve_k, rng=eval_rng))))
+            curve_epochs.append(r.epoch)
+            curve_seconds.append(r.total_seconds)
+
     hist = hm.fit(
         train,
         method=method,
@@ -107,8 +119,7 @@ def run(
         batch_size=32,
         samples=10,
         learning_rate=lr,
-        validation=test,
-        validation_samples=curve_k,
+        callback=record,
         **extra,
     )
     final = -float(np.mean(hm.log_likelihood(test, samples=final_k, seed=seed + 1000)))
@@ -116,8 +127,10 @@ def run(
         "method": method,
         "seed": seed,
         "learning_rate": lr,
-        "curve": hist.validation_nll,
-        "seconds": hist.total_seconds,
+        "curve": curve,
+        "curve_epochs": curve_epochs,
+        "seconds": curve_seconds,
+        "epoch_train_seconds": hist.seconds,
         "epoch_seconds": statistics.median(hist.seconds),
         "final_test_nll": final,
         "model": hm,
@@ -125,11 +138,12 @@ def run(
 
 
 def reach(
-    curve: list[float], seconds: list[float], target: float
+    curve: list[float], epochs: list[int], seconds: list[float], target: float
 ) -> tuple[int | None, float | None]:
-    for i, v in enumerate(curve):
+    """First evaluated epoch (and training seconds until then) with curve <= target."""
+    for v, e, t in zip(curve, epochs, seconds, strict=True):
         if v <= target:
-            return i + 1, seconds[i]
+            return e, t
     return None, None
 
 
@@ -142,6 +156,8 @@ def main() -> None:
     ap.add_argument("--nets", default="shallow,deep")
     ap.add_argument("--out", default="bench/results/wake_sleep.json")
     ap.add_argument("--figures", default=None, help="folder for the PNG figures")
+    ap.add_argument("--curve-every", type=int, default=1, help="test NLL (K = 100) every n epochs")
+    ap.add_argument("--rates", default=None, help="skip tuning: learning rates as rws=1.0,nrws=0.3")
     ap.add_argument("--kernel-only", action="store_true", help="only the kernel timing")
     ap.add_argument(
         "--merge",
@@ -198,8 +214,12 @@ def main() -> None:
         return
     for net in args.nets.split(","):
         sizes = NETS[net]
-        tuned = {}
+        tuned: dict[str, float] = {}
+        if args.rates:
+            tuned = {k: float(v) for k, v in (p.split("=") for p in args.rates.split(","))}
         for method, rates in grid.items():
+            if method in tuned:
+                continue
             scores = {}
             for lr in rates:
                 r = run(sizes, method, lr, 100, tune_epochs, train, test, curve_k, curve_k)
@@ -209,8 +229,13 @@ def main() -> None:
             results["nets"].setdefault(net, {})[f"tuning_{method}"] = scores
         per_seed = []
         for seed in range(seeds):
-            rws = run(sizes, "rws", tuned["rws"], seed, epochs, train, test, final_k, curve_k)
-            nrws = run(sizes, "nrws", tuned["nrws"], seed, epochs, train, test, final_k, curve_k)
+            every = args.curve_every
+            rws = run(
+                sizes, "rws", tuned["rws"], seed, epochs, train, test, final_k, curve_k, every
+            )
+            nrws = run(
+                sizes, "nrws", tuned["nrws"], seed, epochs, train, test, final_k, curve_k, every
+            )
             model = nrws.pop("model")
             rws.pop("model")
             out_model = Path(args.out).with_name(f"wake_sleep_{net}_nrws_seed{seed}.npz")
@@ -218,7 +243,8 @@ def main() -> None:
             model.save(out_model)
             nrws["model_file"] = out_model.name
             target = min(rws["curve"])  # RWS's best curve value over the run
-            e, s = reach(nrws["curve"], nrws["seconds"], target)
+            e, s = reach(nrws["curve"], nrws["curve_epochs"], nrws["seconds"], target)
+            e_rws, _ = reach(rws["curve"], rws["curve_epochs"], rws["seconds"], target)
             row = {
                 "seed": seed,
                 "rws": rws,
@@ -227,6 +253,8 @@ def main() -> None:
                 "nrws_epochs_to_rws_best": e,
                 "epoch_ratio": None if e is None else e / epochs,
                 "time_ratio": None if s is None else s / rws["seconds"][-1],
+                "rws_epochs_to_best": e_rws,
+                "rws_seconds": rws["seconds"][-1],
                 "epoch_cost_ratio": nrws["epoch_seconds"] / rws["epoch_seconds"],
                 "final_rws": rws["final_test_nll"],
                 "final_nrws": nrws["final_test_nll"],
@@ -238,13 +266,19 @@ def main() -> None:
                 f"(epochs x{row['epoch_ratio']}, time x{row['time_ratio']}); "
                 f"NRWS epoch costs x{row['epoch_cost_ratio']:.2f} an RWS epoch"
             )
-        results["nets"][net].update({"sizes": sizes, "tuned": tuned, "seeds": per_seed})
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1, default=float))
-    print("wrote", out)
+            results["nets"].setdefault(net, {}).update(
+                {"sizes": sizes, "tuned": tuned, "seeds": per_seed}
+            )
+            write(results, Path(args.out))  # after every seed: a stopped run keeps its data
+    write(results, Path(args.out))
     if args.figures:
         figures(results, Path(args.figures), Path(args.out).parent)
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, default=float))
+    print("wrote", out, flush=True)
 
 
 def figures(results: dict[str, Any], folder: Path, model_dir: Path | None = None) -> None:
@@ -260,9 +294,7 @@ def figures(results: dict[str, Any], folder: Path, model_dir: Path | None = None
             for method, color in (("rws", "tab:blue"), ("nrws", "tab:red")):
                 r = row[method]
                 label = method.upper() if row["seed"] == 0 else None
-                ax1.plot(
-                    range(1, len(r["curve"]) + 1), r["curve"], color=color, alpha=0.7, label=label
-                )
+                ax1.plot(r["curve_epochs"], r["curve"], color=color, alpha=0.7, label=label)
                 ax2.plot(r["seconds"], r["curve"], color=color, alpha=0.7, label=label)
         for ax, xl in ((ax1, "epoch"), (ax2, "wall seconds (training)")):
             ax.set_xlabel(xl)
