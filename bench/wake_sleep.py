@@ -158,6 +158,9 @@ def main() -> None:
     ap.add_argument("--figures", default=None, help="folder for the PNG figures")
     ap.add_argument("--curve-every", type=int, default=1, help="test NLL (K = 100) every n epochs")
     ap.add_argument("--rates", default=None, help="skip tuning: learning rates as rws=1.0,nrws=0.3")
+    ap.add_argument(
+        "--rws-from", default=None, help="JSON of an earlier run: reuse its RWS runs, run NRWS only"
+    )
     ap.add_argument("--kernel-only", action="store_true", help="only the kernel timing")
     ap.add_argument(
         "--merge",
@@ -218,7 +221,7 @@ def main() -> None:
         if args.rates:
             tuned = {k: float(v) for k, v in (p.split("=") for p in args.rates.split(","))}
         for method, rates in grid.items():
-            if method in tuned:
+            if method in tuned or (method == "rws" and args.rws_from):
                 continue
             scores = {}
             for lr in rates:
@@ -230,15 +233,20 @@ def main() -> None:
         per_seed = []
         for seed in range(seeds):
             every = args.curve_every
-            rws = run(
-                sizes, "rws", tuned["rws"], seed, epochs, train, test, final_k, curve_k, every
-            )
+            if args.rws_from:  # the RWS run of an earlier invocation (same net, seed, settings)
+                earlier = json.loads(Path(args.rws_from).read_text())["nets"][net]["seeds"]
+                rws = next(r["rws"] for r in earlier if r["seed"] == seed)
+                tuned["rws"] = rws["learning_rate"]
+            else:
+                rws = run(
+                    sizes, "rws", tuned["rws"], seed, epochs, train, test, final_k, curve_k, every
+                )
+                rws.pop("model")
             nrws = run(
                 sizes, "nrws", tuned["nrws"], seed, epochs, train, test, final_k, curve_k, every
             )
             model = nrws.pop("model")
-            rws.pop("model")
-            out_model = Path(args.out).with_name(f"wake_sleep_{net}_nrws_seed{seed}.npz")
+            out_model = Path(args.out).with_name(f"{Path(args.out).stem}_nrws_seed{seed}.npz")
             out_model.parent.mkdir(parents=True, exist_ok=True)
             model.save(out_model)
             nrws["model_file"] = out_model.name
