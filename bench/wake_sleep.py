@@ -161,6 +161,12 @@ def main() -> None:
     ap.add_argument(
         "--rws-from", default=None, help="JSON of an earlier run: reuse its RWS runs, run NRWS only"
     )
+    ap.add_argument(
+        "--epoch-cost",
+        action="store_true",
+        help="only the cost of an NRWS epoch (Fisher once per epoch) against an RWS epoch, "
+        "interleaved in one process",
+    )
     ap.add_argument("--kernel-only", action="store_true", help="only the kernel timing")
     ap.add_argument(
         "--merge",
@@ -176,6 +182,7 @@ def main() -> None:
             nets = {**merged.get("nets", {}), **part["nets"]}
             merged = {**part, "nets": nets}
         Path(args.out).write_text(json.dumps(merged, indent=1))
+        print(table(merged))
         if args.figures:
             figures(merged, Path(args.figures), Path(args.merge.split(",")[0]).parent)
         return
@@ -211,6 +218,33 @@ def main() -> None:
         f"solve {kr['solve_ratio']:.1f}x, Woodbury factor (N={kr['woodbury_N']}) "
         f"{kr['woodbury_factor_ratio']:.1f}x"
     )
+    if args.epoch_cost:
+        results["epoch_cost"] = {}
+        for net in args.nets.split(","):
+            ratios, times = [], {"rws": [], "nrws": []}
+            models = {m: HelmholtzMachine(NETS[net], seed=0) for m in ("rws", "nrws")}
+            steps = -(-len(train) // 32)
+            for _ in range(2 if args.smoke else 5):  # alternate, so that both see the same load
+                for m in ("rws", "nrws"):
+                    extra = {"fisher_every": steps} if m == "nrws" else {}
+                    h = models[m].fit(train, method=m, epochs=2, learning_rate=0.1, **extra)
+                    times[m] += h.seconds
+                ratios.append(
+                    statistics.median(times["nrws"][-2:]) / statistics.median(times["rws"][-2:])
+                )
+            cost = {
+                "rws_epoch_s": statistics.median(times["rws"]),
+                "nrws_epoch_s": statistics.median(times["nrws"]),
+                "ratio": statistics.median(times["nrws"]) / statistics.median(times["rws"]),
+                "round_ratios": ratios,
+            }
+            results["epoch_cost"][net] = cost
+            print(
+                f"[{net}] epoch cost: RWS {cost['rws_epoch_s']:.3f} s, NRWS {cost['nrws_epoch_s']:.3f} s "
+                f"(Fisher once per epoch): x{cost['ratio']:.2f}; per round {[round(r, 2) for r in ratios]}"
+            )
+        write(results, Path(args.out))
+        return
     if args.kernel_only:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=1, default=float))
@@ -281,6 +315,32 @@ def main() -> None:
     write(results, Path(args.out))
     if args.figures:
         figures(results, Path(args.figures), Path(args.out).parent)
+
+
+def table(results: dict[str, Any]) -> str:
+    """The markdown table of BENCHMARKS.md ("Helmholtz machines") from merged results."""
+
+    def fmt(v: Any, spec: str = ".2f") -> str:
+        return "never" if v is None else format(v, spec)
+
+    lines = [
+        "| net | seed | lr RWS / NRWS | RWS best test NLL (K=100 curve) | RWS final (K=5000) "
+        "| NRWS final (K=5000) | NRWS epochs to RWS best (ratio) | NRWS time to RWS best "
+        "(ratio to RWS 200 epochs) | NRWS / RWS epoch cost |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for net, data in results["nets"].items():
+        for row in data["seeds"]:
+            e, ratio = row["nrws_epochs_to_rws_best"], row["epoch_ratio"]
+            t = row["time_ratio"]
+            lines.append(
+                f"| {net} {data['sizes']} | {row['seed']} | {row['rws']['learning_rate']:g} / "
+                f"{row['nrws']['learning_rate']:g} | {row['rws_best_curve_nll']:.2f} | "
+                f"{row['final_rws']:.2f} | {row['final_nrws']:.2f} | "
+                f"{'never' if e is None else f'{e} ({ratio:.2f})'} | {fmt(t)} | "
+                f"{row['epoch_cost_ratio']:.2f} |"
+            )
+    return "\n".join(lines)
 
 
 def write(results: dict[str, Any], out: Path) -> None:

@@ -99,12 +99,10 @@ void store_lower(const MatrixXd& l, RowMatrixXd& out, Eigen::Index j) {
     }
 }
 
-MatrixXd load_lower(const MatRef& factors, Eigen::Index j, Eigen::Index q) {
-    MatrixXd l(q, q);
-    for (Eigen::Index r = 0; r < q; ++r) {
-        for (Eigen::Index c = 0; c < q; ++c) l(r, c) = factors(j, r * q + c);
-    }
-    return l;
+// Unit j's q x q factor as an owned row-major matrix: one contiguous copy of row j (rows of a
+// MatRef are contiguous), so that the solves never run on a borrowed buffer (checks.hpp).
+void load_lower(const MatRef& factors, Eigen::Index j, RowMatrixXd& l) {
+    l = Eigen::Map<const RowMatrixXd>(factors.row(j).data(), l.rows(), l.cols());
 }
 
 std::string unit_message(const char* what, Eigen::Index j) {
@@ -156,10 +154,10 @@ RowMatrixXd fisher_blocks_solve(const MatRef& factors, const MatRef& grads) {
     const Eigen::Index units = check_factors(factors, q, "fisher_blocks_factor");
     require_shape("grads", grads.rows(), grads.cols(), units, q);
     require_finite("grads", grads);
-    RowMatrixXd out(units, q);
+    RowMatrixXd out(units, q), l(q, q);
     VectorXd x(q);
     for (Eigen::Index j = 0; j < units; ++j) {
-        const MatrixXd l = load_lower(factors, j, q);
+        load_lower(factors, j, l);
         x = grads.row(j).transpose();
         l.triangularView<Eigen::Lower>().solveInPlace(x);
         l.triangularView<Eigen::Lower>().transpose().solveInPlace(x);
@@ -206,18 +204,21 @@ RowMatrixXd fisher_blocks_woodbury_solve(const MatRef& inputs, const MatRef& wei
     // all U_j' g_j at once: (H~ G')_nj scaled by D_j
     const MatrixXd g = grads;               // owned column-major copy, J x q
     const MatrixXd hg = h * g.transpose();  // N x J
-    RowMatrixXd out(units, q);
-    VectorXd y(n), x(q);
+    // y_j = D_j K_j^{-1} D_j H~ g_j for every unit, then all x_j = (g_j - H~' y_j) / damping at
+    // once: one GEMM (J x N) x (N x q)
+    MatrixXd ys(n, units);
+    RowMatrixXd l(n, n);
+    VectorXd y(n);
     for (Eigen::Index j = 0; j < units; ++j) {
-        const MatrixXd l = load_lower(factors, j, n);
+        load_lower(factors, j, l);
         y = r.col(j).cwiseProduct(hg.col(j));
         l.triangularView<Eigen::Lower>().solveInPlace(y);
         l.triangularView<Eigen::Lower>().transpose().solveInPlace(y);
-        y = r.col(j).cwiseProduct(y);
-        x.noalias() = g.row(j).transpose() - h.transpose() * y;
-        out.row(j) = x.transpose() / damping;
+        ys.col(j) = r.col(j).cwiseProduct(y);
     }
-    return checks::finite_result("fisher_blocks_woodbury_solve", std::move(out));
+    MatrixXd x = g;
+    x.noalias() -= ys.transpose() * h;
+    return checks::finite_result("fisher_blocks_woodbury_solve", RowMatrixXd(x / damping));
 }
 
 }  // namespace natgrad
