@@ -179,7 +179,9 @@ def main() -> None:
         merged: dict[str, Any] = {}
         for name in args.merge.split(","):
             part = json.loads(Path(name).read_text())
-            nets = {**merged.get("nets", {}), **part["nets"]}
+            nets = dict(merged.get("nets", {}))
+            for net, data in part["nets"].items():  # a rerun of a net keeps its own entry
+                nets[net if net not in nets else f"{net} ({Path(name).stem})"] = data
             merged = {**part, "nets": nets}
         Path(args.out).write_text(json.dumps(merged, indent=1))
         print(table(merged))
@@ -357,6 +359,8 @@ def figures(results: dict[str, Any], folder: Path, model_dir: Path | None = None
 
     folder.mkdir(parents=True, exist_ok=True)
     for net, data in results["nets"].items():
+        if " " in net:  # a rerun (merge): in the table, not in the figures
+            continue
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
         for row in data["seeds"]:
             for method, color in (("rws", "tab:blue"), ("nrws", "tab:red")):
@@ -374,6 +378,8 @@ def figures(results: dict[str, Any], folder: Path, model_dir: Path | None = None
         fig.savefig(folder / f"wake_sleep_{net}.png", dpi=110)
         plt.close(fig)
     for net, data in results["nets"].items():
+        if " " in net:
+            continue
         name = data["seeds"][0]["nrws"].get("model_file")
         path = (model_dir or Path("bench/results")) / str(name)
         if not name or not path.exists():
