@@ -15,6 +15,8 @@ echo "== bench smoke: coco.py --smoke"
 "$py" bench/coco.py --smoke --results "$out/coco"
 echo "== bench smoke: large_scale.py --smoke"
 "$py" bench/large_scale.py --smoke --out "$out/large_scale.json" --figure "$out/figures/large_scale.png"
+echo "== bench smoke: wake_sleep.py --smoke"
+"$py" bench/wake_sleep.py --smoke --out "$out/wake_sleep.json" --figures "$out/figures"
 # any other benchmark script that offers a --quick mode (e.g. bench/kernels.py)
 for script in bench/*.py; do
   case "$script" in bench/peers.py | bench/coco.py | bench/adapters.py | bench/large_scale.py) continue ;; esac

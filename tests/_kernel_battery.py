@@ -91,6 +91,12 @@ def battery(seed: int = 20261201) -> list[tuple[str, tuple[Any, ...]]]:
     b, d = _core.gmrf_complete(s_diag, s_off, st)
     gmrf_params = _core.IGOCMAParams(**GMRF(graph=tree).parameters(n, big_n)._asdict())
     gmrf_args = (mean, 0.7, s_diag, s_off, grad[:n], grad[n : 2 * n], normals, X, f, 4)
+    # a sigmoid belief network layer: N samples of n binary inputs, 5 units with weights sigma'
+    H01 = (rng.random((big_n, n)) < 0.5).astype(np.float64)
+    S = np.ascontiguousarray(0.25 / np.cosh(0.5 * (H01 @ rng.standard_normal((n, 5))) - 0.2) ** 2)
+    F_blocks = np.tile(np.linalg.cholesky(np.eye(n + 1) * 1.5 + 0.1).ravel(), (5, 1))
+    F_wood = np.tile(np.linalg.cholesky(np.eye(5) * 1.5 + 0.1).ravel(), (5, 1))
+    G_rows = rng.standard_normal((5, n + 1))
     return [
         ("gmrf_complete", (s_diag, s_off, st)),
         ("gmrf_sample", (mean, 0.7, b, d, normals, st)),
@@ -142,6 +148,10 @@ def battery(seed: int = 20261201) -> list[tuple[str, tuple[Any, ...]]]:
         ("binary_cov_f_x", (Xb, fb)),
         ("binary_fisher_theta", (theta_b,)),
         ("binary_natural_gradient", (Xb, fb, theta_b)),
+        ("fisher_blocks_factor", (H01, S, 0.1)),
+        ("fisher_blocks_solve", (F_blocks, G_rows)),
+        ("fisher_blocks_woodbury_factor", (H01[:5], S[:5], 0.1)),
+        ("fisher_blocks_woodbury_solve", (H01[:5], S[:5], F_wood, G_rows, 0.1)),
     ]
 
 

@@ -108,6 +108,20 @@ FUZZ_TABLE: dict[str, tuple[tuple[str, ...], Shape]] = {
     "binary_cov_f_x": (("binary", "values"), lambda d: (d.n,)),
     "binary_fisher_theta": (("theta_b",), lambda d: (d.n,)),
     "binary_natural_gradient": (("binary", "values", "theta_b"), lambda d: (d.n,)),
+    # Fisher blocks of a layer: big_n samples of n inputs, k units
+    "fisher_blocks_factor": (
+        ("batch", "unit_weights", "damping+"),
+        lambda d: (d.k, (d.n + 1) ** 2),
+    ),
+    "fisher_blocks_solve": (("block_factors", "unit_grads"), lambda d: (d.k, d.n + 1)),
+    "fisher_blocks_woodbury_factor": (
+        ("batch", "unit_weights", "damping+"),
+        lambda d: (d.k, d.big_n**2),
+    ),
+    "fisher_blocks_woodbury_solve": (
+        ("batch", "unit_weights", "woodbury_factors", "unit_grads", "damping+"),
+        lambda d: (d.k, d.n + 1),
+    ),
     # search kernels: a generation of big_n samples in dimension n (K = k rank-one terms)
     "sample_full": (("vec", "step", "spd", "batch"), lambda d: (d.big_n, d.n)),
     "sample_diagonal": (("vec", "step", "scales", "batch"), lambda d: (d.big_n, d.n)),
@@ -240,6 +254,14 @@ def _build(kind: str, d: Dims, rng: np.random.Generator, free: list[int] | None)
         return rng.standard_normal((n, d.k))
     if kind == "u":
         return rng.standard_normal((n, d.big_n))
+    if kind == "unit_weights":
+        return rng.uniform(0.01, 0.25, (d.big_n, d.k))
+    if kind == "unit_grads":
+        return rng.standard_normal((d.k, n + 1))
+    if kind == "block_factors":
+        return np.tile(np.linalg.cholesky(_spd(rng, n + 1)).ravel(), (d.k, 1))
+    if kind == "woodbury_factors":
+        return np.tile(np.linalg.cholesky(_spd(rng, d.big_n)).ravel(), (d.k, 1))
     if kind == "damping":
         return float(rng.choice([0.0, 0.1, 2.0]))
     if kind == "damping+":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core, estimation, flows, functions, graphs
+from . import _core, estimation, flows, functions, graphs, models
 from ._validation import AccuracyWarning
 from .descent import (
     DescentResult,
@@ -85,6 +85,7 @@ __all__ = [
     "functions",
     "graphs",
     "minimize",
+    "models",
     "natural_gradient",
     "woodbury_solve",
 ]

@@ -1,0 +1,224 @@
+#include "natgrad/wake_sleep.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "natgrad/checks.hpp"
+#include "natgrad/gaussian.hpp"
+
+namespace natgrad {
+
+namespace {
+
+// The samples of a layer: inputs N x d (N >= 1, d >= 0) and weights N x J (J >= 1), finite, with
+// weights >= 0 (sigma' or 1 - tanh^2: a negative weight would make a block indefinite).
+void check_samples(const MatRef& inputs, const MatRef& weights) {
+    if (inputs.rows() < 1) invalid("inputs must hold at least one sample (row), got 0");
+    if (weights.cols() < 1) invalid("weights must have at least one column (unit), got 0");
+    require_shape("weights", weights.rows(), weights.cols(), inputs.rows(), weights.cols());
+    require_finite("inputs", inputs);
+    require_finite("weights", weights);
+    if (weights.minCoeff() < 0.0) invalid("weights must be >= 0 (sigma' of the units)");
+}
+
+// A J x q^2 matrix of lower factors (row j: unit j's q x q factor, row-major), q >= 1.
+Eigen::Index check_factors(const MatRef& factors, Eigen::Index q, const char* what) {
+    if (factors.rows() < 1) invalid("factors must have at least one row (unit), got 0");
+    require_shape("factors", factors.rows(), factors.cols(), factors.rows(), q * q);
+    require_finite("factors", factors);
+    for (Eigen::Index j = 0; j < factors.rows(); ++j) {
+        for (Eigen::Index i = 0; i < q; ++i) {
+            if (!(factors(j, i * q + i) > 0.0)) {
+                invalid(std::string("factors must be lower Cholesky factors with a positive "
+                                    "diagonal (from ") +
+                        what + "), got " + std::to_string(factors(j, i * q + i)) +
+                        " on the diagonal of unit " + std::to_string(j));
+            }
+        }
+    }
+    return factors.rows();
+}
+
+// H~ = [inputs, 1] as an owned column-major matrix (the reproducibility rule of checks.hpp).
+MatrixXd augmented(const MatRef& inputs) {
+    MatrixXd h(inputs.rows(), inputs.cols() + 1);
+    h.leftCols(inputs.cols()) = inputs;
+    h.col(inputs.cols()).setOnes();
+    return h;
+}
+
+// sqrt(w / N) per sample and unit, owned and column-major (column j is unit j's D_j).
+MatrixXd root_weights(const MatRef& weights) {
+    const double n = static_cast<double>(weights.rows());
+    MatrixXd r = weights;
+    r = (r.array() / n).sqrt().matrix();
+    return r;
+}
+
+// The lower triangles of all J blocks, packed: column t = (a, b), a >= b, row-major over the
+// lower triangle, of the J x q(q+1)/2 result is (1/N) sum_n w_nj h~_na h~_nb.
+// Row a of every block at once is one GEMM over the samples where h~_a != 0:
+//   [F_j(a, 0..a)]_j = (W' D_a)(H~[:, 0..a]), D_a = diag(h~_a) restricted to those samples,
+// so the {0, 1} inputs of a sigmoid belief network (mostly 0) cost only their nonzero share,
+// and {-1, +1} inputs one dense GEMM per row. The summation order depends only on the values.
+MatrixXd lower_pair_moments(const MatrixXd& h, const MatRef& weights) {
+    const Eigen::Index n = h.rows(), q = h.cols(), units = weights.cols();
+    const MatrixXd wt = weights.transpose() / static_cast<double>(n);  // J x N: column n contiguous
+    const RowMatrixXd hr = h;                                          // rows contiguous
+    MatrixXd packed(units, q * (q + 1) / 2);
+    MatrixXd wa(units, n);
+    RowMatrixXd ha(n, q);
+    for (Eigen::Index a = 0; a < q; ++a) {
+        Eigen::Index used = 0;
+        for (Eigen::Index s = 0; s < n; ++s) {
+            const double v = hr(s, a);
+            if (v == 0.0) continue;
+            wa.col(used) = v * wt.col(s);
+            ha.row(used).head(a + 1) = hr.row(s).head(a + 1);
+            ++used;
+        }
+        auto row = packed.middleCols(a * (a + 1) / 2, a + 1);
+        if (used == 0) {
+            row.setZero();
+        } else {
+            row.noalias() = wa.leftCols(used) * ha.topLeftCorner(used, a + 1);
+        }
+    }
+    return packed;
+}
+
+// Stores the lower triangle of the q x q matrix l as row j of out, row-major, zeros above.
+void store_lower(const MatrixXd& l, RowMatrixXd& out, Eigen::Index j) {
+    const Eigen::Index q = l.rows();
+    for (Eigen::Index r = 0; r < q; ++r) {
+        for (Eigen::Index c = 0; c < q; ++c) out(j, r * q + c) = c <= r ? l(r, c) : 0.0;
+    }
+}
+
+// Unit j's q x q factor as an owned row-major matrix: one contiguous copy of row j (rows of a
+// MatRef are contiguous), so that the solves never run on a borrowed buffer (checks.hpp).
+void load_lower(const MatRef& factors, Eigen::Index j, RowMatrixXd& l) {
+    l = Eigen::Map<const RowMatrixXd>(factors.row(j).data(), l.rows(), l.cols());
+}
+
+std::string unit_message(const char* what, Eigen::Index j) {
+    return std::string(what) + " of unit " + std::to_string(j) + " is not positive definite";
+}
+
+}  // namespace
+
+RowMatrixXd fisher_blocks_factor(const MatRef& inputs, const MatRef& weights, double damping) {
+    check_samples(inputs, weights);
+    checks::damping(damping, /*positive=*/true);
+    const Eigen::Index units = weights.cols(), q = inputs.cols() + 1;
+    MatrixXd l = lower_pair_moments(augmented(inputs), weights);  // J x pairs, column = pair
+    auto at = [](Eigen::Index a, Eigen::Index b) { return a * (a + 1) / 2 + b; };  // a >= b
+    for (Eigen::Index k = 0; k < q; ++k) l.col(at(k, k)).array() += damping;
+    // The J Cholesky factorisations side by side (left-looking, column k after columns < k):
+    // every scalar operation of one factorisation is a J-vector operation across the units,
+    // so the SIMD lanes run over units instead of over the short rows of one 65 x 65 block.
+    Eigen::ArrayXd acc(units), inverse(units);
+    for (Eigen::Index k = 0; k < q; ++k) {
+        acc = l.col(at(k, k)).array();
+        for (Eigen::Index m = 0; m < k; ++m) acc -= l.col(at(k, m)).array().square();
+        for (Eigen::Index j = 0; j < units; ++j) {
+            if (!(acc(j) > 0.0) || !std::isfinite(acc(j))) {
+                invalid(unit_message("fisher block + damping*I", j) +
+                        " (Cholesky failed at pivot " + std::to_string(k) + ")");
+            }
+        }
+        l.col(at(k, k)) = acc.sqrt().matrix();
+        inverse = acc.sqrt().inverse();
+        for (Eigen::Index i = k + 1; i < q; ++i) {
+            acc = l.col(at(i, k)).array();
+            for (Eigen::Index m = 0; m < k; ++m) {
+                acc -= l.col(at(i, m)).array() * l.col(at(k, m)).array();
+            }
+            l.col(at(i, k)) = (acc * inverse).matrix();
+        }
+    }
+    RowMatrixXd out = RowMatrixXd::Zero(units, q * q);
+    for (Eigen::Index r = 0; r < q; ++r) {
+        for (Eigen::Index c = 0; c <= r; ++c) out.col(r * q + c) = l.col(at(r, c));
+    }
+    return checks::finite_result("fisher_blocks_factor", std::move(out));
+}
+
+RowMatrixXd fisher_blocks_solve(const MatRef& factors, const MatRef& grads) {
+    const Eigen::Index q = grads.cols();
+    if (q < 1) invalid("grads must have at least one column (d + 1 >= 1), got 0");
+    const Eigen::Index units = check_factors(factors, q, "fisher_blocks_factor");
+    require_shape("grads", grads.rows(), grads.cols(), units, q);
+    require_finite("grads", grads);
+    RowMatrixXd out(units, q), l(q, q);
+    VectorXd x(q);
+    for (Eigen::Index j = 0; j < units; ++j) {
+        load_lower(factors, j, l);
+        x = grads.row(j).transpose();
+        l.triangularView<Eigen::Lower>().solveInPlace(x);
+        l.triangularView<Eigen::Lower>().transpose().solveInPlace(x);
+        out.row(j) = x.transpose();
+    }
+    return checks::finite_result("fisher_blocks_solve", std::move(out));
+}
+
+RowMatrixXd fisher_blocks_woodbury_factor(const MatRef& inputs, const MatRef& weights,
+                                          double damping) {
+    check_samples(inputs, weights);
+    checks::damping(damping, /*positive=*/true);
+    const Eigen::Index units = weights.cols(), n = inputs.rows();
+    const MatrixXd h = augmented(inputs);
+    const MatrixXd r = root_weights(weights);
+    MatrixXd gram = MatrixXd::Zero(n, n);  // H~ H~', shared by every unit
+    gram.selfadjointView<Eigen::Lower>().rankUpdate(h);
+    RowMatrixXd out(units, n * n);
+    MatrixXd k(n, n);
+    for (Eigen::Index j = 0; j < units; ++j) {
+        // K_j = damping I_N + D_j (H~ H~') D_j (lower triangle only)
+        k.noalias() = (r.col(j) * r.col(j).transpose()).cwiseProduct(gram);
+        k.diagonal().array() += damping;
+        store_lower(cholesky_lower(k, unit_message("damping*I + U'U", j)), out, j);
+    }
+    return checks::finite_result("fisher_blocks_woodbury_factor", std::move(out));
+}
+
+RowMatrixXd fisher_blocks_woodbury_solve(const MatRef& inputs, const MatRef& weights,
+                                         const MatRef& factors, const MatRef& grads,
+                                         double damping) {
+    check_samples(inputs, weights);
+    checks::damping(damping, /*positive=*/true);
+    const Eigen::Index units = weights.cols(), n = inputs.rows(), q = inputs.cols() + 1;
+    if (factors.rows() != units) {
+        invalid("factors must have one row per unit (" + std::to_string(units) + "), got " +
+                std::to_string(factors.rows()));
+    }
+    check_factors(factors, n, "fisher_blocks_woodbury_factor");
+    require_shape("grads", grads.rows(), grads.cols(), units, q);
+    require_finite("grads", grads);
+    const MatrixXd h = augmented(inputs);
+    const MatrixXd r = root_weights(weights);
+    // all U_j' g_j at once: (H~ G')_nj scaled by D_j
+    const MatrixXd g = grads;               // owned column-major copy, J x q
+    const MatrixXd hg = h * g.transpose();  // N x J
+    // y_j = D_j K_j^{-1} D_j H~ g_j for every unit, then all x_j = (g_j - H~' y_j) / damping at
+    // once: one GEMM (J x N) x (N x q)
+    MatrixXd ys(n, units);
+    RowMatrixXd l(n, n);
+    VectorXd y(n);
+    for (Eigen::Index j = 0; j < units; ++j) {
+        load_lower(factors, j, l);
+        y = r.col(j).cwiseProduct(hg.col(j));
+        l.triangularView<Eigen::Lower>().solveInPlace(y);
+        l.triangularView<Eigen::Lower>().transpose().solveInPlace(y);
+        ys.col(j) = r.col(j).cwiseProduct(y);
+    }
+    MatrixXd x = g;
+    x.noalias() -= ys.transpose() * h;
+    return checks::finite_result("fisher_blocks_woodbury_solve", RowMatrixXd(x / damping));
+}
+
+}  // namespace natgrad
