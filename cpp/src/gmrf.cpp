@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -114,12 +115,13 @@ GMRFFactor complete_unchecked(const VectorXd& s_diag, const VectorXd& s_off,
 // Rows k0 .. k0+count of x = mean + sigma P L^{-T} D^{1/2} z, by back substitution over all samples
 // of the block at once; y (ring_size x kBlock, interleaved by position p & (ring_size - 1)) holds
 // the values of L^{-T} D^{1/2} z still needed, its columns past count zero. Each position's value
-// is written to x as soon as it is known.
-void color_block(const VecRef& mean, double sigma, const VecRef& b, const VectorXd& sqrt_d,
+// is written to x as soon as it is known. Returns false if some written value is not finite.
+bool color_block(const VecRef& mean, double sigma, const VecRef& b, const VectorXd& sqrt_d,
                  const MatRef& noise, Eigen::Index k0, Eigen::Index count, const GMRFStructure& g,
                  std::vector<double>& y, RowMatrixXd& x) {
     const IndexVector &colptr = g.colptr(), &rows = g.rows(), &perm = g.perm();
     const Eigen::Index ring = g.ring_size() - 1;
+    bool finite = true;
     for (Eigen::Index p = g.n() - 1; p >= 0; --p) {
         double v[kBlock];
         for (Eigen::Index j = 0; j < kBlock; ++j) {
@@ -134,8 +136,13 @@ void color_block(const VecRef& mean, double sigma, const VecRef& b, const Vector
         for (Eigen::Index j = 0; j < kBlock; ++j) yp[j] = v[j];
         const Eigen::Index vertex = perm(p);
         const double m = mean(vertex);
-        for (Eigen::Index j = 0; j < count; ++j) x(k0 + j, vertex) = m + sigma * v[j];
+        for (Eigen::Index j = 0; j < count; ++j) {
+            const double value = m + sigma * v[j];
+            x(k0 + j, vertex) = value;
+            finite &= std::abs(value) <= std::numeric_limits<double>::max();
+        }
     }
+    return finite;
 }
 
 }  // namespace
@@ -226,15 +233,24 @@ RowMatrixXd gmrf_sample(const VecRef& mean, double sigma, const VecRef& b, const
         invalid("noise must have shape (popsize, " + std::to_string(n) + "), got (" +
                 std::to_string(noise.rows()) + ", " + std::to_string(noise.cols()) + ")");
     }
-    require_finite("noise", noise);
     const Eigen::Index lam = noise.rows();
     const VectorXd sqrt_d = d.cwiseSqrt();
     RowMatrixXd x(lam, n);
     std::vector<double> y(static_cast<std::size_t>(g.ring_size() * kBlock));
+    bool finite = true;
     for (Eigen::Index k0 = 0; k0 < lam; k0 += kBlock) {
-        color_block(mean, sigma, b, sqrt_d, noise, k0, std::min(kBlock, lam - k0), g, y, x);
+        finite =
+            color_block(mean, sigma, b, sqrt_d, noise, k0, std::min(kBlock, lam - k0), g, y, x) &&
+            finite;
     }
-    return checks::finite_result("gmrf_sample", std::move(x));
+    // The finiteness of noise is checked only when the result is not finite (the shapes were
+    // checked first): a NaN or Inf draw always reaches x (d > 0), so this names the right cause
+    // and saves two passes over the (lambda x n) arrays.
+    if (!finite) {
+        require_finite("noise", noise);
+        checks::not_representable("gmrf_sample");
+    }
+    return x;
 }
 
 RowMatrixXd gmrf_whiten(const VecRef& mean, double sigma, const VecRef& b, const VecRef& d,
