@@ -536,3 +536,14 @@ def test_family_in_ten_thousand_dimensions(rng):
     assert X.shape == (3, n) and np.isfinite(p.log_prob(X)).all()
     q = p.with_expectation(p.expectation())
     assert p.kl(q) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_sample_names_a_non_finite_draw_and_an_overflow():
+    el, st = structure(graphs.band(5, 1))
+    b, d = np.zeros(4), np.ones(5)
+    Z = np.zeros((9, 5))
+    Z[7, 2] = np.nan
+    with pytest.raises(ValueError, match="noise contains NaN or Inf"):
+        _core.gmrf_sample(np.zeros(5), 1.0, b, d, Z, st)
+    with pytest.raises(ValueError, match="not representable"):
+        _core.gmrf_sample(np.zeros(5), 1e300, b, d, np.full((9, 5), 1e10), st)
