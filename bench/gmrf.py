@@ -261,7 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figure", type=Path, default=ROOT / "docs/figures/bench/gmrf_evaluations.png")
     args = ap.parse_args(argv)
     if args.merge:
-        merged = [row for path in args.merge for row in json.loads(path.read_text())["evaluations"]]
+        merged = []
+        for path in args.merge:
+            data = json.loads(path.read_text())
+            merged += data.get("evaluations", [])
+            large = data.get("large")
+            if large and large["solved"]:  # the single-seed --large run
+                merged.append(
+                    {"n": large["n"], "method": large["method"], "median_evals": large["evals"]}
+                )
         figure(merged, args.figure)
         return 0
     info = adapters.environment()
