@@ -352,10 +352,14 @@ def write(results: dict[str, Any], out: Path) -> None:
 
 
 def figures(results: dict[str, Any], folder: Path, model_dir: Path | None = None) -> None:
-    import matplotlib
+    try:
+        import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # an optional extra: the smoke run (CI) has no matplotlib
+        print("(matplotlib not installed: no figures; pip install matplotlib)")
+        return
 
     folder.mkdir(parents=True, exist_ok=True)
     for net, data in results["nets"].items():
