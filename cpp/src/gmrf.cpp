@@ -302,8 +302,7 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
     if ((params.weights.array() < 0.0).any()) {
         invalid("params.weights must be >= 0 (the moment update has no active weights)");
     }
-    const double c_sigma = params.c_sigma, d_sigma = params.d_sigma, c_c = params.c_c;
-    const double c1 = params.c1, cmu = params.cmu, mueff = params.mueff, chi_n = params.chi_n;
+    const double c_c = params.c_c, c1 = params.c1, cmu = params.cmu, mueff = params.mueff;
     const double keep0 = 1.0 - c1 - cmu;
     if (keep0 < -1e-12) invalid("params.c1 + params.cmu must be <= 1");
 
@@ -326,12 +325,10 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
     GMRFStep out;
     out.mean = mean + sigma * y_w;  // c_m = 1 (eq. 42)
     // CSA on the draws: z = D^{-1/2} L^T P^T y is a square root's inverse (eqs. 43-44).
-    out.p_sigma = (1.0 - c_sigma) * p_sigma + std::sqrt(c_sigma * (2.0 - c_sigma) * mueff) * z_w;
-    const double ps_norm = out.p_sigma.norm();
-    out.sigma = sigma * std::exp((c_sigma / d_sigma) * (ps_norm / chi_n - 1.0));
-    const double ps_corr =
-        std::sqrt(1.0 - std::pow(1.0 - c_sigma, 2.0 * static_cast<double>(generation + 1)));
-    out.h_sigma = ps_norm / ps_corr < (1.4 + 2.0 / (static_cast<double>(n) + 1.0)) * chi_n;
+    CSAStep csa = csa_step(p_sigma, z_w, sigma, generation, params);
+    out.p_sigma = std::move(csa.p_sigma);
+    out.sigma = csa.sigma;
+    out.h_sigma = csa.h_sigma;
     const double h = out.h_sigma ? 1.0 : 0.0;
     out.p_c = (1.0 - c_c) * p_c + h * std::sqrt(c_c * (2.0 - c_c) * mueff) * y_w;  // (eq. 45)
     const double keep = keep0 + c1 * (1.0 - h) * c_c * (2.0 - c_c);

@@ -208,6 +208,22 @@ RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const Ma
                                  scaled_plus_lowrank(factor, scale, yt, cz, nullptr, nullptr));
 }
 
+CSAStep csa_step(const VecRef& p_sigma, const VectorXd& z_w, double sigma, long generation,
+                 const IGOCMAParams& params) {
+    const double c_sigma = params.c_sigma, chi_n = params.chi_n;
+    const double n = static_cast<double>(p_sigma.size());
+    CSAStep out;
+    out.p_sigma =
+        (1.0 - c_sigma) * p_sigma + std::sqrt(c_sigma * (2.0 - c_sigma) * params.mueff) * z_w;
+    const double ps_norm = out.p_sigma.norm();
+    out.sigma = sigma * std::exp((c_sigma / params.d_sigma) * (ps_norm / chi_n - 1.0));
+    // Stall of the rank-one path while p_sigma is long (Hansen 2016, h_sigma below eq. 45).
+    const double ps_corr =
+        std::sqrt(1.0 - std::pow(1.0 - c_sigma, 2.0 * static_cast<double>(generation + 1)));
+    out.h_sigma = ps_norm / ps_corr < (1.4 + 2.0 / (n + 1.0)) * chi_n;
+    return out;
+}
+
 void check_cma_params(const IGOCMAParams& params, Eigen::Index lam, long generation) {
     require_size("params.weights", params.weights.size(), lam);
     require_finite("params.weights", params.weights);
@@ -234,8 +250,7 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     checks::step_size(sigma);
     check_cma_params(params, lam, generation);
     const VectorXd& weights = params.weights;
-    const double c_sigma = params.c_sigma, d_sigma = params.d_sigma, c_c = params.c_c;
-    const double c1 = params.c1, cmu = params.cmu, mueff = params.mueff, chi_n = params.chi_n;
+    const double c_c = params.c_c, c1 = params.c1, cmu = params.cmu, mueff = params.mueff;
 
     const std::vector<Eigen::Index> order = rank_order(values);
     const double inv_sigma = 1.0 / sigma;
@@ -269,14 +284,11 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     IGOCMAStep out;
     // Natural-gradient mean step with c_m = 1: m + sigma y_w = m + sum w_i (x_i - m) (eq. 42).
     out.mean = mean + sigma * y_w;
-    // CSA with A^{-1} in place of C^{-1/2} (Krause et al. 2016) (eq. 43), then (eq. 44).
-    out.p_sigma = (1.0 - c_sigma) * p_sigma + std::sqrt(c_sigma * (2.0 - c_sigma) * mueff) * z_w;
-    const double ps_norm = out.p_sigma.norm();
-    out.sigma = sigma * std::exp((c_sigma / d_sigma) * (ps_norm / chi_n - 1.0));
-    // Stall of the rank-one path while p_sigma is long (Hansen 2016, h_sigma below eq. 45).
-    const double ps_corr =
-        std::sqrt(1.0 - std::pow(1.0 - c_sigma, 2.0 * static_cast<double>(generation + 1)));
-    out.h_sigma = ps_norm / ps_corr < (1.4 + 2.0 / (static_cast<double>(n) + 1.0)) * chi_n;
+    // CSA with A^{-1} in place of C^{-1/2} (Krause et al. 2016) (eqs. 43-44, h_sigma).
+    CSAStep csa = csa_step(p_sigma, z_w, sigma, generation, params);
+    out.p_sigma = std::move(csa.p_sigma);
+    out.sigma = csa.sigma;
+    out.h_sigma = csa.h_sigma;
     const double h = out.h_sigma ? 1.0 : 0.0;
     // Evolution path in z-coordinates, p_c = A p_c_z (eq. 45).
     VectorXd pcz = (1.0 - c_c) * p_c_z + h * std::sqrt(c_c * (2.0 - c_c) * mueff) * z_w;

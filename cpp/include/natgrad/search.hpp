@@ -66,6 +66,17 @@ struct IGOCMAParams {
 // One generation of IGO-CMA (Hansen 2016 tutorial eqs. 41-47) on the GEMM-form factor update
 // above (Cholesky root of the n x n M instead when n <= K, where that is cheaper).
 // `generation` counts completed generations before this one (for h_sigma).
+// Cumulative step-size adaptation (Hansen 2016, eqs. 43-44) with the stall h_sigma of the rank-one
+// path (below eq. 45), from the weighted mean z_w of a generation's draws: shared by every
+// strategy with CMA constants (igo-cma, gmrf).
+struct CSAStep {
+    VectorXd p_sigma;
+    double sigma;
+    bool h_sigma;
+};
+CSAStep csa_step(const VecRef& p_sigma, const VectorXd& z_w, double sigma, long generation,
+                 const IGOCMAParams& params);
+
 // The record's weights (one per sample of a population of lam) and constants are usable: finite,
 // and the ones that divide or take roots positive; generation >= 0.
 void check_cma_params(const IGOCMAParams& params, Eigen::Index lam, long generation);
