@@ -152,6 +152,8 @@ def battery(seed: int = 20261201) -> list[tuple[str, tuple[Any, ...]]]:
         ("fisher_blocks_solve", (F_blocks, G_rows)),
         ("fisher_blocks_woodbury_factor", (H01[:5], S[:5], 0.1)),
         ("fisher_blocks_woodbury_solve", (H01[:5], S[:5], F_wood, G_rows, 0.1)),
+        ("standard_normal", (0x243F6A8885A308D3, 7, 301)),
+        ("splitmix64", (0x13198A2E03707344, 12345)),
     ]
 
 

@@ -180,6 +180,8 @@ FUZZ_TABLE: dict[str, tuple[tuple[str, ...], Shape]] = {
             (),
         ),
     ),
+    "standard_normal": (("key", "count", "count"), lambda d: (3, 3)),
+    "splitmix64": (("key", "key"), SCALAR),
     "lowrank_nes_sample": (
         ("vec", "step", "scales", "vec", "batch", "rank"),
         lambda d: (d.big_n, d.n),
@@ -272,6 +274,8 @@ def _build(kind: str, d: Dims, rng: np.random.Generator, free: list[int] | None)
         return 0.7
     if kind == "count":
         return 3
+    if kind == "key":
+        return int(rng.integers(0, 2**63)) * 2 + 1
     if kind == "rank":
         return 1
     if kind == "scales":
@@ -366,6 +370,8 @@ def fuzzed_call(draw: st.DrawFn, name: str) -> tuple[list[Any], Dims, bool]:
         args[i] = draw(st.sampled_from(_BAD_SCALARS))
     elif kind == "count":
         args[i] = draw(st.sampled_from([-1, -(2**40), 2**40]))
+    elif kind == "key":  # outside the 64-bit range, or not an integer: pybind11 refuses it
+        args[i] = draw(st.sampled_from([-1, 2**64, 1.5, None]))
     elif kind == "rank":
         args[i] = draw(st.sampled_from([-1, 2, 2**40, -(2**40)]))
     elif kind in _PARAMS:

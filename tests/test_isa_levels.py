@@ -120,3 +120,18 @@ def test_kernels_from_four_threads_equal_the_serial_results():
         for results in rounds:
             for (name, _), got, want in zip(calls, results, serial, strict=True):
                 assert np.array_equal(got, want), f"{name} changed bits under threads"
+
+
+def test_normals_are_the_same_bits_at_every_level(fresh_results):
+    # the normal generator is promised bit for bit across levels (cpp/include/natgrad/normal.hpp):
+    # integer words and IEEE-exact arithmetic without fused multiply-adds
+    levels = list(fresh_results)
+    if len(levels) < 2:
+        pytest.skip(f"only one importable ISA level on this machine/build: {levels}")
+    names = [name for name, _ in battery()]
+    for name in ("standard_normal", "splitmix64"):
+        i = names.index(name)
+        for level in levels[1:]:
+            assert np.array_equal(fresh_results[level][i], fresh_results[levels[0]][i]), (
+                f"{name}: {level} and {levels[0]} differ"
+            )

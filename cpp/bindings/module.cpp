@@ -19,4 +19,5 @@ PYBIND11_MODULE(NATGRAD_MODULE_NAME, m) {
     natgrad::bindings::bind_gmrf(m);
     natgrad::bindings::bind_lowrank(m);
     natgrad::bindings::bind_wake_sleep(m);
+    natgrad::bindings::bind_random(m);
 }

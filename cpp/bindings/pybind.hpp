@@ -25,5 +25,6 @@ void bind_estimation(py::module_& m);
 void bind_gmrf(py::module_& m);
 void bind_lowrank(py::module_& m);
 void bind_wake_sleep(py::module_& m);
+void bind_random(py::module_& m);
 
 }  // namespace natgrad::bindings

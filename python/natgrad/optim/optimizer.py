@@ -68,6 +68,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._random import standard_normal
 from .._validation import FloatArray, as_float, as_float_array, as_generator, as_int
 from .strategy import Strategy, freeze, is_finite_state
 
@@ -513,7 +514,9 @@ class Optimizer:
         rng_state = self._rng.bit_generator.state
         try:
             noise = (
-                self._rng.random(shape) if self._uniform_noise else self._rng.standard_normal(shape)
+                self._rng.random(shape)
+                if self._uniform_noise
+                else standard_normal(self._rng, shape)
             )
             samples = self._strategy._sample(run.state, noise)
             asked = samples if self._box is None else self._box(samples)
