@@ -296,7 +296,7 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
     check_moments(s_diag, s_off, g);
     checks::vector("p_sigma", p_sigma, n);
     checks::vector("p_c", p_c, n);
-    checks::population(noise, &samples, n, values);
+    checks::population_shapes(noise, &samples, n, values);  // every selected row reaches y_w
     const Eigen::Index lam = noise.rows();
     check_cma_params(params, lam, generation);
     if ((params.weights.array() < 0.0).any()) {
@@ -377,6 +377,10 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
         for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) {
             out.s_off(s) = keep * s_off(s) + c1 * pp * out.p_c(perm(rows(s))) + cmu * mu_off(s);
         }
+    }
+    if (!(out.s_diag.allFinite() && out.s_off.allFinite() && out.mean.allFinite() &&
+          out.p_sigma.allFinite() && out.p_c.allFinite() && std::isfinite(out.sigma))) {
+        checks::population_culprit(noise, &samples);
     }
     out.s_diag = checks::finite_result("gmrf_update", std::move(out.s_diag));
     out.s_off = checks::finite_result("gmrf_update", std::move(out.s_off));

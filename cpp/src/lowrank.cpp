@@ -38,8 +38,12 @@ void require_noise(const MatRef& noise, Eigen::Index n) {
         invalid("noise must have shape (popsize >= 2, " + std::to_string(n) + "), got (" +
                 std::to_string(noise.rows()) + ", " + std::to_string(noise.cols()) + ")");
     }
-    require_finite("noise", noise);
+    // finiteness only when a result is not finite (noise_culprit): every draw the kernels read
+    // reaches their results, so this saves a pass over the (lambda x n) draws
 }
+
+// Names the draws when a result is not finite and they hold a NaN or Inf.
+void noise_culprit(const MatRef& noise) { require_finite("noise", noise); }
 
 // The mirrored draw z_k (Nomura & Ono 2022, Alg. 1: z_{lambda/2 + k} = -z_k) into `z` (owned).
 void mirrored_draw(const MatRef& noise, Eigen::Index k, VectorXd& z) {
@@ -91,6 +95,7 @@ RowMatrixXd lowrank_nes_sample(const VecRef& mean, double sigma, const VecRef& s
                        .matrix()
                        .transpose();
     }
+    if (!x.allFinite()) noise_culprit(noise);
     return checks::finite_result("lowrank_nes_sample", std::move(x));
 }
 
@@ -249,6 +254,10 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
     // sigma <- sigma exp(eta_sigma/2 G_sigma), G_sigma = sum w (|z|^2 - n)/n
     out.sigma = sigma * std::exp(0.5 * eta_sigma * g_sigma);
 
+    if (!(std::isfinite(out.sigma) && out.mean.allFinite() && out.scales.allFinite() &&
+          out.v.allFinite() && out.p_sigma.allFinite() && out.p_c.allFinite())) {
+        noise_culprit(noise);
+    }
     checks::finite_result("lowrank_nes_update", out.sigma);
     out.mean = checks::finite_result("lowrank_nes_update", std::move(out.mean));
     out.scales = checks::finite_result("lowrank_nes_update", std::move(out.scales));

@@ -135,6 +135,10 @@ XNESStep finite_step(XNESStep s) {
     return s;
 }
 
+bool is_finite_step(const SNESStep& s) {
+    return std::isfinite(s.sigma) && s.mean.allFinite() && s.scales.allFinite();
+}
+
 SNESStep finite_step(SNESStep s) {
     require_finite_step("snes_update", s.sigma, s.mean);
     s.scales = checks::finite_result("snes_update", std::move(s.scales));
@@ -160,10 +164,21 @@ RowMatrixXd sample_diagonal(const VecRef& mean, double sigma, const VecRef& scal
     const Eigen::Index n = checks::mean_vector(mean);
     checks::vector("scales", scales, n);
     checks::step_size(sigma);
-    checks::matrix("noise", noise, noise.rows(), n);
-    RowMatrixXd x = noise * (sigma * scales).asDiagonal();
-    x.rowwise() += mean.transpose();
-    return checks::finite_result("sample_diagonal", std::move(x));
+    require_shape("noise", noise.rows(), noise.cols(), noise.rows(), n);
+    const VectorXd d = sigma * scales;
+    RowMatrixXd x(noise.rows(), n);
+    // row by row, each row checked while it is in cache; the draws' finiteness only on failure
+    // (every draw reaches x: scales > 0)
+    bool finite = true;
+    for (Eigen::Index k = 0; k < noise.rows(); ++k) {
+        x.row(k) = noise.row(k).cwiseProduct(d.transpose()) + mean.transpose();
+        finite = finite && x.row(k).allFinite();
+    }
+    if (!finite) {
+        require_finite("noise", noise);
+        checks::not_representable("sample_diagonal");
+    }
+    return x;
 }
 
 std::vector<Eigen::Index> rank_order(const VecRef& values) {
@@ -421,7 +436,7 @@ SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, con
                      const VecRef& values, const SNESParams& params) {
     const Eigen::Index n = checks::mean_vector(mean);
     checks::vector("scales", scales, n);
-    checks::population(noise, nullptr, n, values);
+    checks::population_shapes(noise, nullptr, n, values);  // every draw reaches grad_mu
     const Eigen::Index lam = noise.rows();
     require_size("params.utilities", params.utilities.size(), lam);
     require_finite("params.utilities", params.utilities);
@@ -455,6 +470,7 @@ SNESStep snes_update(const VecRef& mean, double sigma, const VecRef& scales, con
     const double log_gm = log_scales.mean();
     out.scales = (log_scales.array() - log_gm).exp().matrix();
     out.sigma = sigma * std::exp(log_gm);
+    if (!is_finite_step(out)) checks::population_culprit(noise, nullptr);
     return finite_step(std::move(out));
 }
 

@@ -93,6 +93,28 @@ inline void population(const MatRef& noise, const MatRef* samples, Eigen::Index 
     require_finite("values", values);
 }
 
+// The shapes of population(), and finite values; the draws' and candidates' finiteness is left to
+// the result. For the kernels that every entry of noise (and X) reaches -- a NaN or Inf there
+// makes the result non-finite -- which then call population_culprit before reporting a
+// non-finite result, so the message still names the argument. Saves one or two passes over the
+// (popsize x n) arrays, the largest cost of a large-n generation after the arithmetic.
+inline void population_shapes(const MatRef& noise, const MatRef* samples, Eigen::Index n,
+                              const VecRef& values) {
+    if (noise.rows() < 1 || noise.cols() != n) {
+        invalid("noise must have shape (popsize, " + std::to_string(n) + "), got (" +
+                std::to_string(noise.rows()) + ", " + std::to_string(noise.cols()) + ")");
+    }
+    if (samples != nullptr) require_shape("X", samples->rows(), samples->cols(), noise.rows(), n);
+    require_size("values", values.size(), noise.rows());
+    require_finite("values", values);
+}
+
+// Names the draws or candidates when they hold a NaN or Inf (see population_shapes).
+inline void population_culprit(const MatRef& noise, const MatRef* samples) {
+    require_finite("noise", noise);
+    if (samples != nullptr) require_finite("X", *samples);
+}
+
 // Dimension n >= 1 of the search space, from the mean (finite).
 inline Eigen::Index mean_vector(const VecRef& mean) {
     if (mean.size() < 1) invalid("mean must have at least one coordinate, got length 0");
