@@ -73,7 +73,7 @@ def test_csa_states_carry_neutral_tpa_fields(rng):
     s = IGOCMA()
     state = advanced(s, rng, 5, 8, 3)
     assert state.tpa_s == 0.0 and not state.shift_z.any()
-    assert repr(IGOCMA(sigma_rule="tpa")) == "IGOCMA(active=True, sigma_rule='tpa')"
+    assert repr(IGOCMA(sigma_rule="tpa")) == "IGOCMA(active=True, sigma_rule='tpa', margin=None)"
 
 
 @pytest.mark.parametrize("rule", ["CSA", "tpa ", None, 1])
