@@ -4,8 +4,9 @@
 
 For each seed: a 10-D sphere over [-1, 1]^n (optimum 0 at 0.3), and a mixed problem (two
 floats, two ints of which one has a step, one log-scale float; optimum 0), each run by
-``NatgradSampler(seed=s)`` (IGO-CMA), ``CmaEsSampler(seed=s)`` and
-``CmaEsSampler(seed=s, with_margin=True)`` for the same number of trials. Prints the median and
+``NatgradSampler(seed=s)`` (IGO-CMA), ``NatgradSampler(seed=s, with_margin=True)``,
+``CmaEsSampler(seed=s)`` and ``CmaEsSampler(seed=s, with_margin=True)`` for the same number of
+trials. Prints the median and
 range of the best values and the time per trial, and writes ``bench/results/optuna_sampler.json``.
 """
 
@@ -49,6 +50,7 @@ def mixed(trial):
 
 SAMPLERS = {
     "natgrad igo-cma": lambda seed: NatgradSampler(seed=seed),
+    "natgrad margin": lambda seed: NatgradSampler(seed=seed, with_margin=True),
     "CmaEsSampler": lambda seed: optuna.samplers.CmaEsSampler(seed=seed),
     "CmaEsSampler margin": lambda seed: optuna.samplers.CmaEsSampler(seed=seed, with_margin=True),
 }

@@ -73,6 +73,26 @@ def test_mixed_int_float_log_problem():
     assert study.best_value < 1e-2
 
 
+def test_with_margin_encodes_int_parameters_as_cma_es_with_margin():
+    study = run(NatgradSampler(seed=3, with_margin=True), mixed, 300)
+    assert study.best_params["k"] == 3 and study.best_params["m"] == 8
+    assert study.best_value < 1e-2
+    record = study.sampler._latest_record(study.trials)
+    names, scale = record["params"], record["state"].margin_scale
+    stepped = [names.index("k"), names.index("m")]
+    assert np.all(scale[stepped] > 1)  # the margin has widened their encoding
+    np.testing.assert_array_equal(np.delete(scale, stepped), 1.0)  # x, y and log-scale lr
+    for t in study.trials:
+        assert isinstance(t.params["k"], int) and t.params["m"] % 2 == 0
+
+
+def test_with_margin_needs_igo_cma():
+    with pytest.raises(ValueError, match="with_margin=True needs a strategy with integer"):
+        NatgradSampler(method="xnes", with_margin=True)
+    with pytest.raises(ValueError, match="with_margin must be True or False"):
+        NatgradSampler(with_margin=1)
+
+
 def test_seeded_study_is_reproducible_in_memory_and_on_sqlite(tmp_path):
     a = run(NatgradSampler(seed=7), mixed, 30)
     b = run(NatgradSampler(seed=7), mixed, 30)

@@ -14,6 +14,9 @@ How a study maps onto a strategy (the hooks are those of Optuna's ``CmaEsSampler
   finished, the first ``popsize`` of them (by trial number) update the strategy: the same
   pure, validated ``Strategy.update`` that ``natgrad.Optimizer`` uses, with the unbounded,
   unrounded candidates (recomputed from the stored seeds), not the rounded parameters.
+* ``with_margin=True`` encodes int parameters (and floats with a step) as CMA-ES with margin
+  encodes integers (:mod:`natgrad.optim.integers`) instead of rounding them, and applies the
+  margin correction after every update (see ``_Space``).
 * Failed trials, and pruned ones unless ``consider_pruned_trials=True``, are not counted: the
   generation waits for further trials, as in ``CmaEsSampler``. Trials in parallel are all given
   candidates of the current generation; those beyond the first ``popsize`` are not used.
@@ -44,6 +47,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from .._validation import FloatArray, as_float, as_int
+from ..optim.integers import IntegerLattice, default_margin
 from ..optim.optimizer import BoxTransform
 from ..optim.registry import build_strategy
 from ..optim.strategy import Strategy
@@ -68,6 +72,69 @@ _MAX_CONDITION = 1e14
 
 def _reject_constant(name: str) -> float:
     raise ValueError(f"the stored state contains {name}, which natgrad never writes")
+
+
+class _Space:
+    """The map from the strategy's space to [0, 1]ⁿ, Optuna's transformed parameters.
+
+    Continuous coordinates go through natgrad's box map onto [0, 1]. With the margin, a
+    coordinate of K values (an int, or a float with a step) is instead encoded as CMA-ES with
+    margin encodes integers, in lattice units w = K u − ½ (value k ∈ {0, …, K − 1} has the cell
+    [k − ½, k + ½], i.e. u ∈ [k/K, (k + 1)/K]), and u = (w̄ + ½)/K is the centre of its cell.
+    """
+
+    def __init__(self, search_space: dict[str, BaseDistribution], with_margin: bool) -> None:
+        n = len(search_space)
+        counts = np.zeros(n)
+        if with_margin:
+            for i, dist in enumerate(search_space.values()):
+                step = getattr(dist, "step", None)
+                if step is not None and not getattr(dist, "log", False):
+                    counts[i] = math.floor((dist.high - dist.low) / step + 1e-9) + 1  # type: ignore[attr-defined]
+        self.index = np.flatnonzero(counts >= 2)
+        self.counts = counts[self.index]
+        lower, upper = np.zeros(n), np.ones(n)
+        lower[self.index], upper[self.index] = -np.inf, np.inf
+        self.box = BoxTransform(lower, upper)
+        self.lattice = (
+            IntegerLattice(self.index, np.zeros(self.index.size), self.counts - 1)
+            if self.index.size
+            else None
+        )
+
+    def inverse(self, start: FloatArray) -> FloatArray:
+        return self.box.inverse(start)
+
+    def params(self, x: FloatArray, state: Any) -> FloatArray:
+        """The point of [0, 1]ⁿ for the candidate x of the strategy's state."""
+        u = self.box(x)
+        if self.lattice is not None:
+            j, K = self.index, self.counts
+            w_mean, w_x = K * state.mean[j] - 0.5, K * x[j] - 0.5
+            w = self.lattice.nearest(w_mean + state.margin_scale[j] * (w_x - w_mean))
+            u[j] = (w + 0.5) / K
+        return u
+
+    def correct(self, strategy: Strategy, state: Any, popsize: int, margin: float | None) -> Any:
+        """The margin correction (natgrad.optim.integers) in lattice units; the state otherwise."""
+        if self.lattice is None:
+            return state
+        j, K = self.index, self.counts
+        n = len(state.mean)
+        scale = np.ones(n)
+        scale[j] = K
+        shift = np.zeros(n)
+        shift[j] = 0.5
+        alpha = default_margin(n, popsize) if margin is None else margin
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            w_mean, margin_scale = self.lattice.correct(
+                scale * state.mean - shift,
+                scale * strategy.axis_scales(state),
+                state.margin_scale,
+                alpha,
+            )
+        new = state._replace(mean=(w_mean + shift) / scale, margin_scale=margin_scale)
+        return strategy.check_state(new)  # non-finite (an underflowed axis): ValueError
 
 
 class NatgradSampler(BaseSampler):
@@ -111,6 +178,11 @@ class NatgradSampler(BaseSampler):
         same population size unless "ipop").
     inc_popsize : int, default 2
         Population growth factor of each IPOP restart.
+    with_margin : bool, default False
+        Treat int parameters and floats with a ``step`` (not log-scale ones) as CMA-ES with
+        margin treats integers (:mod:`natgrad.optim.integers`, as ``CmaEsSampler``'s
+        ``with_margin``): the probability of leaving the current value stays at least the
+        strategy's ``margin`` (default 1/(nλ)). Needs ``method="igo-cma"``.
     """
 
     def __init__(
@@ -128,6 +200,7 @@ class NatgradSampler(BaseSampler):
         consider_pruned_trials: bool = False,
         restart_strategy: str | None = None,
         inc_popsize: int = 2,
+        with_margin: bool = False,
     ) -> None:
         if not isinstance(method, (str, Strategy)):
             raise ValueError(f"method must be a method name or a Strategy, got {method!r:.80}")
@@ -155,6 +228,13 @@ class NatgradSampler(BaseSampler):
             )
         if restart_strategy not in (None, "ipop"):
             raise ValueError(f"restart_strategy must be None or 'ipop', got {restart_strategy!r}")
+        if not isinstance(with_margin, (bool, np.bool_)):
+            raise ValueError(f"with_margin must be True or False, got {with_margin!r}")
+        if with_margin and not strategy.supports_integers:
+            raise ValueError(
+                f"with_margin=True needs a strategy with integer handling (CMA-ES with margin: "
+                f"'igo-cma'), got {strategy.name!r}"
+            )
         if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
             raise ValueError(
                 "independent_sampler must be an optuna.samplers.BaseSampler, got "
@@ -171,6 +251,7 @@ class NatgradSampler(BaseSampler):
         self._consider_pruned_trials = bool(consider_pruned_trials)
         self._restart_strategy = restart_strategy
         self._inc_popsize = as_int("inc_popsize", inc_popsize, minimum=2)
+        self._with_margin = bool(with_margin)
         self._search_space = IntersectionSearchSpace()
 
     # ------------------------------------------------------------------ Optuna's hooks
@@ -199,12 +280,12 @@ class NatgradSampler(BaseSampler):
             return {}
         names = list(search_space)
         trans = _SearchSpaceTransform(search_space, transform_step=True, transform_0_1=True)
-        box = BoxTransform(np.zeros(len(names)), np.ones(len(names)))
+        space = _Space(search_space, self._with_margin)
         rng = np.random.default_rng(None if self._seed is None else [self._seed, trial.number])
         record = self._latest_record(trials)
         if record is None:
             record = self._initial_record(
-                names, self._start(names, trans), box, generation=0, restart=0
+                names, self._start(names, trans), space, generation=0, restart=0
             )
         elif record["params"] != names:
             if self._warn_independent_sampling:
@@ -219,7 +300,7 @@ class NatgradSampler(BaseSampler):
         members = [(t, v) for t, v in finished if t.system_attrs.get(_KEY_GENERATION) == generation]
         if len(members) >= record["popsize"]:
             members.sort(key=lambda tv: tv[0].number)
-            record = self._told(record, members[: record["popsize"]], study, names, box, rng)
+            record = self._told(record, members[: record["popsize"]], study, names, space, rng)
             self._store(study, trial, record)
 
         state = record["state"]
@@ -229,7 +310,7 @@ class NatgradSampler(BaseSampler):
         x = self._strategy._sample(state, z)[0]
         if not np.isfinite(x).all():  # σ grew beyond float64: start afresh
             record = self._initial_record(
-                names, rng.random(len(names)), box, generation=generation + 1,
+                names, rng.random(len(names)), space, generation=generation + 1,
                 restart=record["restart"] + 1,
             )  # fmt: skip
             self._store(study, trial, record)
@@ -237,7 +318,7 @@ class NatgradSampler(BaseSampler):
         storage = study._storage
         storage.set_trial_system_attr(trial._trial_id, _KEY_GENERATION, record["generation"])
         storage.set_trial_system_attr(trial._trial_id, _KEY_SEED, noise_seed)
-        params: dict[str, Any] = trans.untransform(box(x))
+        params: dict[str, Any] = trans.untransform(space.params(x, record["state"]))
         return params
 
     def sample_independent(
@@ -311,7 +392,7 @@ class NatgradSampler(BaseSampler):
         self,
         names: list[str],
         start: FloatArray,
-        box: BoxTransform,
+        space: _Space,
         *,
         generation: int,
         restart: int,
@@ -320,7 +401,7 @@ class NatgradSampler(BaseSampler):
         """Generation 0 of run ``restart``, with its mean at ``start`` (a point of [0, 1]ⁿ)."""
         if popsize is None:
             popsize = self._popsize or self._strategy.default_popsize(len(names))
-        state = self._strategy.initial_state(box.inverse(start), self._sigma0)
+        state = self._strategy.initial_state(space.inverse(start), self._sigma0)
         return {
             "params": names,
             "generation": generation,
@@ -358,7 +439,7 @@ class NatgradSampler(BaseSampler):
         members: list[tuple[FrozenTrial, float]],
         study: optuna.Study,
         names: list[str],
-        box: BoxTransform,
+        space: _Space,
         rng: np.random.Generator,
     ) -> dict[str, Any]:
         """The record after the generation of ``members`` (pure: nothing is stored here)."""
@@ -382,10 +463,13 @@ class NatgradSampler(BaseSampler):
             try:
                 x = strategy.sample(state, z)
                 new_state = strategy.update(state, z, x, values)
+                new_state = space.correct(
+                    strategy, new_state, popsize, getattr(strategy, "margin", None)
+                )
             except ValueError as exc:
                 _logger.warning(f"natgrad: the {strategy.name} update failed ({exc}); restarting")
                 return self._initial_record(
-                    names, rng.random(n), box, generation=generation, restart=restart + 1,
+                    names, rng.random(n), space, generation=generation, restart=restart + 1,
                     popsize=popsize,
                 )  # fmt: skip
             if self._restart_strategy == "ipop" and self._converged(new_state, values):
@@ -394,7 +478,7 @@ class NatgradSampler(BaseSampler):
                     f"restart {restart + 1} with popsize {popsize * self._inc_popsize}"
                 )
                 return self._initial_record(
-                    names, rng.random(n), box, generation=generation, restart=restart + 1,
+                    names, rng.random(n), space, generation=generation, restart=restart + 1,
                     popsize=popsize * self._inc_popsize,
                 )  # fmt: skip
         return {**record, "generation": generation, "state": new_state}
