@@ -70,7 +70,7 @@ def test_mixed_int_float_log_problem():
     best = study.best_params
     assert isinstance(best["k"], int) and isinstance(best["m"], int) and best["m"] % 2 == 0
     assert best["k"] == 3 and best["m"] == 8
-    assert study.best_value < 1e-2
+    assert study.best_value < 1e-3
 
 
 def test_with_margin_encodes_int_parameters_as_cma_es_with_margin():
@@ -225,7 +225,7 @@ def test_ipop_restarts_when_an_int_problem_is_solved():
     def objective(trial):
         return (trial.suggest_int("i", 0, 50) - 17) ** 2 + (trial.suggest_int("j", 0, 50) - 5) ** 2
 
-    study = run(NatgradSampler(seed=0, restart_strategy="ipop"), objective, 250)  # restarts at 151
+    study = run(NatgradSampler(seed=0, restart_strategy="ipop"), objective, 250)  # restarts at 109
     assert study.best_value == 0
     restarts = {t.system_attrs.get("natgrad:generation") for t in study.trials}
     markers = [
@@ -370,3 +370,15 @@ def test_comparable_to_cmaes_sampler_on_a_10d_sphere():
         sampler = optuna.samplers.CmaEsSampler(seed=seed)
         theirs.append(run(sampler, objective, trials).best_value)
     assert np.median(ours) < 5 * np.median(theirs), (ours, theirs)
+
+
+def test_comparable_to_cmaes_sampler_on_a_mixed_problem():
+    """Int parameters settle on a value as fast as CmaEsSampler's: the update sees them at the
+    centre of their rounded value's cell (bench/optuna_sampler.py: medians 1.6e-7 and 1.7e-7
+    after 400 trials over 10 seeds; 1e-5 when the update saw the unrounded candidates)."""
+    pytest.importorskip("cmaes")
+    ours, theirs = [], []
+    for seed in range(3):
+        ours.append(run(NatgradSampler(seed=seed), mixed, 300).best_value)
+        theirs.append(run(optuna.samplers.CmaEsSampler(seed=seed), mixed, 300).best_value)
+    assert np.median(ours) < 10 * np.median(theirs), (ours, theirs)
