@@ -221,11 +221,21 @@ class IGOCMA(Strategy):
         """The z of the candidates: ``noise``, with TPA's pair ±r u in rows 0 and 1 (module doc)."""
         if self.sigma_rule != "tpa" or noise.shape[0] < 3:
             return noise
-        norm = float(np.linalg.norm(state.shift_z))
+        # norms of entries beyond ~1e154 overflow: then through the unit vector, and a pair
+        # that overflows is refused as any overflowing sample is (by the boundary)
+        with np.errstate(over="ignore"):
+            norm = float(np.linalg.norm(state.shift_z))
+            length = float(np.linalg.norm(noise[0]))
         if not norm > 0.0:  # generation 0 (no mean shift yet): i.i.d. draws only
             return noise
         z = noise.copy()
-        z[0] = (float(np.linalg.norm(noise[0])) / norm) * state.shift_z
+        if math.isfinite(norm):
+            with np.errstate(over="ignore", invalid="ignore"):
+                z[0] = (length / norm) * state.shift_z
+        else:
+            unit = state.shift_z / float(np.max(np.abs(state.shift_z)))
+            with np.errstate(over="ignore", invalid="ignore"):
+                z[0] = length * (unit / float(np.linalg.norm(unit)))
         z[1] = -z[0]
         return z
 
