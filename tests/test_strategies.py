@@ -177,6 +177,7 @@ def _igo_state(rng, n, generation=5, p_sigma_scale=1.0):
         generation=generation,
         shift_z=np.zeros(n),
         tpa_s=0.0,
+        margin_scale=np.ones(n),
     )
 
 

@@ -73,7 +73,7 @@ def test_csa_states_carry_neutral_tpa_fields(rng):
     s = IGOCMA()
     state = advanced(s, rng, 5, 8, 3)
     assert state.tpa_s == 0.0 and not state.shift_z.any()
-    assert repr(IGOCMA(sigma_rule="tpa")) == "IGOCMA(active=True, sigma_rule='tpa')"
+    assert repr(IGOCMA(sigma_rule="tpa")) == "IGOCMA(active=True, sigma_rule='tpa', margin=None)"
 
 
 @pytest.mark.parametrize("rule", ["CSA", "tpa ", None, 1])
@@ -130,3 +130,13 @@ def test_checkpoint_round_trip(tmp_path):
         back.tell(Y, F.rosenbrock(Y))
     np.testing.assert_array_equal(opt.state.factor, back.state.factor)
     assert opt.state.tpa_s == back.state.tpa_s
+
+
+def test_a_huge_last_shift_gives_the_pair_without_an_overflow_warning():
+    """|shift_z| beyond ~1e154 overflowed np.linalg.norm (a RuntimeWarning, an error under
+    -W error; found by test_fuzz_optim): the pair's direction now comes from the unit vector."""
+    s = IGOCMA(sigma_rule="tpa")
+    state = s.initial_state(np.zeros(3), 1.0)._replace(shift_z=np.array([0.0, 0.0, 1e300]))
+    X = s.sample(state, np.ones((4, 3)))
+    np.testing.assert_allclose(X[0], [0.0, 0.0, np.sqrt(3.0)], rtol=1e-15)
+    np.testing.assert_array_equal(X[1], -X[0])

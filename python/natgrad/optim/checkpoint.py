@@ -10,7 +10,8 @@ Format (version 1): one NumPy ``.npz`` archive, written with ``numpy.savez`` and
   fields of the state records, and the random generator's bit-generator state;
 * ``state.<field>`` and ``checked_state.<field>``: the array fields of the strategy's state (the
   current one and the last one verified finite);
-* ``best_x``, ``bounds.lower``, ``bounds.upper`` and ``pending.noise`` when present.
+* ``best_x``, ``bounds.lower``, ``bounds.upper`` and ``pending.noise`` when present;
+  ``integers`` in the JSON lists the integer coordinates (absent or null: none).
 
 The candidates of a pending batch are not stored: loading recomputes them from the noise and the
 state, so a file cannot make the optimiser tell a batch it did not draw. Loading validates every
@@ -105,10 +106,8 @@ def save(opt: Optimizer, path: str | os.PathLike[str]) -> None:
         arrays["best_x"] = np.asarray(run.best_x)
     if run.pending is not None:
         arrays["pending.noise"] = run.pending.noise
-    box = opt._box
-    if box is not None:
-        arrays["bounds.lower"] = np.where(box.has_lower, box.lower, -np.inf)
-        arrays["bounds.upper"] = np.where(box.has_upper, box.upper, np.inf)
+    if opt._sides is not None:
+        arrays["bounds.lower"], arrays["bounds.upper"] = opt._sides
     bit_generator = opt._rng.bit_generator
     meta = {
         "format": FORMAT,
@@ -118,6 +117,7 @@ def save(opt: Optimizer, path: str | os.PathLike[str]) -> None:
         "options": _jsonable(strategy.options()),
         "dim": opt.dim,
         "settings": {name: _jsonable(getattr(opt, f"_{name}")) for name in _SETTINGS},
+        "integers": None if opt._lattice is None else opt._lattice.index.tolist(),
         "run": {
             "evaluations": run.evaluations,
             "generation": run.generation,
@@ -241,6 +241,7 @@ def _restore(meta: dict[str, Any], archive: _Archive, optimizer_cls: Any, batch_
         stagnation=settings["stagnation"],
         max_condition=settings["max_condition"],
         rng=rng,
+        integers=meta.get("integers"),  # absent in files without integer coordinates
     )
     if opt.dim != meta["dim"]:
         raise ValueError(f"dim {meta['dim']!r} does not match state.mean")
@@ -271,7 +272,7 @@ def _restore(meta: dict[str, Any], archive: _Archive, optimizer_cls: Any, batch_
         if noise.shape != shape or not np.isfinite(noise).all():
             raise ValueError(f"pending.noise must be finite with shape {shape}")
         samples = strategy.sample(state, noise)
-        asked = samples if opt._box is None else opt._box(samples)
+        asked = opt._for_f(state, samples)
         returned = asked.copy()
         returned.flags.writeable = False
         pending = batch_cls(np.ascontiguousarray(noise), samples, asked, returned)

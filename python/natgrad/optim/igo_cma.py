@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import _core
-from .._validation import FloatArray
+from .._validation import FloatArray, as_float
 from . import _common
 from .strategy import Strategy
 from .utilities import cma_weights
@@ -68,6 +68,9 @@ class IGOCMAState(NamedTuple):
         zeros at generation 0): the direction of TPA's mirrored pair.
     tpa_s : float
         TPA's cumulative rank difference s (0 with ``sigma_rule="csa"``).
+    margin_scale : ndarray (n,)
+        Diagonal A of CMA-ES with margin's encoding of integer coordinates (1 elsewhere, and
+        everywhere in a run without ``integers``; see :mod:`natgrad.optim.integers`).
     """
 
     mean: FloatArray
@@ -78,6 +81,7 @@ class IGOCMAState(NamedTuple):
     generation: int
     shift_z: FloatArray
     tpa_s: float
+    margin_scale: FloatArray
 
 
 class IGOCMAParameters(NamedTuple):
@@ -155,6 +159,10 @@ class IGOCMA(Strategy):
     sigma_rule : {"csa", "tpa"}, default "csa"
         Step-size rule: cumulative step-size adaptation, or two-point adaptation with a mirrored
         pair along the last mean shift as rows 0 and 1 of every batch (module docstring).
+    margin : float, optional
+        With integer coordinates (``Optimizer(..., integers=...)``): the lower bound α on the
+        probability that an integer coordinate leaves its current value (CMA-ES with margin,
+        :mod:`natgrad.optim.integers`), in (0, 0.5); default 1/(nλ).
 
     Notes
     -----
@@ -179,16 +187,24 @@ class IGOCMA(Strategy):
         "generation": "count",
         "shift_z": "vector",
         "tpa_s": "real",
+        "margin_scale": "positive_vector",
     }
-    option_names = ("active", "sigma_rule")
+    option_names = ("active", "sigma_rule", "margin")
 
-    def __init__(self, *, active: bool = True, sigma_rule: str = "csa") -> None:
+    def __init__(
+        self, *, active: bool = True, sigma_rule: str = "csa", margin: float | None = None
+    ) -> None:
         if not isinstance(active, (bool, np.bool_)):
             raise ValueError(f"active must be True or False, got {active!r}")
         if sigma_rule not in ("csa", "tpa"):
             raise ValueError(f"sigma_rule must be 'csa' or 'tpa', got {sigma_rule!r}")
+        if margin is not None:
+            margin = as_float("margin", margin, positive=True)
+            if not margin < 0.5:
+                raise ValueError(f"margin must lie in (0, 0.5), got {margin!r}")
         self.active = bool(active)
         self.sigma_rule = sigma_rule
+        self.margin = margin
 
     def parameters(self, dim: int, popsize: int) -> IGOCMAParameters:
         """Constants of IGO-CMA in dimension ``dim`` with population ``popsize``."""
@@ -197,17 +213,29 @@ class IGOCMA(Strategy):
     def _initial_state(self, x0: FloatArray, sigma0: float) -> IGOCMAState:
         """Generation 0: mean ``x0``, step size ``sigma0``, A = I, zero paths."""
         n = x0.size
-        return IGOCMAState(x0, sigma0, np.eye(n), np.zeros(n), np.zeros(n), 0, np.zeros(n), 0.0)
+        return IGOCMAState(
+            x0, sigma0, np.eye(n), np.zeros(n), np.zeros(n), 0, np.zeros(n), 0.0, np.ones(n)
+        )
 
     def _draws(self, state: IGOCMAState, noise: FloatArray) -> FloatArray:
         """The z of the candidates: ``noise``, with TPA's pair ±r u in rows 0 and 1 (module doc)."""
         if self.sigma_rule != "tpa" or noise.shape[0] < 3:
             return noise
-        norm = float(np.linalg.norm(state.shift_z))
+        # norms of entries beyond ~1e154 overflow: then through the unit vector, and a pair
+        # that overflows is refused as any overflowing sample is (by the boundary)
+        with np.errstate(over="ignore"):
+            norm = float(np.linalg.norm(state.shift_z))
+            length = float(np.linalg.norm(noise[0]))
         if not norm > 0.0:  # generation 0 (no mean shift yet): i.i.d. draws only
             return noise
         z = noise.copy()
-        z[0] = (float(np.linalg.norm(noise[0])) / norm) * state.shift_z
+        if math.isfinite(norm):
+            with np.errstate(over="ignore", invalid="ignore"):
+                z[0] = (length / norm) * state.shift_z
+        else:
+            unit = state.shift_z / float(np.max(np.abs(state.shift_z)))
+            with np.errstate(over="ignore", invalid="ignore"):
+                z[0] = length * (unit / float(np.linalg.norm(unit)))
         z[1] = -z[0]
         return z
 
@@ -236,8 +264,9 @@ class IGOCMA(Strategy):
         )
         if self.sigma_rule == "csa":
             return IGOCMAState(
-                mean, sigma, factor, p_sigma, p_c_z, state.generation + 1, state.shift_z, 0.0
-            )
+                mean, sigma, factor, p_sigma, p_c_z, state.generation + 1, state.shift_z, 0.0,
+                state.margin_scale,
+            )  # fmt: skip
         # z_w from the path recursion p_σ' = (1 − c_σ) p_σ + √(c_σ(2 − c_σ)μ_eff) z_w (eq. 43)
         pp = _parameters(n, lam, self.active)
         shift_z = (p_sigma - (1 - pp.c_sigma) * state.p_sigma) / math.sqrt(
@@ -252,8 +281,9 @@ class IGOCMA(Strategy):
             )
             sigma = state.sigma * math.exp(tpa_s / tpa_damping(n, lam))
         return IGOCMAState(
-            mean, sigma, factor, p_sigma, p_c_z, state.generation + 1, shift_z, float(tpa_s)
-        )
+            mean, sigma, factor, p_sigma, p_c_z, state.generation + 1, shift_z, float(tpa_s),
+            state.margin_scale,
+        )  # fmt: skip
 
     def scale_step(self, state: IGOCMAState, factor: float) -> IGOCMAState:
         return state._replace(sigma=state.sigma * factor)

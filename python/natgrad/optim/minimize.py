@@ -155,6 +155,7 @@ def minimize(
     tolfun: float = 1e-12,
     stagnation: int | None = None,
     max_condition: float = 1e14,
+    integers: Any = None,
 ) -> OptimizeResult:
     """Minimise a black-box function with a natural-gradient evolution strategy.
 
@@ -218,6 +219,11 @@ def minimize(
     popsize, tolx, tolfun, stagnation, max_condition
         The :class:`~natgrad.optim.Optimizer`'s settings, with the same names and defaults there
         (``popsize`` is the first run's; IPOP doubles it at each restart).
+    integers : sequence of int or boolean mask, optional
+        Coordinates that take integer values (``"igo-cma"``: CMA-ES with margin, Hamano et al.,
+        GECCO 2022; see :mod:`natgrad.optim.integers`). f then receives, at those coordinates,
+        integral float64 values inside ``bounds`` (the rest as usual), and ``res.x`` is such a
+        point; ``res.mean`` is rounded there as well.
 
     Returns
     -------
@@ -326,6 +332,7 @@ def minimize(
                 tolfun=tolfun,
                 stagnation=stagnation,
                 max_condition=max_condition,
+                integers=integers,
             )
             record: list[Any] = [opt, None]
             runs.append(record)

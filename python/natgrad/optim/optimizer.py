@@ -295,9 +295,28 @@ def parse_bounds(bounds: Any, dim: int) -> tuple[FloatArray, FloatArray] | None:
     )
 
 
-def _parse_bounds(bounds: Any, dim: int) -> BoxTransform | None:
-    sides = parse_bounds(bounds, dim)
-    return None if sides is None else BoxTransform(*sides)
+def _integer_lattice(
+    strategy: Strategy, integers: Any, sides: tuple[FloatArray, FloatArray] | None, dim: int
+) -> tuple[Any, BoxTransform | None]:
+    """The integer coordinates' lattice (or None) and the box map of the other coordinates."""
+    from .integers import IntegerLattice, parse_integers
+
+    index = parse_integers(integers, dim)
+    if index is None:
+        return None, None if sides is None else BoxTransform(*sides)
+    if strategy.domain != "real" or not strategy.supports_integers:
+        raise ValueError(
+            f"integers= needs a strategy with integer handling (CMA-ES with margin: 'igo-cma'), "
+            f"got {strategy.name!r} with integers={integers!r:.80}"
+        )
+    lower, upper = sides if sides is not None else (np.full(dim, -np.inf), np.full(dim, np.inf))
+    lattice = IntegerLattice(index, lower[index], upper[index])
+    lower, upper = lower.copy(), upper.copy()
+    lower[index], upper[index] = -np.inf, np.inf  # integer coordinates are clipped, not folded
+    box = (
+        BoxTransform(lower, upper) if np.isfinite(lower).any() or np.isfinite(upper).any() else None
+    )
+    return lattice, box
 
 
 class Batch(NamedTuple):
@@ -403,6 +422,14 @@ class Optimizer:
     options : dict, optional
         With a method name: the strategy's options (its constructor's keywords), exactly as in
         ``natgrad.minimize``; unknown keys are a ValueError listing the valid ones.
+    integers : sequence of int or boolean mask, optional
+        Coordinates that take integer values (CMA-ES with margin, :mod:`natgrad.optim.integers`;
+        strategies with ``supports_integers``: ``"igo-cma"``). ``ask()`` returns them as
+        integral floats, the nearest integer inside their ``bounds`` to m + A(x − m); the
+        distribution itself stays continuous, and after each update the margin keeps the
+        probability of leaving the current integer at least ``margin`` (an option of the
+        strategy; default 1/(nλ)). ``best_x`` and ``mean`` are integral there too. The box map
+        of ``bounds`` applies to the other coordinates; integer coordinates are clipped.
 
     Examples
     --------
@@ -433,6 +460,7 @@ class Optimizer:
         seed: Any = None,
         rng: np.random.Generator | None = None,
         options: dict[str, Any] | None = None,
+        integers: Any = None,
     ) -> None:
         strategy = _as_strategy(strategy, options)
         x0_arr = as_float_array("x0", x0, ndim=1)
@@ -460,12 +488,13 @@ class Optimizer:
                 f"{{-1, +1}}^n, got bounds={bounds!r:.80}"
             )
         self._bounds = bounds
-        self._box = _parse_bounds(bounds, n)
-        if self._box is not None:
-            lb = np.where(self._box.has_lower, self._box.lower, -np.inf)
-            ub = np.where(self._box.has_upper, self._box.upper, np.inf)
+        self._sides = parse_bounds(bounds, n)
+        self._lattice, self._box = _integer_lattice(strategy, integers, self._sides, n)
+        if self._sides is not None:
+            lb, ub = self._sides
             if not np.all((lb <= x0_arr) & (x0_arr <= ub)):
                 raise ValueError(f"x0 must lie inside bounds, got {x0_arr}")
+        if self._box is not None:
             x0_arr = self._box.inverse(x0_arr)
         self._max_evals = None if max_evals is None else as_count("max_evals", max_evals)
         self._ftarget = None if ftarget is None else as_float("ftarget", ftarget)
@@ -519,7 +548,7 @@ class Optimizer:
                 else standard_normal(self._rng, shape)
             )
             samples = self._strategy._sample(run.state, noise)
-            asked = samples if self._box is None else self._box(samples)
+            asked = self._for_f(run.state, samples)
             returned = asked.copy()
             # read-only, so an unchanged batch is recognised by identity in tell()
             returned.flags.writeable = False
@@ -589,10 +618,13 @@ class Optimizer:
             vals[~finite] = min(worst + spread, float(np.finfo(np.float64).max))
 
         try:
+            updated = self._strategy._update(run.state, batch.noise, batch.samples, vals)
+            if self._lattice is not None:  # CMA-ES with margin: after every update
+                updated = self._strategy._correct_margin(updated, self._lattice, self._popsize)
+                if not is_finite_state(updated):
+                    raise ValueError("the margin correction overflowed (an axis scale underflowed)")
             # the update's arrays are new ones no caller holds: frozen in place
-            state = freeze(
-                self._strategy._update(run.state, batch.noise, batch.samples, vals), owned=True
-            )
+            state = freeze(updated, owned=True)
         except ValueError as exc:
             # everything passed in was made and checked here, so this is a numerical breakdown
             # (the new state would overflow float64, or the factor update found no positive
@@ -618,6 +650,13 @@ class Optimizer:
             history, 0, reason, None,
         )  # fmt: skip
         return new if reason is not None else self._check_stop(new, vals, finite)
+
+    def _for_f(self, state: Any, samples: FloatArray) -> FloatArray:
+        """The points f sees: samples mapped into the box, integer coordinates encoded."""
+        asked = samples if self._box is None else self._box(samples)
+        if self._lattice is not None:
+            asked = self._lattice.encode(asked, state.mean, state.margin_scale)
+        return asked
 
     def _as_values(self, values: Any) -> FloatArray:
         if type(values) is np.ndarray and values.dtype == np.float64:
@@ -741,9 +780,10 @@ class Optimizer:
 
     @property
     def mean(self) -> FloatArray:
-        """Mean of the search distribution (mapped into the box when ``bounds`` is given)."""
-        m = np.array(self._run.state.mean, dtype=np.float64)
-        return m if self._box is None else self._box(m)
+        """Mean of the search distribution (mapped into the box when ``bounds`` is given; the
+        nearest admitted integer on ``integers`` coordinates)."""
+        state = self._run.state
+        return self._for_f(state, np.array(state.mean, dtype=np.float64))
 
     @property
     def sigma(self) -> float:

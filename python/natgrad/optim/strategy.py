@@ -31,6 +31,10 @@ Conventions
   produced and finite ``values`` (popsize,); lower is better.
 * ``scale_step(state, factor)`` multiplies the spread of the search distribution by ``factor``
   (the shell halves it after a generation without any finite value).
+* Integer coordinates (CMA-ES with margin, :mod:`natgrad.optim.integers`): a strategy whose
+  state has a ``margin_scale`` field ("positive_vector", all ones until corrected) supports
+  them. ``correct_margin(state, lattice, popsize)`` applies the margin correction after an
+  ``update``; it changes only ``mean`` and ``margin_scale``, and needs only ``axis_scales``.
 * Work per generation follows the strategy's stated complexity (e.g. O(λn²) for full covariance):
   the heavy lifting is one call into the compiled core.
 """
@@ -242,6 +246,55 @@ class Strategy:
             if checked is not value:
                 fixed[field] = checked
         return state._replace(**fixed) if fixed else state
+
+    @property
+    def supports_integers(self) -> bool:
+        """True when the state carries CMA-ES with margin's ``margin_scale`` (integer variables)."""
+        return "margin_scale" in self.state_fields
+
+    def correct_margin(self, state: Any, lattice: Any, popsize: int) -> Any:
+        """The state after the margin correction of the integer coordinates of ``lattice``.
+
+        ``lattice`` is a :class:`natgrad.optim.integers.IntegerLattice` of the state's dimension;
+        ``popsize`` the λ of the generation just told (the default margin is 1/(nλ)). Only
+        ``mean`` and ``margin_scale`` change (see :mod:`natgrad.optim.integers`).
+        """
+        from .integers import IntegerLattice
+
+        if not self.supports_integers:
+            raise ValueError(
+                f"{self.name!r} has no integer handling (its state has no margin_scale field); "
+                "use method 'igo-cma'"
+            )
+        state = self.check_state(state)
+        if not isinstance(lattice, IntegerLattice):
+            raise ValueError(
+                f"lattice must be a natgrad.optim.integers.IntegerLattice, got "
+                f"{type(lattice).__name__}"
+            )
+        n = len(state.mean)
+        if lattice.index.size and not 0 <= int(lattice.index.min()) <= int(lattice.index.max()) < n:
+            raise ValueError(f"lattice indices must lie in [0, {n}), got {lattice.index.tolist()}")
+        if type(popsize) is not int or popsize < 2:
+            popsize = as_int("popsize", popsize, minimum=2)
+        new = self._correct_margin(state, lattice, popsize)
+        if not is_finite_state(new):
+            raise ValueError(
+                "the margin correction overflowed to a non-finite state (an axis scale "
+                "σ√C_jj of an integer coordinate has underflowed)"
+            )
+        return freeze(new)
+
+    def _correct_margin(self, state: Any, lattice: Any, popsize: int) -> Any:
+        from .integers import default_margin
+
+        margin = getattr(self, "margin", None)
+        alpha = default_margin(len(state.mean), popsize) if margin is None else margin
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            mean, scale = lattice.correct(
+                state.mean, self.axis_scales(state), state.margin_scale, alpha
+            )
+        return state._replace(mean=mean, margin_scale=scale)
 
     def _check_noise(self, noise: ArrayLike) -> FloatArray:
         z = checked_array("noise", noise, (None, None))
