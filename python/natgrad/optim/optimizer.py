@@ -530,7 +530,7 @@ class Optimizer:
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self) -> FloatArray:
-        """Draw a new generation: an (λ, n) array (a copy; inside ``bounds`` if given).
+        """Draw a new generation: a read-only (λ, n) array (inside ``bounds`` if given).
 
         Raises
         ------
@@ -549,9 +549,11 @@ class Optimizer:
             )
             samples = self._strategy._sample(run.state, noise)
             asked = self._for_f(run.state, samples)
-            returned = asked.copy()
-            # read-only, so an unchanged batch is recognised by identity in tell()
-            returned.flags.writeable = False
+            # never written again: the caller gets a read-only view of a read-only array (its
+            # flag cannot be set back without going through .base), and an unchanged batch is
+            # recognised by identity in tell(); no copy of the (λ, n) batch per generation
+            asked.flags.writeable = False
+            returned = asked.view()
             self._run = Run._make((*run[:-1], Batch(noise, samples, asked, returned)))
             return returned
         except ValueError as exc:
