@@ -219,3 +219,26 @@ def test_plot_without_matplotlib_names_the_extra(monkeypatch):
     res = ng.minimize(sphere, np.ones(3), 0.5, seed=2, max_iter=3, vectorized=True)
     with pytest.raises(ImportError, match=r'pip install "natgrad\[plot\]"'):
         ng.plot(res)
+
+
+def test_history_can_be_switched_off(tmp_path):
+    on = ng.minimize(sphere, np.ones(4), 0.5, seed=2, max_iter=30, vectorized=True)
+    off = ng.minimize(sphere, np.ones(4), 0.5, seed=2, max_iter=30, vectorized=True, history=False)
+    assert off.history is None
+    np.testing.assert_array_equal(off.x, on.x)  # the run itself is the same
+    with pytest.raises(ValueError, match="history=True"):
+        ng.minimize(sphere, np.ones(4), 0.5, max_iter=3, history=False, log=tmp_path / "a.csv")
+    with pytest.raises(ValueError, match="history"):
+        ng.minimize(sphere, np.ones(4), 0.5, max_iter=3, history="yes")
+    # resumable without a history as well
+    path = tmp_path / "c.npz"
+
+    def stop(info):
+        if info.nit == 12:
+            raise KeyboardInterrupt
+
+    args = dict(seed=2, max_iter=30, vectorized=True, history=False)
+    ng.minimize(sphere, np.ones(4), 0.5, **args, checkpoint=path, callback=stop)
+    again = ng.minimize(sphere, np.ones(4), 0.5, **args, resume=path)
+    np.testing.assert_array_equal(again.x, on.x)
+    assert again.history is None and again.nfev == on.nfev

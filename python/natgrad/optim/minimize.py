@@ -178,6 +178,7 @@ def minimize(
     checkpoint_time: float | None = None,
     resume: str | os.PathLike[str] | None = None,
     fixed_variables: dict[int, float] | None = None,
+    history: bool = True,
 ) -> OptimizeResult:
     """Minimise a black-box function with a natural-gradient evolution strategy.
 
@@ -262,6 +263,16 @@ def minimize(
         the uninterrupted run (x, fun, nfev, history), restarts included; ``max_time`` counts
         the time already spent. A batch that was being evaluated when the checkpoint was
         written is evaluated again.
+    fixed_variables : dict, optional
+        ``{index: value}`` (pycma's ``fixed_variables``): those coordinates keep their values and
+        the search runs on the others. f still receives full n-vectors; ``x0`` (its fixed
+        entries are ignored), a vector ``sigma0`` and ``bounds`` are given for all n
+        coordinates; ``x`` and ``mean`` of the result are full vectors, while ``optimizer``,
+        ``sigma`` and the history's ``mean`` and ``scales`` are those of the free coordinates.
+    history : bool
+        Record ``res.history`` (default True). Recording costs tens of microseconds per
+        generation (``bench/history_overhead.py``), which only matters for a cheap f in a few
+        dimensions; with False, ``res.history`` is None.
 
     Returns
     -------
@@ -301,6 +312,11 @@ def minimize(
     if max_iter is not None:
         max_iter = as_count("max_iter", max_iter)
     log_path = _as_path("log", log, (".csv", ".npz"))
+    if not isinstance(history, (bool, np.bool_)):
+        raise ValueError(f"history must be True or False, got {history!r:.80}")
+    keep_history = bool(history)
+    if log_path is not None and not keep_history:
+        raise ValueError(f"log={log_path!r} writes the history: it needs history=True")
     checkpoint_path = _as_path("checkpoint", checkpoint, None)
     if checkpoint_every is not None:
         checkpoint_every = as_count("checkpoint_every", checkpoint_every)
@@ -392,6 +408,7 @@ def minimize(
             "stagnation": _plain(stagnation),
             "max_condition": _plain(max_condition),
             "fixed_variables": None if fixed is None else fixed.as_pairs(),
+            "history": keep_history,
         }
     )
 
@@ -418,7 +435,7 @@ def minimize(
         strategy = runs[-1][0].strategy
     started = time.monotonic()
     deadline = None if max_time is None else started + max_time - elapsed_before
-    last_save = [started, recorder.iterations]
+    last_save = [started, sum(r.generation for r, _ in runs)]
 
     def totals() -> tuple[int, int, float, FloatArray | None]:
         evals = sum(o.evaluations for o, _ in runs)
@@ -434,7 +451,7 @@ def minimize(
         )  # fmt: skip
         if log_path is not None:
             recorder.history().save(log_path)
-        last_save[:] = [time.monotonic(), recorder.iterations]
+        last_save[:] = [time.monotonic(), totals()[1]]
 
     values: FloatArray | None = None
     try:
@@ -443,6 +460,7 @@ def minimize(
                 opt, record = runs[-1][0], runs[-1]
                 record[1] = None
                 done_evals = sum(o.evaluations for o, _ in runs[:-1])
+                done_gens = sum(o.generation for o, _ in runs[:-1])
             else:
                 done_evals, done_gens = (totals()[0], totals()[1]) if runs else (0, 0)
                 remaining = None if max_evals is None else max_evals - done_evals
@@ -493,7 +511,8 @@ def minimize(
                 if not runs[:-1] and opt.generation == 0 and not np.isfinite(values).any():
                     raise ValueError(_no_value_message(f, values))
                 opt.tell(X, values)
-                recorder.record(opt, values, run, done_evals + opt.evaluations)
+                if keep_history:
+                    recorder.record(opt, values, run, done_evals + opt.evaluations)
                 if bar is not None:
                     bar.update(opt.popsize)
                     bar.set_postfix(f=f"{opt.best_f:.3e}", sigma=f"{opt.sigma:.2e}")
@@ -507,7 +526,7 @@ def minimize(
                 if checkpoint_path is not None and (
                     (
                         checkpoint_every is not None
-                        and recorder.iterations - last_save[1] >= checkpoint_every
+                        and done_gens + opt.generation - last_save[1] >= checkpoint_every
                     )
                     or (
                         checkpoint_time is not None
@@ -558,7 +577,8 @@ def minimize(
         logger.warning("natgrad: interrupted; returning the best point so far")
         last_opt = runs[-1][0]
         if (
-            values is not None
+            keep_history
+            and values is not None
             and recorder.iterations < totals()[1]
             and last_opt._run.pending is None
         ):
@@ -570,9 +590,9 @@ def minimize(
             bar.close()
     if checkpoint_path is not None:
         save_checkpoint()
-    history = recorder.history()
-    if log_path is not None:
-        history.save(log_path)
+    record_of_runs = recorder.history() if keep_history else None
+    if log_path is not None and record_of_runs is not None:
+        record_of_runs.save(log_path)
 
     opt = runs[-1][0]
     reasons = [reason or "interrupted" for _, reason in runs]
@@ -597,7 +617,7 @@ def minimize(
         restarts=len(reasons) - 1,
         method=strategy.name,
         optimizer=opt,
-        history=history,
+        history=record_of_runs,
     )
 
 
@@ -717,6 +737,6 @@ def _restore_runs(
     columns = {name: arrays[f"history.{name}"] for name, _ in FIELDS}
     history = History(columns, arrays.get("history.mean"), arrays.get("history.scales"))
     recorder = Recorder.from_history(history, dim)
-    if recorder.iterations != sum(r.generation for r, _ in runs):
+    if signature["history"] and recorder.iterations != sum(r.generation for r, _ in runs):
         raise ValueError("resume: the checkpoint's history does not match its generation count")
     return len(runs) - 1, float(meta["elapsed"]), recorder
