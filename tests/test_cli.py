@@ -242,3 +242,18 @@ def test_resume_with_other_arguments_exits_2(tmp_path, capsys):
         cli.main([*base, "--max-iter", "30", "--resume", str(path)])
     assert info.value.code == 2
     assert "max_iter" in capsys.readouterr().err
+
+
+def test_bipop_restarts(tmp_path, capsys):
+    log = tmp_path / "run.npz"
+    argv = ["minimize", "--function", "rastrigin", "--dim", "4", "--seed", "0", "--restarts",
+            "3", "--bipop", "--quiet", "--log", str(log)]  # fmt: skip
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    restarts = int(
+        next(line for line in out.splitlines() if line.startswith("restarts")).split()[1]
+    )
+    history = natgrad.History.load(log)
+    popsizes = [int(history.popsize[history.run == k][0]) for k in range(restarts + 1)]
+    # small-regime runs have population sizes that are not the IPOP sequence λ0 · 2^k
+    assert restarts > 3 and any(p not in (7, 14, 28, 56) for p in popsizes), popsizes

@@ -188,3 +188,42 @@ def test_max_iter_survives_a_checkpoint(tmp_path):
     opt.save(tmp_path / "o.npz")
     loaded = Optimizer.load(tmp_path / "o.npz")
     assert loaded._max_iter == 7
+
+
+def test_resume_can_checkpoint_again_to_the_same_file(tmp_path):
+    """Interrupted twice, resumed twice, with checkpoints to one file: still the same run."""
+    full = ipop()
+    path = tmp_path / "run.npz"
+    ipop(checkpoint=path, callback=interrupt_at(30))
+    second = ipop(resume=path, checkpoint=path, callback=interrupt_at(150))
+    assert second.stop_reason == "interrupted" and second.nit == 150
+    assert_same_run(ipop(resume=path), full)
+
+
+@pytest.mark.parametrize("k", [*range(1, 3000, 97), *range(3001, 130_000, 4999)])
+def test_interrupt_at_any_line_then_resume(tmp_path, k):
+    """Ctrl-C at the k-th natgrad line of a checkpointed run (trace-injected, as in
+    test_interrupts.py): the history stays consistent with the result, and resuming from the
+    file gives the uninterrupted run."""
+    from test_interrupts import interrupt_at as line_interrupt
+
+    args = dict(seed=3, restarts=2, max_evals=1500, vectorized=True)
+    full = ng.minimize(rastrigin, np.full(2, 3.0), 1.0, **args)
+    path = tmp_path / "run.npz"
+    tracer, _ = line_interrupt(k)
+    sys.settrace(tracer)
+    try:
+        cut = ng.minimize(rastrigin, np.full(2, 3.0), 1.0, **args, checkpoint=path,
+                          checkpoint_every=4)  # fmt: skip
+    except KeyboardInterrupt:
+        cut = None  # before the first run, or while writing the final checkpoint
+    finally:
+        sys.settrace(None)
+    if cut is not None:
+        assert len(cut.history) == cut.nit
+        if cut.nit:
+            assert cut.history.evaluations[-1] == cut.nfev
+    if not path.exists():
+        return
+    resumed = ng.minimize(rastrigin, np.full(2, 3.0), 1.0, **args, resume=path)
+    assert_same_run(resumed, full)

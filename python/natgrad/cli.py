@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="IPOP restarts with doubled population size (default: %(default)s)",
     )
     run.add_argument(
+        "--bipop",
+        action="store_true",
+        help="BIPOP restarts (large and small populations) instead of IPOP",
+    )
+    run.add_argument(
         "--every",
         type=int,
         default=None,
@@ -212,6 +217,7 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             vectorized=True,
             callback=None if args.quiet else report,
             restarts=args.restarts,
+            bipop=args.bipop,
             popsize=args.popsize,
             log=args.log,
             checkpoint=args.checkpoint,

@@ -34,6 +34,7 @@ import io
 import json
 import math
 import os
+import pathlib
 import zipfile
 from typing import TYPE_CHECKING, Any
 
@@ -156,8 +157,11 @@ def save(
     target = os.fspath(path)
     temporary = target + ".partial"
     savez: Any = np.savez  # its stub types **arrays as if one could be its allow_pickle flag
-    with open(temporary, "wb") as out:
-        savez(out, **arrays)
+    buffer = io.BytesIO()
+    savez(buffer, **arrays)
+    # one call opens, writes and closes the file: an interrupt cannot fall between the open and
+    # the close in natgrad's code (it did, at the exit of a `with` block, and leaked the file)
+    pathlib.Path(temporary).write_bytes(buffer.getbuffer())
     os.replace(temporary, target)  # a crash mid-write never leaves a truncated checkpoint
 
 

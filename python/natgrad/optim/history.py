@@ -21,8 +21,10 @@ n <= ``VECTOR_MAX_DIM`` the mean and all n axis scales are kept as (generations,
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
+import pathlib
 from typing import Any
 
 import numpy as np
@@ -146,11 +148,12 @@ class History:
         if suffix not in (".csv", ".npz"):
             raise ValueError(f"log must be a path ending in .csv or .npz, got {target!r}")
         temporary = target + ".partial"
+        # written in memory first, then by one call (see checkpoint.save: no open file can leak)
         if suffix == ".npz":
-            arrays = self.arrays()
+            buffer = io.BytesIO()
             savez: Any = np.savez
-            with open(temporary, "wb") as out:
-                savez(out, **arrays)
+            savez(buffer, **self.arrays())
+            pathlib.Path(temporary).write_bytes(buffer.getbuffer())
         else:
             header = list(_NAMES)
             blocks = [self.to_structured()[name].reshape(-1, 1).astype(object) for name in _NAMES]
@@ -160,11 +163,12 @@ class History:
                     header += [f"{prefix}{i}" for i in range(block.shape[1])]
                     blocks.append(block.astype(object))
             table = np.hstack(blocks) if blocks else np.empty((0, 0))
-            with open(temporary, "w", newline="", encoding="utf-8") as out:
-                writer = csv.writer(out)
-                writer.writerow(header)
-                for row in table:
-                    writer.writerow([_cell(v) for v in row])
+            text = io.StringIO(newline="")
+            writer = csv.writer(text)
+            writer.writerow(header)
+            for row in table:
+                writer.writerow([_cell(v) for v in row])
+            pathlib.Path(temporary).write_bytes(text.getvalue().encode("utf-8"))
         os.replace(temporary, target)
 
     def arrays(self) -> dict[str, np.ndarray]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import math
 import os
 import time
 import warnings
@@ -179,6 +181,7 @@ def minimize(
     resume: str | os.PathLike[str] | None = None,
     fixed_variables: dict[int, float] | None = None,
     history: bool = True,
+    bipop: bool = False,
 ) -> OptimizeResult:
     """Minimise a black-box function with a natural-gradient evolution strategy.
 
@@ -269,6 +272,14 @@ def minimize(
         entries are ignored), a vector ``sigma0`` and ``bounds`` are given for all n
         coordinates; ``x`` and ``mean`` of the result are full vectors, while ``optimizer``,
         ``sigma`` and the history's ``mean`` and ``scales`` are those of the free coordinates.
+    bipop : bool
+        BIPOP restarts (Hansen 2009) instead of IPOP: each restart is in the large regime (σ0 and
+        a doubled popsize, as IPOP) or the small regime (a popsize between λ0 and the next large
+        one, σ0 · 10^(−2U) with U uniform, and at most half the evaluations of the last large
+        run), whichever has spent fewer evaluations so far. ``restarts`` counts the large-regime
+        restarts (the last run is one); small-regime runs come in addition. ``max_evals``,
+        ``max_iter`` and ``max_time`` are shared by all runs. ``res.regimes``
+        lists the regime of every run.
     history : bool
         Record ``res.history`` (default True). Recording costs tens of microseconds per
         generation (``bench/history_overhead.py``), which only matters for a cheap f in a few
@@ -281,8 +292,8 @@ def minimize(
         ``success`` (stopped by ftarget, tolx or tolfun), ``status`` (see ``STATUS``),
         ``message``, ``stop_reason`` (of the last run), ``stop_reasons`` (one per run), ``sigma``
         and ``mean`` (of the last run), ``popsize`` (of the last run), ``restarts`` (restarts run),
-        ``method``, ``optimizer`` (the last run's :class:`~natgrad.optim.Optimizer`, which
-        can be saved and continued) and ``history`` (a :class:`natgrad.History`: one row per
+        ``method``, ``regimes`` (``"large"`` or ``"small"`` per run), ``optimizer`` (the last
+        run's :class:`~natgrad.optim.Optimizer`, which can be saved and continued) and ``history`` (a :class:`natgrad.History`: one row per
         generation over all runs, see :mod:`natgrad.optim.history`; ``natgrad.plot(res)``
         draws it).
 
@@ -369,6 +380,8 @@ def minimize(
             "generation in this process; drop one of them"
         )
     restarts = as_int("restarts", restarts, minimum=0)
+    if not isinstance(bipop, (bool, np.bool_)):
+        raise ValueError(f"bipop must be True or False, got {bipop!r:.80}")
     if max_time is not None:
         max_time = as_float("max_time", max_time, positive=True)
     if eval_timeout is not None:
@@ -409,6 +422,7 @@ def minimize(
             "max_condition": _plain(max_condition),
             "fixed_variables": None if fixed is None else fixed.as_pairs(),
             "history": keep_history,
+            "bipop": bool(bipop),
         }
     )
 
@@ -429,9 +443,12 @@ def minimize(
     # restored from a checkpoint are _FinishedRun summaries)
     runs: list[list[Any]] = []
     recorder = Recorder(x0_arr.size)
+    regimes: dict[int, str] = {}  # run index -> "large" or "small" (BIPOP)
     first_run, elapsed_before = 0, 0.0
     if resumed is not None:
-        first_run, elapsed_before, recorder = _restore_runs(resumed, signature, runs, x0_arr.size)
+        first_run, elapsed_before, recorder, regimes = _restore_runs(
+            resumed, signature, runs, x0_arr.size
+        )
         strategy = runs[-1][0].strategy
     started = time.monotonic()
     deadline = None if max_time is None else started + max_time - elapsed_before
@@ -446,7 +463,7 @@ def minimize(
     def save_checkpoint() -> None:
         assert checkpoint_path is not None
         _write_checkpoint(
-            checkpoint_path, runs, recorder, signature,
+            checkpoint_path, runs, regimes, recorder, signature,
             elapsed_before + time.monotonic() - started,
         )  # fmt: skip
         if log_path is not None:
@@ -455,13 +472,17 @@ def minimize(
 
     values: FloatArray | None = None
     try:
-        for run in range(first_run, restarts + 1):
+        for run in itertools.count(first_run):
             if resumed is not None and run == first_run:
                 opt, record = runs[-1][0], runs[-1]
                 record[1] = None
                 done_evals = sum(o.evaluations for o, _ in runs[:-1])
                 done_gens = sum(o.generation for o, _ in runs[:-1])
             else:
+                # BIPOP's small-regime runs come on top of the `restarts` large-regime ones
+                small_runs = sum(1 for i in range(run) if regimes.get(i) == "small")
+                if run > restarts + small_runs:
+                    break
                 done_evals, done_gens = (totals()[0], totals()[1]) if runs else (0, 0)
                 remaining = None if max_evals is None else max_evals - done_evals
                 remaining_gens = None if max_iter is None else max_iter - done_gens
@@ -469,11 +490,19 @@ def minimize(
                     x0_arr = as_float_array("x0", x0(rng), ndim=1)
                     if fixed is not None:
                         x0_arr = fixed.reduce(x0_arr)
+                regime, run_popsize, step_factor, cap = _next_run(
+                    run, bipop, run == restarts + small_runs, regimes, runs, base_popsize, rng
+                )
+                if cap is not None:
+                    remaining = cap if remaining is None else min(remaining, cap)
+                regimes[run] = regime
                 opt = Optimizer(
                     strategy,
                     x0_arr,
-                    sigma0,
-                    popsize=base_popsize * 2**run,
+                    sigma0
+                    if step_factor == 1.0 or sigma0 is None
+                    else _scaled(sigma0, step_factor),
+                    popsize=run_popsize,
                     bounds=bounds,
                     max_evals=remaining,
                     max_iter=remaining_gens,
@@ -561,7 +590,12 @@ def minimize(
                 opt.evaluations,
                 opt.best_f,
             )
-            if record[1] in _FINAL_REASONS:
+            capped = (  # a BIPOP small run that used up its share of the budget
+                record[1] == "max_evals"
+                and regimes.get(run) == "small"
+                and (max_evals is None or totals()[0] < max_evals)
+            )
+            if record[1] in _FINAL_REASONS and not capped:
                 break
             if max_evals is not None and totals()[0] >= max_evals:
                 break
@@ -616,6 +650,7 @@ def minimize(
         popsize=opt.popsize,
         restarts=len(reasons) - 1,
         method=strategy.name,
+        regimes=[regimes.get(i, "large") for i in range(len(runs))],
         optimizer=opt,
         history=record_of_runs,
     )
@@ -633,6 +668,52 @@ def _as_path(name: str, value: Any, suffixes: tuple[str, ...] | None) -> str | N
     if suffixes is not None and not path.lower().endswith(suffixes):
         raise ValueError(f"{name} must be a path ending in {' or '.join(suffixes)}, got {path!r}")
     return path
+
+
+def _next_run(
+    run: int,
+    bipop: bool,
+    last: bool,
+    regimes: dict[int, str],
+    runs: list[list[Any]],
+    base_popsize: int,
+    rng: np.random.Generator,
+) -> tuple[str, int, float, int | None]:
+    """(regime, popsize, factor of sigma0, evaluation cap) of run number ``run``.
+
+    IPOP: always the large regime, popsize base · 2^run. BIPOP (Hansen 2009, "Benchmarking a
+    BI-population CMA-ES on the BBOB-2009 function testbed"): run 0 is a large-regime run with
+    the base popsize λ0; a restart is in the small regime when the evaluations spent in small
+    runs are fewer than those spent in large restarts (run 0 not counted), otherwise in the large
+    regime with popsize λ_l = λ0 · 2^(large runs so far). A small run draws U ~ U[0, 1) from the
+    run's generator and has popsize ⌊λ0 (λ_l / λ0)^(U²)⌋ (λ_l: the next large popsize, so the
+    range is [λ0, λ_l]), step size σ0 · 10^(−2U), and at most half the evaluations of the last
+    large run. The ``last`` run (the `restarts`-th large restart) is in the large regime.
+    """
+    large = [i for i in range(len(runs)) if regimes.get(i, "large") == "large"]
+    next_large = base_popsize * 2 ** (len(large) if bipop else run)
+    if not bipop or run == 0 or last:
+        return "large", next_large, 1.0, None
+    large_budget = sum(runs[i][0].evaluations for i in large if i > 0)
+    small_budget = sum(runs[i][0].evaluations for i in range(len(runs)) if i not in large)
+    if small_budget >= large_budget:
+        return "large", next_large, 1.0, None
+    u = float(rng.random())
+    popsize = max(base_popsize, math.floor(base_popsize * (next_large / base_popsize) ** (u * u)))
+    cap = max(1, runs[large[-1]][0].evaluations // 2)
+    return "small", popsize, 10.0 ** (-2.0 * u), cap
+
+
+def _scaled(sigma0: Any, factor: float) -> Any:
+    """sigma0 (a number or a vector) times factor; invalid values are left to the Optimizer."""
+    try:
+        return (
+            np.asarray(sigma0, dtype=np.float64) * factor
+            if np.ndim(sigma0)
+            else float(sigma0) * factor
+        )
+    except (TypeError, ValueError):
+        return sigma0
 
 
 def _full(fixed: FixedVariables | None, x: Any) -> Any:
@@ -670,7 +751,12 @@ def _check_saveable(strategy: Strategy) -> None:
 
 
 def _write_checkpoint(
-    path: str, runs: list[list[Any]], recorder: Recorder, signature: dict[str, Any], elapsed: float
+    path: str,
+    runs: list[list[Any]],
+    regimes: dict[int, str],
+    recorder: Recorder,
+    signature: dict[str, Any],
+    elapsed: float,
 ) -> None:
     """The current run's optimiser plus the restart loop's record, in one atomic file."""
     from .checkpoint import save
@@ -684,6 +770,7 @@ def _write_checkpoint(
                 "generation": done.generation,
                 "best_f": done.best_f,
                 "reason": reason,
+                "regime": regimes.get(i, "large"),
             }
         )
         if done.best_x is not None:
@@ -695,6 +782,7 @@ def _write_checkpoint(
         "earlier_runs": earlier,
         "run": len(runs) - 1,
         "reason": current,
+        "regime": regimes.get(len(runs) - 1, "large"),
         "elapsed": elapsed,
     }
     for name, column in recorder.history().arrays().items():
@@ -707,7 +795,7 @@ def _restore_runs(
     signature: dict[str, Any],
     runs: list[list[Any]],
     dim: int,
-) -> tuple[int, float, Recorder]:
+) -> tuple[int, float, Recorder, dict[int, str]]:
     """Fill ``runs`` from a minimize checkpoint; (current run index, elapsed seconds, recorder)."""
     from .history import FIELDS
 
@@ -732,6 +820,10 @@ def _restore_runs(
         )  # fmt: skip
         runs.append([done, earlier["reason"]])
     runs.append([opt, meta["reason"]])
+    regimes = {i: str(r["regime"]) for i, r in enumerate(meta["earlier_runs"])}
+    regimes[len(runs) - 1] = str(meta["regime"])
+    if not set(regimes.values()) <= {"large", "small"}:
+        raise ValueError("resume: the checkpoint's regimes must be 'large' or 'small'")
     if int(meta["run"]) != len(runs) - 1:
         raise ValueError("resume: the checkpoint's run index does not match its earlier runs")
     columns = {name: arrays[f"history.{name}"] for name, _ in FIELDS}
@@ -739,4 +831,4 @@ def _restore_runs(
     recorder = Recorder.from_history(history, dim)
     if signature["history"] and recorder.iterations != sum(r.generation for r, _ in runs):
         raise ValueError("resume: the checkpoint's history does not match its generation count")
-    return len(runs) - 1, float(meta["elapsed"]), recorder
+    return len(runs) - 1, float(meta["elapsed"]), recorder, regimes
