@@ -257,3 +257,15 @@ def test_bipop_restarts(tmp_path, capsys):
     popsizes = [int(history.popsize[history.run == k][0]) for k in range(restarts + 1)]
     # small-regime runs have population sizes that are not the IPOP sequence λ0 · 2^k
     assert restarts > 3 and any(p not in (7, 14, 28, 56) for p in popsizes), popsizes
+
+
+def test_plot_without_matplotlib_exits_2_naming_the_extra(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(SystemExit) as info:
+        cli.main(
+            ["minimize", "--function", "sphere", "--dim", "3", "--plot", str(tmp_path / "a.png")]
+        )
+    assert info.value.code == 2
+    assert 'pip install "natgrad[plot]"' in capsys.readouterr().err
+    assert not (tmp_path / "a.png").exists()

@@ -227,3 +227,29 @@ def test_interrupt_at_any_line_then_resume(tmp_path, k):
         return
     resumed = ng.minimize(rastrigin, np.full(2, 3.0), 1.0, **args, resume=path)
     assert_same_run(resumed, full)
+
+
+@pytest.mark.parametrize("damage", ["drop_history", "drop_earlier", "bad_run_index", "bad_regime"])
+def test_a_tampered_minimize_part_is_refused(tmp_path, damage):
+    import json
+
+    path = tmp_path / "run.npz"
+    after_restart = int(ipop().history.restarts[0]) + 5
+    ipop(checkpoint=path, callback=interrupt_at(after_restart))
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    meta = json.loads(arrays["meta"].tobytes().decode())
+    part = meta["minimize"]
+    assert part["earlier_runs"], "the cut must come after a restart"
+    if damage == "drop_history":
+        del arrays["minimize.history.sigma"]
+    elif damage == "drop_earlier":
+        part["earlier_runs"] = []
+    elif damage == "bad_run_index":
+        part["run"] = 7
+    else:
+        part["regime"] = "medium"
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="resume"):
+        ipop(resume=path)

@@ -322,6 +322,8 @@ def minimize(
         max_evals = as_count("max_evals", max_evals)
     if max_iter is not None:
         max_iter = as_count("max_iter", max_iter)
+    if ftarget is not None:
+        ftarget = as_float("ftarget", ftarget)
     log_path = _as_path("log", log, (".csv", ".npz"))
     if not isinstance(history, (bool, np.bool_)):
         raise ValueError(f"history must be True or False, got {history!r:.80}")
@@ -413,7 +415,7 @@ def minimize(
             "restarts": restarts,
             "max_evals": max_evals,
             "max_iter": max_iter,
-            "ftarget": None if ftarget is None else float(ftarget),
+            "ftarget": _plain(ftarget),
             "sigma0": _plain(sigma0),
             "bounds": _plain(parse_bounds(bounds, x0_arr.size)),
             "tolx": _plain(tolx),
@@ -446,9 +448,18 @@ def minimize(
     regimes: dict[int, str] = {}  # run index -> "large" or "small" (BIPOP)
     first_run, elapsed_before = 0, 0.0
     if resumed is not None:
-        first_run, elapsed_before, recorder, regimes = _restore_runs(
-            resumed, signature, runs, x0_arr.size
-        )
+        try:
+            first_run, elapsed_before, recorder, regimes = _restore_runs(
+                resumed, signature, runs, x0_arr.size
+            )
+        except ValueError as exc:
+            if str(exc).startswith("resume:"):  # a mismatch of this call's arguments
+                raise
+            raise ValueError(f"resume={resume!r}: invalid minimize part ({exc})") from exc
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise ValueError(
+                f"resume={resume!r} is not a valid minimize checkpoint: {exc!r}"
+            ) from exc
         strategy = runs[-1][0].strategy
     started = time.monotonic()
     deadline = None if max_time is None else started + max_time - elapsed_before
