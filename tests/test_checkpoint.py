@@ -177,3 +177,22 @@ def test_only_registered_strategies_are_saved(tmp_path):
     with pytest.raises(ValueError, match="only registered strategies"):
         opt.save(tmp_path / "x.npz")
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_file_from_before_max_iter_still_loads(tmp_path):
+    """Checkpoints written before the max_iter setting existed (no such key) load with None."""
+    opt = Optimizer("snes", np.ones(3), 0.5, seed=2)
+    X = opt.ask()
+    opt.tell(X, ng.functions.sphere(X))
+    path = tmp_path / "new.npz"
+    opt.save(path)
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    meta = json.loads(arrays["meta"].tobytes().decode())
+    assert meta["settings"].pop("max_iter") is None
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    back = Optimizer.load(old)
+    assert back._max_iter is None and back.generation == 1
+    np.testing.assert_array_equal(back.ask(), opt.ask())

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import natgrad
 from es_strategy import CSAES
 from natgrad import cli
 from natgrad.optim import METHODS
@@ -187,3 +188,84 @@ def test_demo_runs_run_demo(monkeypatch):
     module.run_demo = lambda: called.append(True)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "natgrad.demo", module)
     assert cli.main(["demo"]) == 0 and called == [True]
+
+
+def test_help_explains_the_history_and_budget_options(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["minimize", "--help"])
+    text = capsys.readouterr().out
+    for option in [
+        "--max-iter",
+        "--log",
+        "--plot",
+        "--checkpoint",
+        "--checkpoint-every",
+        "--resume",
+    ]:
+        assert option in text
+
+
+def test_max_iter_log_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    log, figure = tmp_path / "run.csv", tmp_path / "run.png"
+    argv = ["minimize", "--function", "rastrigin", "--dim", "3", "--seed", "4", "--restarts",
+            "3", "--max-iter", "150", "--quiet", "--log", str(log), "--plot", str(figure)]  # fmt: skip
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "stop:        max_iter" in out and "generations: 150" in out
+    history = natgrad.History.load(log)
+    assert len(history) == 150 and history.iteration[-1] == 150
+    assert figure.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_checkpoint_and_resume(tmp_path, capsys):
+    path = tmp_path / "run.npz"
+    base = ["minimize", "--function", "rosenbrock", "--dim", "4", "--seed", "2", "--quiet"]
+    cli.main([*base, "--max-iter", "40", "--checkpoint", str(path), "--checkpoint-every", "10"])
+    capsys.readouterr()
+    cli.main([*base, "--max-iter", "40"])
+    uninterrupted = capsys.readouterr().out
+    cli.main([*base, "--max-iter", "40", "--resume", str(path)])
+    resumed = capsys.readouterr().out
+
+    def result(out):
+        return [line for line in out.splitlines() if line.startswith(("best f", "evaluations"))]
+
+    assert result(resumed) == result(uninterrupted) and len(result(resumed)) == 2
+
+
+def test_resume_with_other_arguments_exits_2(tmp_path, capsys):
+    path = tmp_path / "run.npz"
+    base = ["minimize", "--function", "sphere", "--dim", "3", "--seed", "2", "--quiet"]
+    cli.main([*base, "--max-iter", "20", "--checkpoint", str(path)])
+    with pytest.raises(SystemExit) as info:
+        cli.main([*base, "--max-iter", "30", "--resume", str(path)])
+    assert info.value.code == 2
+    assert "max_iter" in capsys.readouterr().err
+
+
+def test_bipop_restarts(tmp_path, capsys):
+    log = tmp_path / "run.npz"
+    argv = ["minimize", "--function", "rastrigin", "--dim", "4", "--seed", "0", "--restarts",
+            "3", "--bipop", "--quiet", "--log", str(log)]  # fmt: skip
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    restarts = int(
+        next(line for line in out.splitlines() if line.startswith("restarts")).split()[1]
+    )
+    history = natgrad.History.load(log)
+    popsizes = [int(history.popsize[history.run == k][0]) for k in range(restarts + 1)]
+    # small-regime runs have population sizes that are not the IPOP sequence λ0 · 2^k
+    assert restarts > 3 and any(p not in (7, 14, 28, 56) for p in popsizes), popsizes
+
+
+def test_plot_without_matplotlib_exits_2_naming_the_extra(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(SystemExit) as info:
+        cli.main(
+            ["minimize", "--function", "sphere", "--dim", "3", "--plot", str(tmp_path / "a.png")]
+        )
+    assert info.value.code == 2
+    assert 'pip install "natgrad[plot]"' in capsys.readouterr().err
+    assert not (tmp_path / "a.png").exists()

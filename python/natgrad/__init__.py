@@ -34,6 +34,8 @@ from .gaussian import Gaussian
 from .gaussian_mrf import GaussianMRF
 from .linalg import natural_gradient, woodbury_solve
 from .optim import GMRF, IGOCMA, SNES, SNGD, XNES, BinarySNGD, LowRankNES, Optimizer, minimize
+from .optim.history import History
+from .plotting import plot
 
 __version__ = "0.1.0"
 
@@ -68,6 +70,7 @@ __all__ = [
     "Gaussian",
     "GaussianMRF",
     "GradientDescent",
+    "History",
     "IGOCMA",
     "LowRankNES",
     "MirrorDescent",
@@ -87,5 +90,6 @@ __all__ = [
     "minimize",
     "models",
     "natural_gradient",
+    "plot",
     "woodbury_solve",
 ]

@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="budget of function evaluations, e.g. 1e6 (default: no limit)",
     )
     run.add_argument(
+        "--max-iter",
+        type=float,
+        default=None,
+        help="budget of generations over all restarts, e.g. 1e4 (default: no limit)",
+    )
+    run.add_argument(
         "--ftarget",
         type=float,
         default=1e-8,
@@ -91,12 +97,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="IPOP restarts with doubled population size (default: %(default)s)",
     )
     run.add_argument(
+        "--bipop",
+        action="store_true",
+        help="BIPOP restarts (large and small populations) instead of IPOP",
+    )
+    run.add_argument(
         "--every",
         type=int,
         default=None,
         help="print a progress line every this many generations (default: 25 * sqrt(dim))",
     )
     run.add_argument("--quiet", action="store_true", help="print only the result")
+    run.add_argument(
+        "--log",
+        default=None,
+        metavar="PATH",
+        help="write the per-generation history to PATH (.csv or .npz)",
+    )
+    run.add_argument(
+        "--plot",
+        default=None,
+        metavar="PATH",
+        help='plot the history to PATH, e.g. run.png (needs pip install "natgrad[plot]")',
+    )
+    run.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="PATH",
+        help="write a checkpoint to PATH every --checkpoint-every generations (and at the end)",
+    )
+    run.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        help="generations between checkpoints (default: a checkpoint every 60 s)",
+    )
+    run.add_argument(
+        "--resume",
+        default=None,
+        metavar="PATH",
+        help="continue the run saved in the checkpoint PATH (same options as that run)",
+    )
 
     commands.add_parser(
         "demo",
@@ -137,6 +178,13 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             f"--method {args.method} searches {{-1, +1}}^n and the test functions here are "
             f"continuous; choose one of: {', '.join(_continuous_methods())}"
         )
+    if args.plot is not None:
+        from .plotting import _pyplot
+
+        try:
+            _pyplot()
+        except ImportError as exc:
+            parser.error(f"--plot: {exc}")
     f = functions.CONTINUOUS[args.function]
     every = args.every
     if every is None:
@@ -163,12 +211,18 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             args.sigma0,
             method=args.method,
             max_evals=args.max_evals,
+            max_iter=args.max_iter,
             ftarget=args.ftarget,
             seed=args.seed,
             vectorized=True,
             callback=None if args.quiet else report,
             restarts=args.restarts,
+            bipop=args.bipop,
             popsize=args.popsize,
+            log=args.log,
+            checkpoint=args.checkpoint,
+            checkpoint_every=args.checkpoint_every,
+            resume=args.resume,
         )
     except ValueError as exc:
         parser.error(str(exc))
@@ -186,6 +240,13 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     print(f"step size:   {result.sigma:.3e}")
     print(f"x:           {x}")
     print(f"time:        {elapsed:.2f} s")
+    if args.log is not None:
+        print(f"history:     {args.log}")
+    if args.plot is not None:
+        from .plotting import plot
+
+        plot(result, args.plot, title=f"{args.function}, n={args.dim}, {result.method}")
+        print(f"plot:        {args.plot}")
     return 0
 
 

@@ -12,6 +12,12 @@ Format (version 1): one NumPy ``.npz`` archive, written with ``numpy.savez`` and
   current one and the last one verified finite);
 * ``best_x``, ``bounds.lower``, ``bounds.upper`` and ``pending.noise`` when present;
   ``integers`` in the JSON lists the integer coordinates (absent or null: none).
+* in a checkpoint of ``natgrad.minimize(..., checkpoint=path)``: a ``minimize`` mapping in the
+  JSON (the restart loop's counters and the earlier runs' results) and the arrays
+  ``minimize.<name>`` (the earlier runs' best points, the history); :meth:`Optimizer.load` reads
+  the optimiser of the current run from such a file and ignores that part.
+
+Files written before ``max_iter`` existed (no such setting) load with ``max_iter=None``.
 
 The candidates of a pending batch are not stored: loading recomputes them from the noise and the
 state, so a file cannot make the optimiser tell a batch it did not draw. Loading validates every
@@ -29,6 +35,7 @@ import io
 import json
 import math
 import os
+import pathlib
 import zipfile
 from typing import TYPE_CHECKING, Any
 
@@ -44,13 +51,14 @@ VERSION = 1
 #: bit generators a checkpoint may name (all of NumPy's)
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _STOP_REASONS = (
-    None, "ftarget", "max_evals", "nonfinite", "tolfun", "stagnation", "tolx", "condition",
+    None, "ftarget", "max_evals", "max_iter", "nonfinite", "tolfun", "stagnation", "tolx", "condition",
     "invalid_state",
 )  # fmt: skip
 _SETTINGS = (
     "popsize",
     "sigma0",
     "max_evals",
+    "max_iter",
     "ftarget",
     "tolx",
     "tolfun",
@@ -84,8 +92,16 @@ def _from_json(value: Any) -> Any:
     return value
 
 
-def save(opt: Optimizer, path: str | os.PathLike[str]) -> None:
-    """Write ``opt`` to ``path`` (see the module docstring); the file is replaced atomically."""
+def save(
+    opt: Optimizer,
+    path: str | os.PathLike[str],
+    extra_meta: dict[str, Any] | None = None,
+    extra_arrays: dict[str, np.ndarray] | None = None,
+) -> None:
+    """Write ``opt`` to ``path`` (see the module docstring); the file is replaced atomically.
+
+    ``extra_meta`` and ``extra_arrays`` are the ``minimize`` part (written by natgrad.minimize).
+    """
     strategy = opt.strategy
     if strategy.name not in METHODS or strategy_class(strategy.name) is not type(strategy):
         raise ValueError(
@@ -116,7 +132,7 @@ def save(opt: Optimizer, path: str | os.PathLike[str]) -> None:
         "strategy": strategy.name,
         "options": _jsonable(strategy.options()),
         "dim": opt.dim,
-        "settings": {name: _jsonable(getattr(opt, f"_{name}")) for name in _SETTINGS},
+        "settings": {name: _jsonable(_setting(opt, name)) for name in _SETTINGS},
         "integers": None if opt._lattice is None else opt._lattice.index.tolist(),
         "run": {
             "evaluations": run.evaluations,
@@ -133,13 +149,26 @@ def save(opt: Optimizer, path: str | os.PathLike[str]) -> None:
             "state": _jsonable(bit_generator.state),
         },
     }
+    if extra_meta is not None:
+        meta["minimize"] = _jsonable(extra_meta)
+        for key, value in (extra_arrays or {}).items():
+            arrays[f"minimize.{key}"] = np.asarray(value)
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     target = os.fspath(path)
     temporary = target + ".partial"
     savez: Any = np.savez  # its stub types **arrays as if one could be its allow_pickle flag
-    with open(temporary, "wb") as out:
-        savez(out, **arrays)
+    buffer = io.BytesIO()
+    savez(buffer, **arrays)
+    # one call opens, writes and closes the file: an interrupt cannot fall between the open and
+    # the close in natgrad's code (it did, at the exit of a `with` block, and leaked the file)
+    pathlib.Path(temporary).write_bytes(buffer.getbuffer())
     os.replace(temporary, target)  # a crash mid-write never leaves a truncated checkpoint
+
+
+def _setting(opt: Optimizer, name: str) -> Any:
+    if name == "sigma0" and opt._stds is not None:  # a vector sigma0: the per-coordinate stds
+        return opt._stds.tolist()
+    return getattr(opt, f"_{name}")
 
 
 def _natgrad_version() -> str:
@@ -163,6 +192,15 @@ class _Archive:
             ) from exc
         self.used = {"meta"}
 
+    def extras(self) -> dict[str, np.ndarray]:
+        """The ``minimize.<name>`` arrays, by name (marked as used)."""
+        out = {}
+        for name, value in self.arrays.items():
+            if name.startswith("minimize."):
+                self.used.add(name)
+                out[name[len("minimize.") :]] = value
+        return out
+
     def get(self, name: str, required: bool = True) -> np.ndarray | None:
         if name not in self.arrays:
             if required:
@@ -177,6 +215,13 @@ class _Archive:
 
 def load(path: str | os.PathLike[str]) -> Optimizer:
     """Read a checkpoint written by :func:`save`; ValueError if any part of it does not check."""
+    return load_with_extras(path)[0]
+
+
+def load_with_extras(
+    path: str | os.PathLike[str],
+) -> tuple[Optimizer, dict[str, Any] | None, dict[str, np.ndarray]]:
+    """The optimiser of a checkpoint and its ``minimize`` part (None and {} when absent)."""
     from .optimizer import Batch, Optimizer
 
     archive = _Archive(path)
@@ -185,7 +230,11 @@ def load(path: str | os.PathLike[str]) -> Optimizer:
         if meta_bytes.dtype != np.uint8 or meta_bytes.ndim != 1:
             raise ValueError("the meta entry is not UTF-8 JSON")
         meta = json.loads(meta_bytes.tobytes().decode())
-        return _restore(meta, archive, Optimizer, Batch)
+        extra_meta = meta.get("minimize") if isinstance(meta, dict) else None
+        if extra_meta is not None and not isinstance(extra_meta, dict):
+            raise ValueError("the minimize entry must be a mapping")
+        extra_arrays = archive.extras() if extra_meta is not None else {}
+        return _restore(meta, archive, Optimizer, Batch), extra_meta, extra_arrays
     except (KeyError, TypeError, AttributeError, IndexError, UnicodeDecodeError) as exc:
         raise ValueError(f"{os.fspath(path)!r} is not a valid natgrad checkpoint: {exc!r}") from exc
     except ValueError as exc:
@@ -206,7 +255,8 @@ def _restore(meta: dict[str, Any], archive: _Archive, optimizer_cls: Any, batch_
     if not isinstance(options, dict):
         raise ValueError("options must be a mapping")
     strategy = get_strategy(name, **options)  # the constructor validates every option
-    settings = meta["settings"]
+    settings = dict(meta["settings"])
+    settings.setdefault("max_iter", None)  # files from before max_iter
     if set(settings) != set(_SETTINGS):
         raise ValueError(f"settings must have the keys {_SETTINGS}")
 
@@ -235,6 +285,7 @@ def _restore(meta: dict[str, Any], archive: _Archive, optimizer_cls: Any, batch_
         popsize=settings["popsize"],
         bounds=bounds,
         max_evals=settings["max_evals"],
+        max_iter=settings["max_iter"],
         ftarget=settings["ftarget"],
         tolx=settings["tolx"],
         tolfun=settings["tolfun"],

@@ -288,6 +288,11 @@ class IGOCMA(Strategy):
     def scale_step(self, state: IGOCMAState, factor: float) -> IGOCMAState:
         return state._replace(sigma=state.sigma * factor)
 
+    def scale_coordinates(self, state: IGOCMAState, scales: FloatArray) -> IGOCMAState:
+        """A → diag(scales) A: C0 = diag(scales²), so σ0·sqrt(C0_ii) = sigma0[i] (pycma's
+        ``CMA_stds``); the paths are in z-coordinates and stay as they are."""
+        return state._replace(factor=np.ascontiguousarray(scales[:, None] * state.factor))
+
     def condition_number(self, state: IGOCMAState) -> float:
         """cond(C) = (s_max/s_min)² from the singular values of A (O(n³): call it sparingly)."""
         return _common.factor_condition_number(state.factor)

@@ -246,6 +246,11 @@ class LowRankNES(Strategy):
     def scale_step(self, state: LowRankNESState, factor: float) -> LowRankNESState:
         return state._replace(sigma=state.sigma * factor)
 
+    def scale_coordinates(self, state: LowRankNESState, scales: FloatArray) -> LowRankNESState:
+        """D → D ⊙ ``scales``; the low-rank direction v (in D-scaled coordinates) is kept, so
+        σ0·sqrt(C0_ii) = sigma0[i]·sqrt(1 + v_i²) (v is small at the start)."""
+        return state._replace(scales=np.asarray(state.scales * scales))
+
     def condition_number(self, state: LowRankNESState) -> float:
         """cond(D (I + v vᵀ) D) = cond(D² + u uᵀ), u = D v.
 

@@ -39,14 +39,14 @@ Box bounds
     unmapped distribution mean.
 Termination
     ``should_stop()`` becomes true and ``stop_reason`` names the first criterion met:
-    ``"ftarget"`` (best f <= ftarget), ``"max_evals"``, ``"nonfinite"``, ``"tolfun"`` (all values of the
-    last ``10 + ceil(30 n / λ)`` generations' best and of the current generation within
-    ``tolfun``, as in pycma), ``"stagnation"`` (no improvement of the best value for
+    ``"ftarget"`` (best f <= ftarget), ``"max_evals"``, ``"max_iter"`` (generations),
+    ``"nonfinite"``, ``"tolfun"`` (all values of the last ``10 + ceil(30 n / λ)`` generations'
+    best and of the current generation within ``tolfun``, as in pycma), ``"stagnation"`` (no improvement of the best value for
     ``stagnation`` generations), ``"tolx"`` (every σ·sqrt(C_ii) below ``tolx``) and
     ``"condition"`` (condition number of C above ``max_condition``). ``"invalid_state"``: the
     strategy returned a non-finite σ (that state is not applied), or non-finite means or axis
     scales; the optimiser then keeps the last state verified to be finite. ftarget, max_evals,
-    stagnation and σ are checked after every ``tell``; tolfun, tolx, the state and the
+    max_iter, stagnation and σ are checked after every ``tell``; tolfun, tolx, the state and the
     condition-number lower bound (max σ·sqrt(C_ii) / min σ·sqrt(C_ii))² every 10 generations,
     and the strategy's exact ``condition_number`` (which may cost O(n³)) every ``max(100, 10 n)``
     generations, so the shell adds a handful of NumPy calls per generation at any n.
@@ -349,9 +349,20 @@ class Run(NamedTuple):
     pending: Batch | None  #: the batch of the last ask(), until it is told
 
 
-def _step_size(strategy: Strategy, sigma0: Any) -> float:
-    """σ0 for the strategy; the binary model has none (None, or a number ignored with a warning)."""
+def _step_size(strategy: Strategy, sigma0: Any, dim: int) -> tuple[float, FloatArray | None]:
+    """σ0 for the strategy and, for a vector sigma0, the per-coordinate stds (else None).
+
+    The binary model has none (None, or a number ignored with a warning). A vector sigma0 of
+    shape (n,) gives σ0 = its geometric mean; the strategy then scales coordinate i of its
+    spread by sigma0[i] / σ0 (see ``Strategy.scale_coordinates``).
+    """
     if strategy.domain == "binary":
+        if sigma0 is not None and np.ndim(sigma0) > 0:
+            raise ValueError(
+                f"sigma0 as a vector (one step size per coordinate) has no meaning for method "
+                f"{strategy.name!r} (its spread follows from its mean E[X] = x0): pass None, got "
+                f"sigma0 of shape {np.shape(sigma0)}"
+            )
         if sigma0 is not None:
             warnings.warn(
                 f"sigma0={sigma0!r} is ignored by {strategy.name!r}: the binary model's spread "
@@ -359,10 +370,22 @@ def _step_size(strategy: Strategy, sigma0: Any) -> float:
                 UserWarning,
                 stacklevel=3,
             )
-        return 1.0
+        return 1.0, None
     if sigma0 is None:
         raise ValueError(f"sigma0 must be given (> 0) for {strategy.name!r}, got None")
-    return as_float("sigma0", sigma0, positive=True)
+    if isinstance(sigma0, (numbers.Real, np.number)) or np.ndim(sigma0) == 0:
+        return as_float("sigma0", sigma0, positive=True), None
+    stds = as_float_array("sigma0", sigma0, ndim=1)
+    if stds.shape != (dim,):
+        raise ValueError(
+            f"sigma0 must be a number or have shape ({dim},) (one step size per coordinate of "
+            f"x0), got shape {stds.shape}"
+        )
+    if not np.all(stds > 0):
+        raise ValueError(f"sigma0 must be > 0 in every coordinate, got {stds}")
+    with np.errstate(over="ignore", under="ignore"):
+        geometric = float(np.exp(np.log(stds).mean()))
+    return geometric, stds
 
 
 def _as_strategy(strategy: Any, options: dict[str, Any] | None) -> Strategy:
@@ -390,9 +413,13 @@ class Optimizer:
         a method name (e.g. ``"igo-cma"``, see ``natgrad.optim.METHODS``) for its defaults.
     x0 : array_like, shape (n,)
         Initial mean (inside ``bounds`` if given).
-    sigma0 : float or None
-        Initial step size, > 0. The binary model has no step size (its spread follows from its
-        mean E[X] = x0): pass None there; a number is ignored, with a warning.
+    sigma0 : float, array_like of shape (n,), or None
+        Initial step size, > 0. A vector gives each coordinate its own initial standard
+        deviation (pycma's ``CMA_stds``): the first samples have σ·sqrt(C_ii) = sigma0[i], with
+        σ0 the geometric mean of sigma0 (see ``Strategy.scale_coordinates`` for what each method
+        makes of it; ``gmrf`` and ``binary-sngd`` refuse it). The binary model has no step size
+        (its spread follows from its mean E[X] = x0): pass None there; a number is ignored,
+        with a warning.
     popsize : int, optional
         Samples per generation λ (>= 2); default ``strategy.default_popsize(n)``.
     bounds : (lower, upper), optional
@@ -403,6 +430,8 @@ class Optimizer:
         Stop once this many values have been told (no limit by default). Whole generations are
         told, so the last one may overshoot: ``evaluations`` ends in
         [max_evals, max_evals + λ − 1].
+    max_iter : int, optional
+        Stop once this many generations have been told (no limit by default).
     ftarget : float, optional
         Stop once a value <= ftarget has been told.
     tolx : float, optional
@@ -452,6 +481,7 @@ class Optimizer:
         popsize: int | None = None,
         bounds: Any = None,
         max_evals: int | None = None,
+        max_iter: int | None = None,
         ftarget: float | None = None,
         tolx: float | None = None,
         tolfun: float = 1e-12,
@@ -467,7 +497,7 @@ class Optimizer:
         if x0_arr.size == 0:
             raise ValueError("x0 must have at least one coordinate, got shape (0,)")
         n = x0_arr.size
-        self._sigma0 = _step_size(strategy, sigma0)
+        self._sigma0, self._stds = _step_size(strategy, sigma0, n)
         self._strategy = strategy
         self._dim = n
         self._popsize = (
@@ -497,6 +527,7 @@ class Optimizer:
         if self._box is not None:
             x0_arr = self._box.inverse(x0_arr)
         self._max_evals = None if max_evals is None else as_count("max_evals", max_evals)
+        self._max_iter = None if max_iter is None else as_count("max_iter", max_iter)
         self._ftarget = None if ftarget is None else as_float("ftarget", ftarget)
         self._tolx = (
             1e-12 * self._sigma0 if tolx is None else as_float("tolx", tolx, nonnegative=True)
@@ -514,6 +545,15 @@ class Optimizer:
         self._condition_every = max(100, 10 * n)
 
         state = strategy.initial_state(x0_arr, self._sigma0)
+        if self._stds is not None:
+            try:
+                scaled = strategy.scale_coordinates(state, self._stds / self._sigma0)
+            except NotImplementedError:
+                raise ValueError(
+                    f"sigma0 as a vector (one step size per coordinate) has no meaning for "
+                    f"method {strategy.name!r}: pass a number, got sigma0 of shape {self._stds.shape}"
+                ) from None
+            state = freeze(strategy.check_state(scaled, n))
         self._run = Run(
             state=state,
             checked_state=state,
@@ -679,6 +719,8 @@ class Optimizer:
             reason = "nonfinite"
         elif self._max_evals is not None and evaluations >= self._max_evals:
             reason = "max_evals"
+        elif self._max_iter is not None and generation >= self._max_iter:
+            reason = "max_iter"
         return run._replace(
             state=freeze(self._strategy.scale_step(run.state, 0.5)),
             evaluations=evaluations,
@@ -693,6 +735,8 @@ class Optimizer:
             return run._replace(stop_reason="ftarget")
         if self._max_evals is not None and run.evaluations >= self._max_evals:
             return run._replace(stop_reason="max_evals")
+        if self._max_iter is not None and run.generation >= self._max_iter:
+            return run._replace(stop_reason="max_iter")
         if run.generation - run.best_generation >= self._stagnation:
             return run._replace(stop_reason="stagnation")
         if run.generation % self._check_every:

@@ -140,6 +140,10 @@ class SNES(Strategy):
     def scale_step(self, state: SNESState, factor: float) -> SNESState:
         return state._replace(sigma=state.sigma * factor)
 
+    def scale_coordinates(self, state: SNESState, scales: FloatArray) -> SNESState:
+        """scales → scales ⊙ ``scales`` (their geometric mean stays 1, σ0 is the overall step)."""
+        return state._replace(scales=np.asarray(state.scales * scales))
+
     def condition_number(self, state: SNESState) -> float:
         """(max scale / min scale)² of the diagonal covariance."""
         return float((state.scales.max() / state.scales.min()) ** 2)

@@ -290,6 +290,12 @@ class SNGD(Strategy):
                 return self._state(mean, cov, chol, state.generation + 1, halvings)
         return state._replace(generation=state.generation + 1, halvings=self.max_halvings + 1)
 
+    def scale_coordinates(self, state: SNGDState, scales: FloatArray) -> SNGDState:
+        """Σ → D Σ D and L → D L with D = diag(scales); det D = 1 keeps σ = det(Σ)^(1/2n)."""
+        cov = scales[:, None] * state.cov * scales[None, :]
+        chol = scales[:, None] * state.chol
+        return state._replace(cov=np.ascontiguousarray(cov), chol=np.ascontiguousarray(chol))
+
     def condition_number(self, state: SNGDState) -> float:
         eig = np.linalg.eigvalsh(state.cov)
         return float(eig[-1] / eig[0])

@@ -331,6 +331,13 @@ class Strategy:
         """Condition number of the search covariance (for the conditioning guard)."""
         raise NotImplementedError
 
+    def scale_coordinates(self, state: Any, scales: FloatArray) -> Any:
+        """The initial ``state`` with coordinate i of every sample's deviation from the mean
+        multiplied by ``scales[i]`` (> 0, geometric mean 1): a vector ``sigma0`` of the
+        Optimizer. Strategies without such a scaling raise NotImplementedError (the Optimizer
+        then refuses a vector sigma0 with a ValueError naming the method)."""
+        raise NotImplementedError
+
     def pattern_size(self, dim: int) -> int:
         """Length of the "pattern" state fields in dimension ``dim`` (strategies that have them)."""
         raise NotImplementedError

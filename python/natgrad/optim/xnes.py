@@ -212,6 +212,10 @@ class XNES(Strategy):
     def scale_step(self, state: XNESState, factor: float) -> XNESState:
         return state._replace(sigma=state.sigma * factor)
 
+    def scale_coordinates(self, state: XNESState, scales: FloatArray) -> XNESState:
+        """A → diag(scales) A (det A stays 1: the scales have geometric mean 1)."""
+        return state._replace(factor=np.ascontiguousarray(scales[:, None] * state.factor))
+
     def condition_number(self, state: XNESState) -> float:
         """cond(A Aᵀ) from the singular values of A (O(n³): call it sparingly)."""
         return _common.factor_condition_number(state.factor)
