@@ -242,8 +242,9 @@ class Recorder:
         if count:
             half = count // 2
             # np.median's value (the mean of the two middle values for an even count), without
-            # its overhead of tens of microseconds
-            middle = finite[half] if count % 2 else (finite[half - 1] + finite[half]) / 2
+            # its overhead of tens of microseconds, and halved first: two values near ±1.8e308
+            # must not overflow
+            middle = finite[half] if count % 2 else 0.5 * finite[half - 1] + 0.5 * finite[half]
             f_best, f_median, f_worst = float(finite[0]), float(middle), float(finite[-1])
         else:
             f_best = f_median = f_worst = math.nan
