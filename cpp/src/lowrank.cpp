@@ -86,17 +86,26 @@ RowMatrixXd lowrank_nes_sample(const VecRef& mean, double sigma, const VecRef& s
     const Direction d = direction(v, rank);
     const VectorXd sd = sigma * scales;
     RowMatrixXd x(noise.rows(), n);
-    VectorXd z(n);
+    const Eigen::Index h = noise.rows() / 2;
+    bool finite = true;
     for (Eigen::Index k = 0; k < noise.rows(); ++k) {
-        mirrored_draw(noise, k, z);
-        const double ip = d.vbar.dot(z);
+        // the mirrored draw z_k = sign * (row j of noise), read in place (negation is exact)
+        const bool mirrored = k >= h && k < 2 * h;
+        const auto row = noise.row(mirrored ? k - h : k).transpose();
+        const double sign = mirrored ? -1.0 : 1.0;
+        const double ip = sign * d.vbar.dot(row);
         // x = m + sigma D y with y = z + (sqrt(1 + |v|^2) - 1) vbar vbar^T z
-        x.row(k) = (mean.array() + sd.array() * (z.array() + (d.coef * ip) * d.vbar.array()))
-                       .matrix()
-                       .transpose();
+        x.row(k) =
+            (mean.array() + sd.array() * (sign * row.array() + (d.coef * ip) * d.vbar.array()))
+                .matrix()
+                .transpose();
+        finite = finite && x.row(k).allFinite();  // while the row is in cache
     }
-    if (!x.allFinite()) noise_culprit(noise);
-    return checks::finite_result("lowrank_nes_sample", std::move(x));
+    if (!finite) {
+        noise_culprit(noise);
+        checks::not_representable("lowrank_nes_sample");
+    }
+    return x;
 }
 
 LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef& scales,
