@@ -45,16 +45,17 @@ void require_noise(const MatRef& noise, Eigen::Index n) {
 // Names the draws when a result is not finite and they hold a NaN or Inf.
 void noise_culprit(const MatRef& noise) { require_finite("noise", noise); }
 
-// The mirrored draw z_k (Nomura & Ono 2022, Alg. 1: z_{lambda/2 + k} = -z_k) into `z` (owned).
-void mirrored_draw(const MatRef& noise, Eigen::Index k, VectorXd& z) {
+// The mirrored draw z_k (Nomura & Ono 2022, Alg. 1: z_{lambda/2 + k} = -z_k) as sign * (a row
+// of noise), read in place by the kernels.
+struct MirroredRow {
+    Eigen::Index row;
+    double sign;
+};
+
+MirroredRow mirrored_row(const MatRef& noise, Eigen::Index k) {
     const Eigen::Index h = noise.rows() / 2;
-    if (k < h) {
-        z = noise.row(k).transpose();
-    } else if (k < 2 * h) {
-        z = -noise.row(k - h).transpose();
-    } else {
-        z = noise.row(k).transpose();
-    }
+    if (k >= h && k < 2 * h) return {k - h, -1.0};
+    return {k, 1.0};
 }
 
 // The model's direction vbar = v/|v| and the coefficient of y = z + coef (vbar^T z) vbar, which
@@ -86,13 +87,12 @@ RowMatrixXd lowrank_nes_sample(const VecRef& mean, double sigma, const VecRef& s
     const Direction d = direction(v, rank);
     const VectorXd sd = sigma * scales;
     RowMatrixXd x(noise.rows(), n);
-    const Eigen::Index h = noise.rows() / 2;
     bool finite = true;
     for (Eigen::Index k = 0; k < noise.rows(); ++k) {
         // the mirrored draw z_k = sign * (row j of noise), read in place (negation is exact)
-        const bool mirrored = k >= h && k < 2 * h;
-        const auto row = noise.row(mirrored ? k - h : k).transpose();
-        const double sign = mirrored ? -1.0 : 1.0;
+        const MirroredRow z = mirrored_row(noise, k);
+        const auto row = noise.row(z.row).transpose();
+        const double sign = z.sign;
         const double ip = sign * d.vbar.dot(row);
         // x = m + sigma D y with y = z + (sqrt(1 + |v|^2) - 1) vbar vbar^T z
         x.row(k) =
@@ -153,14 +153,16 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
     const double nd = static_cast<double>(n);
 
     // First pass, in rank order: the norms |z| (distance weights) and sum_i w_rank,i z_i (p_sigma).
-    VectorXd z(n), zw = VectorXd::Zero(n);
+    // (the mirrored draws z_k = sign * row are read in place: negation is exact)
+    VectorXd zw = VectorXd::Zero(n);
     std::vector<double> znorm(static_cast<std::size_t>(lam));
     double max_norm = 0.0;
     for (Eigen::Index r = 0; r < lam; ++r) {
-        mirrored_draw(noise, order[static_cast<std::size_t>(r)], z);
-        znorm[static_cast<std::size_t>(r)] = z.norm();
+        const MirroredRow z = mirrored_row(noise, order[static_cast<std::size_t>(r)]);
+        const auto row = noise.row(z.row).transpose();
+        znorm[static_cast<std::size_t>(r)] = row.norm();
         max_norm = std::max(max_norm, znorm[static_cast<std::size_t>(r)]);
-        zw.noalias() += params.w_rank(r) * z;
+        zw.noalias() += (z.sign * params.w_rank(r)) * row;
     }
     LowRankNESStep out;
     // evolution path p_sigma with the rank weights (Nomura & Ono 2022, Alg. 1)
@@ -195,10 +197,11 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
     double sum_w = 0.0, sum_ip2 = 0.0, g_sigma = 0.0;
     const double root_gamma = std::sqrt(1.0 + d.normv2);
     for (Eigen::Index r = 0; r < lam; ++r) {
-        mirrored_draw(noise, order[static_cast<std::size_t>(r)], z);
+        const MirroredRow z = mirrored_row(noise, order[static_cast<std::size_t>(r)]);
+        const auto row = noise.row(z.row).transpose();
         const double w = weights(r);
-        const double ip_z = d.vbar.dot(z);
-        y = z + (d.coef * ip_z) * d.vbar;
+        const double ip_z = z.sign * d.vbar.dot(row);
+        y = z.sign * row + (d.coef * ip_z) * d.vbar;
         const double ip_y = root_gamma * ip_z;  // vbar^T y
         yw.noalias() += w * y;
         const double wb = params.eta_b * w;
