@@ -1,6 +1,7 @@
 """Time the compiled kernels of two builds of natgrad against each other, interleaved, in one run.
 
-Usage: ``python bench/compare_builds.py --a PYTHON_A --b PYTHON_B [--level v3] [--rounds 15]``
+Usage: ``python bench/compare_builds.py --a PYTHON_A --b PYTHON_B [--level v3] [--rounds 15]
+[--only NAME]``
 
 PYTHON_A and PYTHON_B are interpreters of two environments, each with one build of natgrad
 installed (e.g. before and after a change of compiler flags or of how the sources are grouped
@@ -65,6 +66,7 @@ def main() -> None:
     parser.add_argument("--level", default="v3", help="NATGRAD_ISA for both (default v3)")
     parser.add_argument("--rounds", type=int, default=15, help="timed calls per kernel and build")
     parser.add_argument("--min-ms", type=float, default=0.05, help="skip kernels faster than this")
+    parser.add_argument("--only", default="", help="time only kernels whose name contains this")
     args = parser.parse_args()
     a, info_a = start(args.a, args.level)
     b, info_b = start(args.b, args.level)
@@ -76,6 +78,8 @@ def main() -> None:
     print("-" * len(header))
     ratios = []
     for k, (name, n) in enumerate(info_a["cases"]):
+        if args.only not in name:
+            continue
         timed(a, k), timed(b, k)  # warm-up
         ta, tb = [], []
         for _ in range(args.rounds):
