@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import natgrad
 from _kernel_battery import battery, run
-from natgrad import _core
+from natgrad import _core, _isa
 
 # Agreement across ISA levels, normwise per kernel: max|a - b| <= CROSS_LEVEL_RTOL * max|a|.
 # Most kernels differ by a few units of rounding (<= 3e-16 relative between v2 and v3); the
@@ -78,6 +79,32 @@ def fresh_results(tmp_path_factory) -> dict[str, list[np.ndarray]]:
     return {
         level: run_in_fresh_process(level, tmp / f"{level}.npz") for level in importable_levels()
     }
+
+
+def test_a_default_build_ships_the_baseline_and_only_levels_this_cpu_runs():
+    """NATGRAD_ISA_LEVELS=auto (the default) builds v2 plus the levels the building CPU executes,
+    judged by natgrad/_isa.py, so every module a local install ships is one its suite can run."""
+    info = natgrad.build_info()
+    built = info["built_levels"]
+    assert info["isa_level"] in built
+    for level in built:
+        assert importlib.util.find_spec(f"natgrad._core_{level}") is not None, level
+    if info["levels_requested"] != "auto":
+        pytest.skip(f"built with NATGRAD_ISA_LEVELS={info['levels_requested']!r}")
+    runnable = _core.supported_levels()
+    if runnable == ["generic"]:
+        assert built == ["generic"]
+        return
+    assert "v2" in built
+    assert [level for level in ("v2", "v3", "v4") if level in runnable] == built
+
+
+def test_the_build_probe_prints_the_levels_the_import_uses():
+    """CMakeLists.txt runs natgrad/_isa.py as a script and reads its ';'-separated output."""
+    out = subprocess.run(
+        [sys.executable, _isa.__file__], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.strip() == ";".join(_core.supported_levels())
 
 
 def test_each_level_is_bit_reproducible_across_processes(fresh_results, tmp_path):

@@ -8,6 +8,8 @@
 PYBIND11_MODULE(NATGRAD_MODULE_NAME, m) {
     m.doc() = "natgrad compiled core (private: use the natgrad package)";
     m.attr("isa_level") = NATGRAD_ISA_LEVEL;
+    m.attr("built_levels") = NATGRAD_BUILT_LEVELS;
+    m.attr("levels_requested") = NATGRAD_LEVELS_REQUESTED;
     m.attr("build_flags") = NATGRAD_BUILD_FLAGS;
     m.attr("compiler") = NATGRAD_COMPILER;
     m.attr("eigen_version") = NATGRAD_EIGEN_VERSION;

@@ -41,7 +41,8 @@ __version__ = "0.1.0"
 
 
 def build_info() -> dict[str, Any]:
-    """How the compiled core that is running was built (ISA level, flags, compiler, Eigen)."""
+    """How the compiled core that is running was built (ISA level, flags, compiler, Eigen, and
+    which levels the build made: ``built_levels``, from ``NATGRAD_ISA_LEVELS=levels_requested``)."""
     return {
         "isa_level": _core.isa_level,
         "build_flags": " ".join(str(_core.build_flags).split()),
@@ -49,6 +50,8 @@ def build_info() -> dict[str, Any]:
         "eigen_version": _core.eigen_version,
         "eigen_simd": _core.eigen_simd,
         "supported_levels": _core.supported_levels(),
+        "built_levels": str(_core.built_levels).split(),
+        "levels_requested": str(_core.levels_requested),
     }
 
 

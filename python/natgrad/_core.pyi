@@ -7,6 +7,8 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 isa_level: str
+built_levels: str  # space-separated
+levels_requested: str
 build_flags: str
 compiler: str
 eigen_version: str
