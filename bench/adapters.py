@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import json
 import math
 import os
 import platform
@@ -529,6 +530,17 @@ def environment() -> dict[str, Any]:
     except ImportError:
         info["blas"] = "threadpoolctl not installed"
     return info
+
+
+def write_results(path: Any, args: Any, results: Any, env: dict[str, Any]) -> None:
+    """A benchmark's JSON: the environment, the command-line arguments and the results."""
+    from pathlib import Path
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"environment": env, "args": vars(args), "results": results}
+    out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"# wrote {out}")
 
 
 def print_environment(info: dict[str, Any]) -> None:

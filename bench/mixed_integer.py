@@ -14,14 +14,15 @@ that freezes integer coordinates when f merely rounds.
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import sys
 import time
 
 import numpy as np
 
-import natgrad as ng
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import adapters  # noqa: E402
+import natgrad as ng  # noqa: E402
 
 TARGET = 1e-10
 
@@ -110,7 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--dim", type=int, default=10)
     parser.add_argument("--budget", type=int, default=20000)
+    parser.add_argument("--quick", action="store_true", help="seconds (CI smoke run)")
+    parser.add_argument("--out", default="bench/results/mixed_integer.json")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.budget = 2, 3000
+    env = adapters.environment()
+    adapters.print_environment(env)
     print(f"natgrad {ng.__version__} ({ng.build_info()['isa_level']}); n = {args.dim}, "
           f"{args.dim // 2} integer coordinates, budget {args.budget}, {args.seeds} seeds")  # fmt: skip
     lines = []
@@ -123,9 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         results = [solve(seed) for seed in range(args.seeds)]
         lines.append(summarise(name, results, time.perf_counter() - start))
-    out = pathlib.Path(__file__).parent / "results" / "mixed_integer.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"args": vars(args), "results": lines}, indent=2) + "\n")
+    adapters.write_results(args.out, args, lines, env)
     return 0
 
 

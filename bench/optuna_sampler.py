@@ -13,7 +13,6 @@ range of the best values and the time per trial, and writes ``bench/results/optu
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import pathlib
 import sys
@@ -22,8 +21,10 @@ import time
 import numpy as np
 import optuna
 
-import natgrad as ng
-from natgrad.integrations import NatgradSampler
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import adapters  # noqa: E402
+import natgrad as ng  # noqa: E402
+from natgrad.integrations import NatgradSampler  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -61,7 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--trials", type=int, default=400)
     parser.add_argument("--dim", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="seconds (CI smoke run)")
+    parser.add_argument("--out", default="bench/results/optuna_sampler.json")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.trials = 1, 40
+    env = adapters.environment()
+    adapters.print_environment(env)
     import warnings
 
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -93,9 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{line['min_best']:.3e}, {line['max_best']:.3e}]  "
                 f"{line['ms_per_trial']:.2f} ms/trial"
             )
-    out = pathlib.Path(__file__).parent / "results" / "optuna_sampler.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2) + "\n")
+    adapters.write_results(args.out, args, results, env)
     return 0
 
 
