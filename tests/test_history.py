@@ -242,3 +242,17 @@ def test_history_can_be_switched_off(tmp_path):
     again = ng.minimize(sphere, np.ones(4), 0.5, **args, resume=path)
     np.testing.assert_array_equal(again.x, on.x)
     assert again.history is None and again.nfev == on.nfev
+
+
+def test_median_of_two_values_near_the_float64_limit_does_not_overflow():
+    # an even batch whose middle values are near -1.8e308 (an f unbounded below): the median is
+    # their mean, computed without overflowing to -inf (a RuntimeWarning, an error here)
+    from natgrad.optim.history import Recorder
+
+    opt = ng.Optimizer("snes", np.zeros(3), 1.0, seed=0, popsize=6)
+    values = np.full(6, -1.7e308)
+    opt.tell(opt.ask(), values)
+    recorder = Recorder(3)
+    recorder.record(opt, values, 0, opt.evaluations)
+    row = recorder.history()
+    assert row.f_median[0] == -1.7e308 and row.f_best[0] == -1.7e308
