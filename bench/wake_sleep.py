@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import natgrad as ng
-from natgrad import _core
-from natgrad.models import HelmholtzMachine, digits_binary
-from natgrad.reference import wake_sleep as ref
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import adapters  # noqa: E402
+from natgrad import _core  # noqa: E402
+from natgrad.models import HelmholtzMachine, digits_binary  # noqa: E402
+from natgrad.reference import wake_sleep as ref  # noqa: E402
 
 NETS = {"shallow": [64, 32, 16], "deep": [64, 48, 32, 24, 16, 12, 8]}
 GRID = {"rws": [0.1, 0.3, 1.0], "nrws": [0.03, 0.1, 0.3]}
@@ -56,33 +57,53 @@ def median_time(fn: Any, repeats: int) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(fns: dict[str, Any], repeats: int) -> dict[str, float]:
+    """Median seconds per call of each function, the calls alternating round by round (one
+    call of each per round), so that a change of machine load hits all of them alike."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def kernel_ratio(J: int, d: int, N: int, repeats: int) -> dict[str, Any]:
-    """Assemble + factor all J blocks of a layer: compiled kernel vs NumPy twin."""
+    """Assemble + factor all J blocks of a layer: compiled kernel vs NumPy twin (interleaved)."""
     rng = np.random.default_rng(1)
     h = (rng.random((N, d)) < 0.3).astype(np.float64)
     a = h @ rng.standard_normal((d, J)) * 0.3
     s = 1.0 / (1.0 + np.exp(-a))
     w = np.ascontiguousarray(s * (1 - s))
     g = rng.standard_normal((J, d + 1))
-    out: dict[str, Any] = {"J": J, "d": d, "N": N}
-    core_f = median_time(lambda: _core.fisher_blocks_factor(h, w, 0.1), repeats)
-    twin_f = median_time(lambda: ref.fisher_blocks_factor(h, w, 0.1), repeats)
+    out: dict[str, Any] = {"J": J, "d": d, "N": N, "repeats": repeats}
     fac = _core.fisher_blocks_factor(h, w, 0.1)
-    core_s = median_time(lambda: _core.fisher_blocks_solve(fac, g), repeats)
-    twin_s = median_time(lambda: ref.fisher_blocks_solve(fac, g), repeats)
-    out.update(
-        factor_core_s=core_f,
-        factor_twin_s=twin_f,
-        factor_ratio=twin_f / core_f,
-        solve_core_s=core_s,
-        solve_twin_s=twin_s,
-        solve_ratio=twin_s / core_s,
-    )
     n_small = max(2, d // 2)
     hs, ws = h[:n_small], w[:n_small]
-    core_w = median_time(lambda: _core.fisher_blocks_woodbury_factor(hs, ws, 0.1), repeats)
-    twin_w = median_time(lambda: ref.fisher_blocks_woodbury_factor(hs, ws, 0.1), repeats)
-    out.update(woodbury_N=n_small, woodbury_factor_ratio=twin_w / core_w)
+    t = interleaved_medians(
+        {
+            "factor_core": lambda: _core.fisher_blocks_factor(h, w, 0.1),
+            "factor_twin": lambda: ref.fisher_blocks_factor(h, w, 0.1),
+            "solve_core": lambda: _core.fisher_blocks_solve(fac, g),
+            "solve_twin": lambda: ref.fisher_blocks_solve(fac, g),
+            "woodbury_core": lambda: _core.fisher_blocks_woodbury_factor(hs, ws, 0.1),
+            "woodbury_twin": lambda: ref.fisher_blocks_woodbury_factor(hs, ws, 0.1),
+        },
+        repeats,
+    )
+    out.update(
+        factor_core_s=t["factor_core"],
+        factor_twin_s=t["factor_twin"],
+        factor_ratio=t["factor_twin"] / t["factor_core"],
+        solve_core_s=t["solve_core"],
+        solve_twin_s=t["solve_twin"],
+        solve_ratio=t["solve_twin"] / t["solve_core"],
+        woodbury_N=n_small,
+        woodbury_factor_ratio=t["woodbury_twin"] / t["woodbury_core"],
+    )
     return out
 
 
@@ -203,16 +224,10 @@ def main() -> None:
         train, test = train[:200], test[:50]
         final_k, curve_k, epochs, tune_epochs, seeds = 50, 10, 3, 1, 1
         grid = {"rws": [0.1], "nrws": [0.03]}
-    info = {
-        "build": ng.build_info(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "machine": platform.machine(),
-        "blas_threads": blas_threads,
-    }
-    print("natgrad build:", info["build"])
+    info = {**adapters.environment(), "blas_threads": blas_threads}
+    adapters.print_environment(info)
     results: dict[str, Any] = {"info": info, "grid": grid, "settings": vars(args), "nets": {}}
-    kr = kernel_ratio(64, 64, 320, 3 if args.smoke else 20)
+    kr = kernel_ratio(64, 64, 320, 3 if args.smoke else 100)
     results["kernel"] = kr
     print(
         f"kernel J=64 d=64 N=320: assemble+factor twin/compiled = {kr['factor_ratio']:.1f}x "

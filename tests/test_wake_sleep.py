@@ -340,9 +340,14 @@ def test_woodbury_equals_the_dense_block_solve(rng, N, d, J, spin):
     assert DampedFisherBlocks(h, w, alpha).woodbury == (N < d + 1)
 
 
-@pytest.mark.parametrize(("N", "d", "J"), [(120, 64, 8), (7, 9, 3), (30, 0, 2)])
-def test_kernels_equal_their_twins(rng, N, d, J):
-    h, w, g = _layer(rng, N, d, J)
+# J = 8, 13 and 70 cover one full group of units in the compiled factorisation, a full group and a
+# partial one, and several groups with a partial last one.
+@pytest.mark.parametrize(
+    ("N", "d", "J"), [(120, 64, 8), (7, 9, 3), (30, 0, 2), (50, 10, 13), (40, 21, 70)]
+)
+@pytest.mark.parametrize("spin", [False, True])
+def test_kernels_equal_their_twins(rng, N, d, J, spin):
+    h, w, g = _layer(rng, N, d, J, spin)
     alpha = 0.1
     f = _core.fisher_blocks_factor(h, w, alpha)
     np.testing.assert_allclose(f, ref.fisher_blocks_factor(h, w, alpha), rtol=1e-13, atol=1e-15)
@@ -355,6 +360,15 @@ def test_kernels_equal_their_twins(rng, N, d, J):
     xw = _core.fisher_blocks_woodbury_solve(h, w, fw, g, alpha)
     want = ref.fisher_blocks_woodbury_solve(h, w, fw, g, alpha)
     np.testing.assert_allclose(xw, want, rtol=1e-12, atol=1e-12 * np.max(np.abs(want)))
+
+
+@pytest.mark.parametrize("bad_unit", [0, 7, 8, 12])
+def test_a_block_that_overflows_is_refused_naming_its_unit(rng, bad_unit):
+    h, w, _ = _layer(rng, 20, 5, 13)
+    h *= 1e5
+    w[:, bad_unit] = 1e300  # its moments (w h_a h_b / N) overflow to inf; no other block's do
+    with pytest.raises(ValueError, match=f"of unit {bad_unit} is not positive definite"):
+        _core.fisher_blocks_factor(h, w, 0.1)
 
 
 def test_kernels_refuse_bad_arguments(rng):

@@ -114,36 +114,84 @@ std::string unit_message(const char* what, Eigen::Index j) {
 RowMatrixXd fisher_blocks_factor(const MatRef& inputs, const MatRef& weights, double damping) {
     check_samples(inputs, weights);
     checks::damping(damping, /*positive=*/true);
-    const Eigen::Index units = weights.cols(), q = inputs.cols() + 1;
-    MatrixXd l = lower_pair_moments(augmented(inputs), weights);  // J x pairs, column = pair
+    const Eigen::Index units = weights.cols(), q = inputs.cols() + 1, pairs = q * (q + 1) / 2;
+    const MatrixXd moments = lower_pair_moments(augmented(inputs), weights);       // J x pairs
     auto at = [](Eigen::Index a, Eigen::Index b) { return a * (a + 1) / 2 + b; };  // a >= b
-    for (Eigen::Index k = 0; k < q; ++k) l.col(at(k, k)).array() += damping;
-    // The J Cholesky factorisations side by side (left-looking, column k after columns < k):
-    // every scalar operation of one factorisation is a J-vector operation across the units,
-    // so the SIMD lanes run over units instead of over the short rows of one 65 x 65 block.
-    Eigen::ArrayXd acc(units), inverse(units);
-    for (Eigen::Index k = 0; k < q; ++k) {
-        acc = l.col(at(k, k)).array();
-        for (Eigen::Index m = 0; m < k; ++m) acc -= l.col(at(k, m)).array().square();
-        for (Eigen::Index j = 0; j < units; ++j) {
-            if (!(acc(j) > 0.0) || !std::isfinite(acc(j))) {
-                invalid(unit_message("fisher block + damping*I", j) +
-                        " (Cholesky failed at pivot " + std::to_string(k) + ")");
+    // The J Cholesky factorisations side by side, kLanes units at a time (left-looking: column k
+    // after columns < k). Every scalar operation of one factorisation is a kLanes-wide operation
+    // across units, so the SIMD lanes run over units instead of over the short rows of one
+    // 65 x 65 block. The lanes of a pair are contiguous (block[t * kLanes + u]), so the inner
+    // loop over m streams rows of the block and keeps its accumulators in registers, four rows
+    // i at a time: four independent chains of multiply-adds share each load of row k (one chain
+    // alone waits on their latency). Lanes past the last unit factor the identity; never stored.
+    constexpr Eigen::Index kLanes = 8;
+    using Lanes = Eigen::Array<double, kLanes, 1>;
+    using LanesMap = Eigen::Map<Lanes>;
+    using ConstLanesMap = Eigen::Map<const Lanes>;
+    std::vector<double> block(static_cast<std::size_t>(pairs * kLanes));
+    auto lanes = [&](Eigen::Index a, Eigen::Index b) {
+        return block.data() + static_cast<std::size_t>(at(a, b) * kLanes);
+    };
+    RowMatrixXd out(units, q * q);
+    for (Eigen::Index j0 = 0; j0 < units; j0 += kLanes) {
+        const Eigen::Index width = std::min(kLanes, units - j0);
+        for (Eigen::Index a = 0; a < q; ++a) {
+            for (Eigen::Index b = 0; b <= a; ++b) {
+                double* x = lanes(a, b);
+                const double add = a == b ? damping : 0.0, pad = a == b ? 1.0 : 0.0;
+                for (Eigen::Index u = 0; u < kLanes; ++u) {
+                    x[u] = u < width ? moments(j0 + u, at(a, b)) + add : pad;
+                }
             }
         }
-        l.col(at(k, k)) = acc.sqrt().matrix();
-        inverse = acc.sqrt().inverse();
-        for (Eigen::Index i = k + 1; i < q; ++i) {
-            acc = l.col(at(i, k)).array();
-            for (Eigen::Index m = 0; m < k; ++m) {
-                acc -= l.col(at(i, m)).array() * l.col(at(k, m)).array();
+        for (Eigen::Index k = 0; k < q; ++k) {
+            const double* rk = lanes(k, 0);
+            Lanes acc = ConstLanesMap(rk + k * kLanes);
+            for (Eigen::Index m = 0; m < k; ++m) acc -= ConstLanesMap(rk + m * kLanes).square();
+            for (Eigen::Index u = 0; u < width; ++u) {
+                if (!(acc(u) > 0.0) || !std::isfinite(acc(u))) {
+                    invalid(unit_message("fisher block + damping*I", j0 + u) +
+                            " (Cholesky failed at pivot " + std::to_string(k) + ")");
+                }
             }
-            l.col(at(i, k)) = (acc * inverse).matrix();
+            const Lanes pivot = acc.sqrt(), inverse = pivot.inverse();
+            LanesMap(lanes(k, k)) = pivot;
+            Eigen::Index i = k + 1;
+            for (; i + 4 <= q; i += 4) {
+                double *r0 = lanes(i, 0), *r1 = lanes(i + 1, 0), *r2 = lanes(i + 2, 0),
+                       *r3 = lanes(i + 3, 0);
+                Lanes a0 = ConstLanesMap(r0 + k * kLanes), a1 = ConstLanesMap(r1 + k * kLanes),
+                      a2 = ConstLanesMap(r2 + k * kLanes), a3 = ConstLanesMap(r3 + k * kLanes);
+                for (Eigen::Index m = 0; m < k; ++m) {
+                    const Lanes pk = ConstLanesMap(rk + m * kLanes);
+                    a0 -= ConstLanesMap(r0 + m * kLanes) * pk;
+                    a1 -= ConstLanesMap(r1 + m * kLanes) * pk;
+                    a2 -= ConstLanesMap(r2 + m * kLanes) * pk;
+                    a3 -= ConstLanesMap(r3 + m * kLanes) * pk;
+                }
+                LanesMap(r0 + k * kLanes) = a0 * inverse;
+                LanesMap(r1 + k * kLanes) = a1 * inverse;
+                LanesMap(r2 + k * kLanes) = a2 * inverse;
+                LanesMap(r3 + k * kLanes) = a3 * inverse;
+            }
+            for (; i < q; ++i) {
+                double* ri = lanes(i, 0);
+                acc = ConstLanesMap(ri + k * kLanes);
+                for (Eigen::Index m = 0; m < k; ++m) {
+                    acc -= ConstLanesMap(ri + m * kLanes) * ConstLanesMap(rk + m * kLanes);
+                }
+                LanesMap(ri + k * kLanes) = acc * inverse;
+            }
         }
-    }
-    RowMatrixXd out = RowMatrixXd::Zero(units, q * q);
-    for (Eigen::Index r = 0; r < q; ++r) {
-        for (Eigen::Index c = 0; c <= r; ++c) out.col(r * q + c) = l.col(at(r, c));
+        for (Eigen::Index u = 0; u < width; ++u) {
+            double* row = &out(j0 + u, 0);
+            for (Eigen::Index r = 0; r < q; ++r) {
+                for (Eigen::Index c = 0; c <= r; ++c) {
+                    row[r * q + c] = block[static_cast<std::size_t>(at(r, c) * kLanes + u)];
+                }
+                for (Eigen::Index c = r + 1; c < q; ++c) row[r * q + c] = 0.0;
+            }
+        }
     }
     return checks::finite_result("fisher_blocks_factor", std::move(out));
 }

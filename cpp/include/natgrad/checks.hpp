@@ -164,7 +164,7 @@ template <typename Matrix>
 inline Matrix finite_result(const char* what, Matrix x) {
     static_assert(std::is_same_v<Matrix, typename Matrix::PlainObject>,
                   "finite_result needs an evaluated matrix or vector");
-    if (!x.allFinite()) not_representable(what);
+    if (!all_finite(x)) not_representable(what);
     return x;
 }
 

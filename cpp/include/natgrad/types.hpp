@@ -38,9 +38,17 @@ inline void require_size(const char* name, Eigen::Index size, Eigen::Index want)
     }
 }
 
+// True when every entry is finite: x * 0 is 0 for a finite x and NaN for an infinite or NaN
+// one, and a sum of zeros is exactly 0 in any order, so Eigen's vectorised sum serves (Eigen's
+// allFinite() is a scalar loop). No early exit: an error path need not be fast.
+template <typename Derived>
+inline bool all_finite(const Eigen::DenseBase<Derived>& x) {
+    return (x.derived().array() * 0.0).sum() == 0.0;
+}
+
 template <typename Derived>
 inline void require_finite(const char* name, const Eigen::DenseBase<Derived>& x) {
-    if (!x.allFinite()) invalid(std::string(name) + " contains NaN or Inf");
+    if (!all_finite(x)) invalid(std::string(name) + " contains NaN or Inf");
 }
 
 }  // namespace natgrad
