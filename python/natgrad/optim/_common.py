@@ -58,3 +58,10 @@ def factor_condition_number(factor: FloatArray) -> float:
 def factor_axis_scales(sigma: float, factor: FloatArray) -> FloatArray:
     """σ √diag(A Aᵀ): the row norms of A times σ (O(n²))."""
     return np.asarray(sigma * np.sqrt(np.einsum("ij,ij->i", factor, factor)))
+
+
+def factor_noise(mean: FloatArray, sigma: float, factor: FloatArray, X: FloatArray) -> FloatArray:
+    """The draws z with X = m + σ A z row by row (the inverse of ``_core.sample_full``): one LU
+    solve A Zᵀ = (X − m)ᵀ / σ, O(n³ + kn²) for k rows (``Optimizer.inject``, not the hot loop)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.ascontiguousarray(np.linalg.solve(factor, ((X - mean) / sigma).T).T)

@@ -10,7 +10,9 @@ Format (version 1): one NumPy ``.npz`` archive, written with ``numpy.savez`` and
   fields of the state records, and the random generator's bit-generator state;
 * ``state.<field>`` and ``checked_state.<field>``: the array fields of the strategy's state (the
   current one and the last one verified finite);
-* ``best_x``, ``bounds.lower``, ``bounds.upper`` and ``pending.noise`` when present;
+* ``best_x``, ``bounds.lower``, ``bounds.upper``, ``pending.noise``, ``pending.injected`` (the
+  points of :meth:`Optimizer.inject` in the pending batch) and ``injected`` (points waiting for
+  the next ``ask``) when present;
   ``integers`` in the JSON lists the integer coordinates (absent or null: none).
 * in a checkpoint of ``natgrad.minimize(..., checkpoint=path)``: a ``minimize`` mapping in the
   JSON (the restart loop's counters and the earlier runs' results) and the arrays
@@ -20,7 +22,8 @@ Format (version 1): one NumPy ``.npz`` archive, written with ``numpy.savez`` and
 Files written before ``max_iter`` existed (no such setting) load with ``max_iter=None``.
 
 The candidates of a pending batch are not stored: loading recomputes them from the noise and the
-state, so a file cannot make the optimiser tell a batch it did not draw. Loading validates every
+state (the injected rows are the stored points), so a file cannot make the optimiser tell a batch
+it did not draw or was not given. Loading validates every
 entry (types, shapes, finiteness, ranges) through the same checks as the constructor and the
 strategy boundary, and refuses anything else with a ValueError; a resumed run continues bit for
 bit as the uninterrupted one (same build level, see the README). Only strategies registered in
@@ -122,6 +125,10 @@ def save(
         arrays["best_x"] = np.asarray(run.best_x)
     if run.pending is not None:
         arrays["pending.noise"] = run.pending.noise
+        if run.pending.injected is not None:
+            arrays["pending.injected"] = run.pending.injected
+    if run.injected is not None:
+        arrays["injected"] = run.injected
     if opt._sides is not None:
         arrays["bounds.lower"], arrays["bounds.upper"] = opt._sides
     bit_generator = opt._rng.bit_generator
@@ -324,9 +331,14 @@ def _restore(meta: dict[str, Any], archive: _Archive, optimizer_cls: Any, batch_
             raise ValueError(f"pending.noise must be finite with shape {shape}")
         samples = strategy.sample(state, noise)
         asked = opt._for_f(state, samples)
+        shown = _injected(archive, "pending.injected", opt, shape[0])
+        if shown is not None:  # f saw the injected points themselves (Optimizer.inject)
+            asked = asked.copy() if asked is samples else asked
+            asked[shape[0] - shown.shape[0] :] = shown
         returned = asked.copy()
         returned.flags.writeable = False
-        pending = batch_cls(np.ascontiguousarray(noise), samples, asked, returned)
+        pending = batch_cls(np.ascontiguousarray(noise), samples, asked, returned, shown)
+    queued = _injected(archive, "injected", opt, opt.popsize)
     unused = set(archive.arrays) - archive.used
     if unused:
         raise ValueError(f"unexpected entries {sorted(unused)}")
@@ -344,8 +356,23 @@ def _restore(meta: dict[str, Any], archive: _Archive, optimizer_cls: Any, batch_
         nonfinite_run=counts["nonfinite_run"],
         stop_reason=run["stop_reason"],
         pending=pending,
+        injected=queued,
     )
     return opt
+
+
+def _injected(archive: Any, key: str, opt: Any, rows: int) -> np.ndarray | None:
+    """Injected points stored under ``key`` (read-only), checked: finite, (k, n), k <= rows."""
+    points = archive.get(key, required=False)
+    if points is None:
+        return None
+    if points.ndim != 2 or points.shape[1] != opt.dim or not 1 <= points.shape[0] <= rows:
+        raise ValueError(f"{key} must have shape (k, {opt.dim}) with 1 <= k <= {rows}")
+    if not np.isfinite(points).all():
+        raise ValueError(f"{key} must be finite")
+    points = np.array(points)
+    points.flags.writeable = False
+    return points
 
 
 def _generator(spec: dict[str, Any]) -> np.random.Generator:

@@ -288,6 +288,14 @@ class IGOCMA(Strategy):
     def scale_step(self, state: IGOCMAState, factor: float) -> IGOCMAState:
         return state._replace(sigma=state.sigma * factor)
 
+    def noise_for(self, state: IGOCMAState, X: FloatArray) -> FloatArray:
+        """z = A⁻¹ (x − m) / σ for each row x."""
+        return _common.factor_noise(state.mean, state.sigma, state.factor, X)
+
+    def injectable_rows(self, popsize: int) -> int:
+        """All rows but TPA's pair (rows 0 and 1, from λ = 3 on)."""
+        return popsize - 2 if self.sigma_rule == "tpa" and popsize >= 3 else popsize
+
     def scale_coordinates(self, state: IGOCMAState, scales: FloatArray) -> IGOCMAState:
         """A → diag(scales) A: C0 = diag(scales²), so σ0·sqrt(C0_ii) = sigma0[i] (pycma's
         ``CMA_stds``); the paths are in z-coordinates and stay as they are."""

@@ -183,6 +183,7 @@ def minimize(
     fixed_variables: dict[int, float] | None = None,
     history: bool = True,
     bipop: bool = False,
+    inject: ArrayLike | None = None,
 ) -> OptimizeResult:
     """Minimise a black-box function with a natural-gradient evolution strategy.
 
@@ -286,6 +287,12 @@ def minimize(
         restarts (the last run is one); small-regime runs come in addition. ``max_evals``,
         ``max_iter`` and ``max_time`` are shared by all runs. ``res.regimes``
         lists the regime of every run.
+    inject : array_like, shape (k, n) or (n,), optional
+        Known good points (a previous solution, a heuristic's answer) evaluated in the first
+        generation of the first run, where they compete in the ranking like sampled points
+        (pycma's ``inject``; :meth:`Optimizer.inject` explains how they enter the update).
+        Full n-vectors with ``fixed_variables`` (the fixed entries are ignored); inside
+        ``bounds``; at most λ points (λ − 2 for IGO-CMA's TPA); igo-cma, xnes, snes and sngd.
     history : bool
         Record ``res.history`` (default True). Recording costs tens of microseconds per
         generation (``bench/history_overhead.py``), which only matters for a cheap f in a few
@@ -383,6 +390,17 @@ def minimize(
         f = WithFixed(f, fixed)
     else:
         x0_arr = x0_full
+    injected = None
+    if inject is not None:
+        injected = as_float_array("inject", inject)
+        injected = injected[None, :] if injected.ndim == 1 else injected
+        if injected.ndim != 2 or injected.shape[1] != x0_full.size or injected.shape[0] < 1:
+            raise ValueError(
+                f"inject must have shape (k, {x0_full.size}) or ({x0_full.size},) with k >= 1, "
+                f"got {np.shape(inject)}"
+            )
+        if fixed is not None:
+            injected = fixed.reduce(injected)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable, got {callback!r:.80}")
     if executor is not None and not isinstance(executor, Executor) and not hasattr(executor, "map"):
@@ -437,6 +455,7 @@ def minimize(
             "integers": _plain(integers),
             "history": keep_history,
             "bipop": bool(bipop),
+            "inject": None if injected is None else _digest(injected),
         }
     )
 
@@ -537,6 +556,14 @@ def minimize(
                     max_condition=max_condition,
                     integers=integers,
                 )
+                if run == 0 and injected is not None:
+                    try:
+                        opt.inject(injected)
+                    except ValueError as exc:  # the message names inject= (not "points")
+                        msg = str(exc)
+                        raise ValueError(
+                            msg if msg.startswith("inject") else f"inject: {msg}"
+                        ) from None
                 record = [opt, None]
                 runs.append(record)
             logger.info(
@@ -856,3 +883,11 @@ def _restore_runs(
     if signature["history"] and recorder.iterations != sum(r.generation for r, _ in runs):
         raise ValueError("resume: the checkpoint's history does not match its generation count")
     return len(runs) - 1, float(meta["elapsed"]), recorder, regimes
+
+
+def _digest(points: FloatArray) -> str:
+    """A short fingerprint of injected points for the resume check (shape and SHA-256)."""
+    import hashlib
+
+    data = np.ascontiguousarray(points, dtype=np.float64)
+    return f"{data.shape[0]}x{data.shape[1]}:" + hashlib.sha256(data.tobytes()).hexdigest()[:16]

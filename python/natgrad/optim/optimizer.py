@@ -326,6 +326,7 @@ class Batch(NamedTuple):
     samples: FloatArray  #: candidates in the unbounded space
     asked: FloatArray  #: candidates mapped into the box (what f sees)
     returned: FloatArray  #: the read-only copy of ``asked`` that ``ask`` returned
+    injected: FloatArray | None = None  #: points given to inject(): the last rows of ``asked``
 
 
 class Run(NamedTuple):
@@ -347,6 +348,7 @@ class Run(NamedTuple):
     nonfinite_run: int  #: consecutive generations without any finite value
     stop_reason: str | None
     pending: Batch | None  #: the batch of the last ask(), until it is told
+    injected: FloatArray | None = None  #: points of inject() waiting for the next ask()
 
 
 def _step_size(strategy: Strategy, sigma0: Any, dim: int) -> tuple[float, FloatArray | None]:
@@ -587,14 +589,22 @@ class Optimizer:
                 if self._uniform_noise
                 else standard_normal(self._rng, shape)
             )
+            injected = run.injected
+            if injected is not None:  # noise of the last rows: the draws of the given points
+                noise = self._injection_noise(run.state, noise, injected)
             samples = self._strategy._sample(run.state, noise)
             asked = self._for_f(run.state, samples)
+            if injected is not None:  # f sees the given points themselves, bit for bit
+                if asked is samples:  # the update keeps the samples of the shortened draws
+                    asked = samples.copy()
+                asked[asked.shape[0] - injected.shape[0] :] = injected
             # never written again: the caller gets a read-only view of a read-only array (its
             # flag cannot be set back without going through .base), and an unchanged batch is
             # recognised by identity in tell(); no copy of the (λ, n) batch per generation
             asked.flags.writeable = False
             returned = asked.view()
-            self._run = Run._make((*run[:-1], Batch(noise, samples, asked, returned)))
+            batch = Batch(noise, samples, asked, returned, injected)
+            self._run = run._replace(pending=batch, injected=None)
             return returned
         except ValueError as exc:
             # the distribution cannot be sampled in float64 any more (σ or the mean grew too
@@ -609,6 +619,83 @@ class Optimizer:
             # an interrupted ask leaves no trace: the next ask draws the same batch
             self._rng.bit_generator.state = rng_state
             raise
+
+    def inject(self, points: ArrayLike) -> None:
+        """Have the next :meth:`ask` return ``points`` as its last rows (pycma's ``inject``).
+
+        Known good points (a previous solution, a heuristic's answer) then compete in the next
+        generation's ranking like sampled ones. Each point enters the update through its draw
+        z (x = m + σ A z), shortened to norm at most √n + 2n/(n + 2) when it lies far out in the
+        distribution (Hansen 2011, "Injecting external solutions into CMA-ES"), so one distant
+        point cannot throw the mean and the covariance off; f is evaluated at the point itself.
+        Points given by several calls before one ``ask`` are all used, in order.
+
+        Parameters
+        ----------
+        points : array_like, shape (k, n) or (n,)
+            Finite points inside ``bounds`` (if given); k at most the rows the strategy leaves
+            free (λ, or λ − 2 for IGO-CMA's TPA pair), counting points injected before.
+
+        Raises
+        ------
+        ValueError
+            If the points have the wrong shape, are not finite or lie outside ``bounds``; if
+            there are too many; with ``integers=``; or if the method has no draw for a given
+            point (``"lowrank"``'s mirrored pairs, ``"gmrf"``, the binary model). Nothing is
+            queued then.
+        """
+        pts = as_float_array("points", points)
+        if pts.ndim == 1:
+            pts = pts[None, :]
+        if pts.ndim != 2 or pts.shape[1] != self._dim or pts.shape[0] < 1:
+            raise ValueError(
+                f"points must have shape (k, {self._dim}) or ({self._dim},) with k >= 1, got "
+                f"{np.shape(points)}"
+            )
+        if not np.isfinite(pts).all():
+            raise ValueError("points must be finite (an injected point is evaluated as given)")
+        name = self._strategy.name
+        if self._lattice is not None:
+            raise ValueError("inject is not available with integers= (the points would have to "
+                             "be encoded on the integer lattice)")  # fmt: skip
+        if type(self._strategy).noise_for is Strategy.noise_for:
+            raise ValueError(
+                f"inject is not available for method {name!r}: it has no draw z for a given "
+                "point (lowrank samples mirrored pairs; gmrf and the binary model do not invert "
+                "their sampling): use igo-cma, xnes, snes or sngd"
+            )
+        if self._sides is not None:
+            lb, ub = self._sides
+            outside = ~np.all((lb <= pts) & (pts <= ub), axis=1)
+            if outside.any():
+                i = int(np.flatnonzero(outside)[0])
+                raise ValueError(f"points must lie inside bounds, got row {i}: {pts[i]}")
+        queued = self._run.injected
+        total = pts if queued is None else np.concatenate([queued, pts])
+        room = self._strategy.injectable_rows(self._popsize)
+        if total.shape[0] > room:
+            raise ValueError(
+                f"at most {room} points can be injected into one generation of {self._popsize} "
+                f"({name}), got {total.shape[0]}"
+                + ("" if queued is None else f" ({queued.shape[0]} queued before)")
+            )
+        total = np.array(total)  # owned: nothing the caller holds
+        total.flags.writeable = False
+        self._run = self._run._replace(injected=total)
+
+    def _injection_noise(self, state: Any, noise: FloatArray, points: FloatArray) -> FloatArray:
+        """``noise`` with its last rows replaced by the (length-limited) draws of ``points``."""
+        k, n = points.shape
+        y = points if self._box is None else self._box.inverse(points)
+        z = self._strategy.noise_for(state, y)
+        if not np.isfinite(z).all():
+            raise ValueError("an injected point has no finite draw under the current state")
+        limit = math.sqrt(n) + 2.0 * n / (n + 2.0)  # Hansen 2011, section 3
+        norms = np.linalg.norm(z, axis=1)
+        z = np.where((norms > limit)[:, None], z * (limit / np.maximum(norms, 1e-300))[:, None], z)
+        out = np.array(noise)
+        out[out.shape[0] - k :] = z
+        return out
 
     def tell(self, X: ArrayLike, values: ArrayLike) -> None:
         """Update the distribution with the values of the batch from the last :meth:`ask`.
@@ -689,7 +776,7 @@ class Optimizer:
             reason = None
         new = Run(
             state, run.checked_state, evaluations, generation, best_x, best_f, best_generation,
-            history, 0, reason, None,
+            history, 0, reason, None, run.injected,
         )  # fmt: skip
         return new if reason is not None else self._check_stop(new, vals, finite)
 

@@ -140,6 +140,11 @@ class SNES(Strategy):
     def scale_step(self, state: SNESState, factor: float) -> SNESState:
         return state._replace(sigma=state.sigma * factor)
 
+    def noise_for(self, state: SNESState, X: FloatArray) -> FloatArray:
+        """z = (x − μ) / (σ scales) for each row x."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.ascontiguousarray((X - state.mean) / (state.sigma * state.scales))
+
     def scale_coordinates(self, state: SNESState, scales: FloatArray) -> SNESState:
         """scales → scales ⊙ ``scales`` (their geometric mean stays 1, σ0 is the overall step)."""
         return state._replace(scales=np.asarray(state.scales * scales))

@@ -227,6 +227,11 @@ class SNGD(Strategy):
             cov=state.cov * (factor * factor), chol=state.chol * factor, sigma=state.sigma * factor
         )
 
+    def noise_for(self, state: SNGDState, X: FloatArray) -> FloatArray:
+        """z = L⁻¹ (x − μ) for each row x (the samples are x = μ + L z)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.ascontiguousarray(np.linalg.solve(state.chol, (X - state.mean).T).T)
+
     def standardised_natural_gradient(
         self, state: SNGDState, X: FloatArray, values: FloatArray
     ) -> tuple[FloatArray, FloatArray]:

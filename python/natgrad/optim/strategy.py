@@ -327,6 +327,18 @@ class Strategy:
         """The state with the spread of its samples around the mean multiplied by ``factor``."""
         raise NotImplementedError
 
+    def noise_for(self, state: Any, X: FloatArray) -> FloatArray:
+        """The standard draws z whose samples are the rows of ``X`` (the inverse of ``sample``,
+        for ``Optimizer.inject``). Strategies whose draws are not one free row per sample (the
+        mirrored pairs of ``"lowrank"``), or not Gaussian, raise NotImplementedError; the
+        Optimizer then refuses ``inject`` with a ValueError naming the method."""
+        raise NotImplementedError
+
+    def injectable_rows(self, popsize: int) -> int:
+        """How many rows of a generation of ``popsize`` injected points may take (the last
+        ones); rows a strategy builds itself (TPA's pair) are not available."""
+        return popsize
+
     def condition_number(self, state: Any) -> float:
         """Condition number of the search covariance (for the conditioning guard)."""
         raise NotImplementedError

@@ -212,6 +212,10 @@ class XNES(Strategy):
     def scale_step(self, state: XNESState, factor: float) -> XNESState:
         return state._replace(sigma=state.sigma * factor)
 
+    def noise_for(self, state: XNESState, X: FloatArray) -> FloatArray:
+        """z = A⁻¹ (x − m) / σ for each row x."""
+        return _common.factor_noise(state.mean, state.sigma, state.factor, X)
+
     def scale_coordinates(self, state: XNESState, scales: FloatArray) -> XNESState:
         """A → diag(scales) A (det A stays 1: the scales have geometric mean 1)."""
         return state._replace(factor=np.ascontiguousarray(scales[:, None] * state.factor))
