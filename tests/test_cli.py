@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import natgrad
@@ -143,6 +144,12 @@ def test_popsize_and_restarts(capsys, test_method):
             "seed must be None, a non-negative integer or a SeedSequence, got -1",
         ),
         (["minimize", "--method", "binary-sngd", "--dim", "3"], "binary-sngd searches {-1, +1}^n"),
+        (["minimize", "--dim", "4", "--integers", "0-x"], "--integers must be indices and ranges"),
+        (
+            ["minimize", "--dim", "4", "--integers", "2-4"],
+            "'2-4' is not a range of indices in [0, 4)",
+        ),
+        (["minimize", "--dim", "4", "--method", "snes", "--integers", "0"], "integers"),
         ([], "required"),
     ],
 )
@@ -257,6 +264,20 @@ def test_bipop_restarts(tmp_path, capsys):
     popsizes = [int(history.popsize[history.run == k][0]) for k in range(restarts + 1)]
     # small-regime runs have population sizes that are not the IPOP sequence λ0 · 2^k
     assert restarts > 3 and any(p not in (7, 14, 28, 56) for p in popsizes), popsizes
+
+
+def test_integer_coordinates(capsys):
+    argv = ["minimize", "--function", "ellipsoid", "--dim", "6", "--seed", "2", "--integers",
+            "0-2,5", "--x0", "2.5", "--quiet"]  # fmt: skip
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "success:     True" in out
+    res = natgrad.minimize(
+        natgrad.functions.ellipsoid, np.full(6, 2.5), 1.0, seed=2, vectorized=True,
+        ftarget=1e-8, integers=[0, 1, 2, 5],
+    )  # fmt: skip
+    assert np.array_equal(res.x[[0, 1, 2, 5]], np.round(res.x[[0, 1, 2, 5]]))
+    assert f"best f:      {res.fun:.6e}" in out  # the CLI ran this search
 
 
 def test_plot_without_matplotlib_exits_2_naming_the_extra(monkeypatch, tmp_path, capsys):

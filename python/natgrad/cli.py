@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="print a progress line every this many generations (default: 25 * sqrt(dim))",
     )
+    run.add_argument(
+        "--integers",
+        default=None,
+        metavar="SPEC",
+        help="coordinates that take integer values, e.g. 0-4,7 (CMA-ES with margin; igo-cma)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the result")
     run.add_argument(
         "--log",
@@ -147,6 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _index_list(spec: str, dim: int, parser: argparse.ArgumentParser) -> list[int]:
+    """Coordinates from "0-4,7" (ranges inclusive), each in [0, dim)."""
+    indices: list[int] = []
+    for part in spec.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            low = int(first)
+            high = int(last) if last else low
+        except ValueError:
+            parser.error(f"--integers must be indices and ranges like 0-4,7, got {spec!r}")
+        if not 0 <= low <= high < dim:
+            parser.error(f"--integers: {part.strip()!r} is not a range of indices in [0, {dim})")
+        indices.extend(range(low, high + 1))
+    return sorted(set(indices))
+
+
 def _continuous_methods() -> list[str]:
     """Methods that search R^n (the command line's test functions are continuous)."""
     from .optim.registry import METHODS, strategy_class
@@ -185,6 +207,7 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             _pyplot()
         except ImportError as exc:
             parser.error(f"--plot: {exc}")
+    integers = None if args.integers is None else _index_list(args.integers, args.dim, parser)
     f = functions.CONTINUOUS[args.function]
     every = args.every
     if every is None:
@@ -223,6 +246,7 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             checkpoint=args.checkpoint,
             checkpoint_every=args.checkpoint_every,
             resume=args.resume,
+            integers=integers,
         )
     except ValueError as exc:
         parser.error(str(exc))
