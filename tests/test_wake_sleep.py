@@ -21,6 +21,7 @@ from natgrad.models import (
     DampedFisherBlocks,
     HelmholtzMachine,
     digits_binary,
+    fisher_blocks,
     lines_dataset,
     lines_distribution,
 )
@@ -338,6 +339,25 @@ def test_woodbury_equals_the_dense_block_solve(rng, N, d, J, spin):
     direct = ref.natural_rows(h, w, g, alpha)  # one matrix at a time, reference.linalg
     np.testing.assert_allclose(dense, direct, rtol=0, atol=1e-13 * scale)
     assert DampedFisherBlocks(h, w, alpha).woodbury == (N < d + 1)
+
+
+@pytest.mark.parametrize(("N", "d", "J"), [(5, 12, 4), (40, 6, 3), (1, 3, 2), (30, 0, 2)])
+@pytest.mark.parametrize("woodbury", [False, True])
+def test_inverse_is_the_inverse_of_the_damped_blocks(rng, N, d, J, woodbury):
+    """inverse()[j] = (F_j + αI)⁻¹ with F_j from fisher_blocks (numpy.linalg.inv of the assembled
+    matrix), and inverse()[j] @ g_j = solve(g)[j], on both paths."""
+    h, w, g = _layer(rng, N, d, J)
+    alpha = 0.05
+    blocks = DampedFisherBlocks(h, w, alpha, woodbury=woodbury)
+    inv = blocks.inverse()
+    assert inv.shape == (J, d + 1, d + 1)
+    want = np.linalg.inv(fisher_blocks(h, w) + alpha * np.eye(d + 1))
+    # cond(F + αI) <= (max eig + α)/α ≈ 1e2 and |inverse| <= 1/α: agreement to ~1e2·ε/α
+    np.testing.assert_allclose(inv, want, rtol=0, atol=1e-13 / alpha)
+    x = blocks.solve(g)
+    np.testing.assert_allclose(
+        np.matmul(inv, g[:, :, None])[:, :, 0], x, rtol=0, atol=1e-13 * np.max(np.abs(x))
+    )
 
 
 @pytest.mark.parametrize(("N", "d", "J"), [(120, 64, 8), (7, 9, 3), (30, 0, 2)])

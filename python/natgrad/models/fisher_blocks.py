@@ -120,6 +120,30 @@ class DampedFisherBlocks:
             )
         return np.asarray(_core.fisher_blocks_solve(self._factors, g))
 
+    def inverse(self) -> FloatArray:
+        """The J inverses ``(F_j + damping·I)⁻¹`` as a (J, d+1, d+1) array.
+
+        Row j of ``solve(G)`` is ``inverse()[j] @ G[j]``: for many solves with the same blocks
+        (the training loop reuses them for ``fisher_every`` steps), one batched product
+        ``np.matmul(inverse, G[:, :, None])`` costs a fraction of the two triangular solves per
+        unit. From the dense factor L_j: ``L_j⁻ᵀ L_j⁻¹``; from the Woodbury factor of
+        ``K_j = αI_N + U_jᵀU_j``: ``(I − U_j K_j⁻¹ U_jᵀ) / α``.
+        """
+        if self.woodbury:
+            n = self._inputs.shape[0]
+            chol = self._factors.reshape(self.units, n, n)
+            ht = np.hstack([self._inputs, np.ones((n, 1))])  # N × q
+            root = np.sqrt(self._weights / n)  # N × J
+            u = ht.T[None, :, :] * root.T[:, None, :]  # J × q × N: U_j
+            v = np.linalg.solve(chol, np.swapaxes(u, 1, 2))  # L_j⁻¹ U_jᵀ, J × N × q
+            out = -np.matmul(np.swapaxes(v, 1, 2), v)  # −U_j K_j⁻¹ U_jᵀ
+            out[:, np.arange(self.width), np.arange(self.width)] += 1.0
+            return np.asarray(out / self.damping)
+        chol = self._factors.reshape(self.units, self.width, self.width)
+        eye = np.broadcast_to(np.eye(self.width), chol.shape)
+        li = np.linalg.solve(chol, eye)  # L_j⁻¹
+        return np.asarray(np.matmul(np.swapaxes(li, 1, 2), li))
+
     def __repr__(self) -> str:
         path = "woodbury" if self.woodbury else "dense"
         return (
