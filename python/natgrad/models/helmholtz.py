@@ -471,6 +471,7 @@ class HelmholtzMachine:
         damping: float = 0.1,
         fisher_every: int = 1,
         sleep_samples: int | None = None,
+        fisher_samples: int | None = None,
         validation: ArrayLike | None = None,
         validation_samples: int = 100,
         progress: bool = False,
@@ -508,6 +509,15 @@ class HelmholtzMachine:
         sleep_samples : int, optional
             Samples (x, h) ~ p drawn per step for the sleep phase and the Fisher of p; default
             ``batch_size``.
+        fisher_samples : int, optional
+            Natural methods: estimate the Fisher blocks at each refresh from fresh draws, this
+            many training points (without replacement, at most all of X) with one h ~ q(h | x)
+            each for the blocks of q and this many (x, h) ~ p for those of p. Default: the
+            step's own samples (the minibatch's K wake samples per point and the sleep batch),
+            which suits ``fisher_every=1``; blocks reused for many steps should be estimated
+            from many samples: a block from the 32 distinct inputs of one minibatch has rank
+            <= 32 and steps every direction outside their span by (1 + α)/α (BENCHMARKS.md,
+            "Helmholtz machines").
         validation : (m, l_0) array_like, optional
             Data whose NLL is estimated after each epoch (``log_likelihood`` with
             ``validation_samples`` samples).
@@ -546,6 +556,9 @@ class HelmholtzMachine:
         alpha = as_damping(damping, positive=True)
         every = as_int("fisher_every", fisher_every, minimum=1)
         n_sleep = B if sleep_samples is None else as_int("sleep_samples", sleep_samples, minimum=1)
+        n_fisher = (
+            None if fisher_samples is None else as_int("fisher_samples", fisher_samples, minimum=1)
+        )
         x_val = None if validation is None else self._check_data("validation", validation)
         k_val = as_int("validation_samples", validation_samples, minimum=1)
         if callback is not None and not callable(callback):
@@ -560,10 +573,11 @@ class HelmholtzMachine:
             "damping": alpha,
             "fisher_every": every,
             "sleep_samples": n_sleep,
+            "fisher_samples": n_fisher,
             "validation_samples": k_val,
         }
         history = FitHistory(method, settings)
-        trainer = _Trainer(method, K, lr, mu, alpha, every, n_sleep, self._spin)
+        trainer = _Trainer(method, K, lr, mu, alpha, every, n_sleep, self._spin, n_fisher, x)
         bar = _Progress(n_epochs) if progress else None
         try:
             with _one_blas_thread():
@@ -838,11 +852,14 @@ class _Trainer:
         fisher_every: int,
         sleep_samples: int,
         spin: bool,
+        fisher_samples: int | None = None,
+        data: FloatArray | None = None,
     ) -> None:
         self.reweighted = method in ("rws", "nrws")
         self.natural = method.startswith("n")
         self.K, self.lr, self.momentum, self.damping = K, lr, momentum, damping
         self.every, self.n_sleep, self.spin = fisher_every, sleep_samples, spin
+        self.n_fisher, self.data = fisher_samples, data
         self.steps = 0
         self.velocity: list[FloatArray] | None = None
         self.p_inverses: list[FloatArray] = []  # (1 + α)(F_j + αI)⁻¹ per layer, (J, q, q)
@@ -870,7 +887,10 @@ class _Trainer:
             g_q = [0.5 * (a + b) for a, b in zip(g_q, g_wake, strict=True)]
         if self.natural:
             if self.steps % self.every == 0:
-                self._refresh(params, hs, q_acts, hs_s, p_acts_s)
+                if self.n_fisher is None or self.data is None:
+                    self._refresh(params, hs, q_acts, hs_s, p_acts_s)
+                else:
+                    self._refresh(params, *self._fisher_draws(params, rng))
             g_p, g_q = self._precondition(g_p, g_q)
         self.steps += 1
         steps = g_p + g_q
@@ -880,6 +900,18 @@ class _Trainer:
             steps = [self.momentum * v + s for v, s in zip(self.velocity, steps, strict=True)]
             self.velocity = steps
         return _apply(params, steps, self.lr), bound
+
+    def _fisher_draws(
+        self, params: _Params, rng: np.random.Generator
+    ) -> tuple[list[FloatArray], list[FloatArray], list[FloatArray], list[FloatArray]]:
+        """Fresh samples for the Fisher blocks: ``n_fisher`` training points (without
+        replacement, at most all of them) with one h ~ q(h | x) each, and ``n_fisher`` (x, h) ~ p."""
+        assert self.n_fisher is not None and self.data is not None
+        n = self.data.shape[0]
+        rows = rng.choice(n, size=min(self.n_fisher, n), replace=False)
+        hs_q, q_acts = _sample_q(params, self.data[np.sort(rows)], rng, self.spin)
+        hs_p, p_acts = _sample_p(params, self.n_fisher, rng, self.spin)
+        return hs_q, q_acts, hs_p, p_acts
 
     def _refresh(
         self,
