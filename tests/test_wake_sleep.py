@@ -369,6 +369,14 @@ def test_nrws_step_with_fisher_samples_uses_fresh_draws(units):
     assert hs_pc[0].shape == (40, 4)
 
 
+def test_batched_matvec_with_and_without_numpy_matvec(rng, monkeypatch):
+    m, g = rng.standard_normal((5, 7, 7)), rng.standard_normal((5, 7))
+    want = np.array([m[j] @ g[j] for j in range(5)])
+    np.testing.assert_allclose(hmod._matvec(m, g), want, rtol=1e-14, atol=1e-14)
+    monkeypatch.setattr(hmod, "_NP_MATVEC", None)  # NumPy < 2.2
+    np.testing.assert_allclose(hmod._matvec(m, g), want, rtol=1e-14, atol=1e-14)
+
+
 # --- kernels: Woodbury = dense, compiled = twin ----------------------------------------------------
 
 

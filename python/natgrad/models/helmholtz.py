@@ -943,15 +943,21 @@ class _Trainer:
         # one batched product per layer with the cached (1 + α)(F_j + αI)⁻¹: a fraction of the
         # cost of two triangular solves per unit (bench/wake_sleep.py --epoch-cost)
         assert self.top_scale is not None
-        n_p = [
-            np.matmul(m, g[:, :, None])[:, :, 0]
-            for m, g in zip(self.p_inverses, g_p[:-1], strict=True)
-        ]
+        n_p = [_matvec(m, g) for m, g in zip(self.p_inverses, g_p[:-1], strict=True)]
         n_p.append(g_p[-1] * self.top_scale)
-        n_q = [
-            np.matmul(m, g[:, :, None])[:, :, 0] for m, g in zip(self.q_inverses, g_q, strict=True)
-        ]
+        n_q = [_matvec(m, g) for m, g in zip(self.q_inverses, g_q, strict=True)]
         return n_p, n_q
+
+
+def _matvec(m: FloatArray, g: FloatArray) -> FloatArray:
+    """Row j is m[j] @ g[j]: numpy.matvec (NumPy >= 2.2; 1.3-2.3x faster than matmul on these
+    (J, q, q) stacks, bench/wake_sleep.py --epoch-cost), else matmul."""
+    if _NP_MATVEC is not None:
+        return np.asarray(_NP_MATVEC(m, g))
+    return np.asarray(np.matmul(m, g[:, :, None])[:, :, 0])
+
+
+_NP_MATVEC = getattr(np, "matvec", None)
 
 
 def _apply(params: _Params, steps: list[FloatArray], lr: float) -> _Params:
