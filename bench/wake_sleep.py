@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -187,6 +188,7 @@ def main() -> None:
         help="only the cost of an NRWS epoch (Fisher once per epoch) against an RWS epoch, "
         "interleaved in one process",
     )
+    ap.add_argument("--rounds", type=int, default=5, help="--epoch-cost: rounds of 2 + 2 epochs")
     ap.add_argument("--kernel-only", action="store_true", help="only the kernel timing")
     ap.add_argument(
         "--merge",
@@ -251,14 +253,18 @@ def main() -> None:
         results["epoch_cost"] = {}
         for net in args.nets.split(","):
             ratios, times = [], {"rws": [], "nrws": []}
+            cpu: dict[str, list[float]] = {"rws": [], "nrws": []}
             models = {m: HelmholtzMachine(NETS[net], seed=0) for m in ("rws", "nrws")}
             steps = -(-len(train) // 32)
-            for _ in range(2 if args.smoke else 5):  # alternate, so that both see the same load
+            load_before = os.getloadavg()[0]
+            for _ in range(2 if args.smoke else args.rounds):  # alternate: both see the same load
                 for m in ("rws", "nrws"):
                     extra = (
                         {"fisher_every": steps, "fisher_samples": n_fisher} if m == "nrws" else {}
                     )
+                    c0 = time.process_time()
                     h = models[m].fit(train, method=m, epochs=2, learning_rate=0.1, **extra)
+                    cpu[m].append((time.process_time() - c0) / 2)  # this process's CPU seconds
                     times[m] += h.seconds
                 ratios.append(
                     statistics.median(times["nrws"][-2:]) / statistics.median(times["rws"][-2:])
@@ -268,11 +274,17 @@ def main() -> None:
                 "nrws_epoch_s": statistics.median(times["nrws"]),
                 "ratio": statistics.median(times["nrws"]) / statistics.median(times["rws"]),
                 "round_ratios": ratios,
+                "cpu_ratio": statistics.median(cpu["nrws"]) / statistics.median(cpu["rws"]),
+                "fisher_samples": n_fisher,
+                "load_average": [load_before, os.getloadavg()[0]],
             }
             results["epoch_cost"][net] = cost
             print(
                 f"[{net}] epoch cost: RWS {cost['rws_epoch_s']:.3f} s, NRWS {cost['nrws_epoch_s']:.3f} s "
-                f"(Fisher once per epoch): x{cost['ratio']:.2f}; per round {[round(r, 2) for r in ratios]}"
+                f"(Fisher once per epoch from {n_fisher or 'the step'} samples): "
+                f"x{cost['ratio']:.2f} wall, x{cost['cpu_ratio']:.2f} CPU; "
+                f"per round {[round(r, 2) for r in ratios]}; load {load_before:.1f} -> "
+                f"{cost['load_average'][1]:.1f}"
             )
         write(results, Path(args.out))
         return
