@@ -189,6 +189,11 @@ def main() -> None:
         "interleaved in one process",
     )
     ap.add_argument("--rounds", type=int, default=5, help="--epoch-cost: rounds of 2 + 2 epochs")
+    ap.add_argument(
+        "--fisher-error",
+        action="store_true",
+        help="only the error of the once-per-epoch Fisher blocks (step's samples, 500, 1500)",
+    )
     ap.add_argument("--kernel-only", action="store_true", help="only the kernel timing")
     ap.add_argument(
         "--merge",
@@ -288,6 +293,13 @@ def main() -> None:
             )
         write(results, Path(args.out))
         return
+    if args.fisher_error:
+        results["fisher_error"] = {
+            net: fisher_error(NETS[net], train, 3 if args.smoke else 60, [None, 500, 1500])
+            for net in args.nets.split(",")
+        }
+        write(results, Path(args.out))
+        return
     if args.kernel_only:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=1, default=float))
@@ -380,6 +392,78 @@ def main() -> None:
     write(results, Path(args.out))
     if args.figures:
         figures(results, Path(args.figures), Path(args.out).parent)
+
+
+def fisher_error(
+    sizes: list[int], train: np.ndarray, epochs: int, fisher_samples: list[int | None]
+) -> dict[str, Any]:
+    """How far the blocks of one refresh are from blocks estimated on many samples: after
+    ``epochs`` epochs of NRWS (seed 100, lr 0.1, Fisher once per epoch from 1500 samples), the
+    natural step of one minibatch's gradient with the blocks of each estimate, against the step
+    with blocks from 20000 draws of p and 13 draws h ~ q per training point. None: the step's own
+    samples (32 sleep draws; the 32 x 10 wake samples of another minibatch)."""
+    from natgrad.models import helmholtz as hmod
+    from natgrad.models.fisher_blocks import DampedFisherBlocks
+
+    hm = HelmholtzMachine(sizes, seed=TUNE_SEED)
+    steps = -(-len(train) // 32)
+    hm.fit(
+        train,
+        method="nrws",
+        epochs=epochs,
+        learning_rate=0.1,
+        fisher_every=steps,
+        fisher_samples=FISHER_SAMPLES,
+    )
+    p, rng, alpha = hm._params, np.random.default_rng(5), 0.1
+
+    def inverses(hs: list[np.ndarray], acts: list[np.ndarray], shift: int) -> list[np.ndarray]:
+        return [
+            DampedFisherBlocks(hs[i + shift], hmod._fisher_weight(a, False), alpha).inverse()
+            for i, a in enumerate(acts)
+        ]
+
+    def q_blocks(x: np.ndarray) -> list[np.ndarray]:
+        hs, acts = hmod._sample_q(p, x, rng, False)
+        return inverses(hs, acts, 0)
+
+    def p_blocks(n: int) -> list[np.ndarray]:
+        hs, acts = hmod._sample_p(p, n, rng, False)
+        return inverses(hs, acts, 1)
+
+    ref_p, ref_q = p_blocks(20000), q_blocks(np.repeat(train, 13, axis=0))
+    x = train[rng.choice(len(train), 32, replace=False)]  # the gradient's minibatch
+    hs, q_acts = hmod._sample_q(p, np.repeat(x, 10, axis=0), rng, False)
+    lp, p_acts = hmod._log_p(p, hs, False)
+    lq, _ = hmod._log_q(p, hs, False)
+    omega = hmod.wake_weights((lp - lq).reshape(32, 10), True)
+    g_p = hmod.generative_gradients(p, hs, p_acts, omega, False)[:-1]
+    g_q = hmod.recognition_gradients(hs, q_acts, omega, False)
+
+    def steps_of(invs: list[np.ndarray], gs: list[np.ndarray]) -> list[np.ndarray]:
+        return [np.matmul(m, g[:, :, None])[:, :, 0] for m, g in zip(invs, gs, strict=True)]
+
+    want = {"p": steps_of(ref_p, g_p), "q": steps_of(ref_q, g_q)}
+    out: dict[str, Any] = {"epochs": epochs, "estimates": {}}
+    for m in fisher_samples:
+        other = train[rng.choice(len(train), 32, replace=False)]
+        if m is None:
+            est = {"p": p_blocks(32), "q": q_blocks(np.repeat(other, 10, axis=0))}
+        else:
+            rows = rng.choice(len(train), min(m, len(train)), replace=False)
+            est = {"p": p_blocks(m), "q": q_blocks(train[rows])}
+        rows_out = []
+        for net, grads in (("p", g_p), ("q", g_q)):
+            for i, (u, v) in enumerate(zip(steps_of(est[net], grads), want[net], strict=True)):
+                norm = float(np.linalg.norm(u) / np.linalg.norm(v))
+                err = float(np.linalg.norm(u - v) / np.linalg.norm(v))
+                rows_out.append({"network": net, "layer": i, "norm_ratio": norm, "rel_error": err})
+                print(
+                    f"Fisher from {m or 'the step'!s:>8} samples: {net} layer {i}: "
+                    f"|step| / |reference step| = {norm:.2f}, relative error {err:.2f}"
+                )
+        out["estimates"][str(m or "step")] = rows_out
+    return out
 
 
 def table(results: dict[str, Any]) -> str:
