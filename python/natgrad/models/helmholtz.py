@@ -495,9 +495,9 @@ class HelmholtzMachine:
             K importance samples h ~ q(h | x) per data point (``"ws"``/``"nws"`` average them
             with equal weights).
         learning_rate : float, optional
-            SGD step size; default 0.3 for "rws"/"ws" and 0.1 for "nrws"/"nws", one step below
-            the best 30-epoch rates on the binarised digits (1.0 and 0.3 on the grids of
-            BENCHMARKS.md, "Helmholtz machines"), which are less safe on other data.
+            SGD step size; default 0.3 for "rws"/"ws" and 0.1 for "nrws"/"nws": the best
+            200-epoch rates on the binarised digits, shallow net (the grids of BENCHMARKS.md,
+            "Helmholtz machines"; NRWS with its Fisher from ``fisher_samples=1500``).
         momentum : float, default 0
             Heavy-ball momentum in [0, 1).
         damping : float, default 0.1
