@@ -126,8 +126,8 @@ class DampedFisherBlocks:
 
         Row j of ``solve(G)`` is ``inverse()[j] @ G[j]``: for many solves with the same blocks
         (the training loop reuses them for ``fisher_every`` steps), one batched product
-        ``np.matmul(inverse, G[:, :, None])`` costs a fraction of the two triangular solves per
-        unit. From the dense factor L_j: ``L_j⁻ᵀ L_j⁻¹``; from the Woodbury factor of
+        ``np.matmul(inverse, G[:, :, None])`` replaces the two triangular solves per unit.
+        From the dense factor L_j: ``L_j⁻ᵀ L_j⁻¹``; from the Woodbury factor of
         ``K_j = αI_N + U_jᵀU_j``: ``(I − U_j K_j⁻¹ U_jᵀ) / α``.
         """
         if self.woodbury:
@@ -143,7 +143,7 @@ class DampedFisherBlocks:
         q = self.width
         chol = self._factors.reshape(self.units, q, q)
         out = np.empty_like(chol)
-        for j in range(self.units):  # LAPACK potri: (L Lᵀ)⁻¹ from L, ~2.5x a batched solve
+        for j in range(self.units):  # LAPACK potri: (L Lᵀ)⁻¹ from L
             # row-major L_j is column-major Lᵀ_j: the upper factor of the same matrix
             inv, info = lapack.dpotri(chol[j].T, lower=0)
             if info != 0:  # the factors are checked positive definite: unreachable

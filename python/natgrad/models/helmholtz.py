@@ -940,8 +940,8 @@ class _Trainer:
     def _precondition(
         self, g_p: list[FloatArray], g_q: list[FloatArray]
     ) -> tuple[list[FloatArray], list[FloatArray]]:
-        # one batched product per layer with the cached (1 + α)(F_j + αI)⁻¹: a fraction of the
-        # cost of two triangular solves per unit (bench/wake_sleep.py --epoch-cost)
+        # one batched product per layer with the cached (1 + α)(F_j + αI)⁻¹ instead of two
+        # triangular solves per unit (the epoch cost: bench/wake_sleep.py --epoch-cost)
         assert self.top_scale is not None
         n_p = [_matvec(m, g) for m, g in zip(self.p_inverses, g_p[:-1], strict=True)]
         n_p.append(g_p[-1] * self.top_scale)
@@ -950,8 +950,8 @@ class _Trainer:
 
 
 def _matvec(m: FloatArray, g: FloatArray) -> FloatArray:
-    """Row j is m[j] @ g[j]: numpy.matvec (NumPy >= 2.2; 1.3-2.3x faster than matmul on these
-    (J, q, q) stacks, bench/wake_sleep.py --epoch-cost), else matmul."""
+    """Row j is m[j] @ g[j]: numpy.matvec (NumPy >= 2.2; faster than matmul on these (J, q, q)
+    stacks), else matmul."""
     if _NP_MATVEC is not None:
         return np.asarray(_NP_MATVEC(m, g))
     return np.asarray(np.matmul(m, g[:, :, None])[:, :, 0])
