@@ -7,11 +7,13 @@ Usage::
 
 Data: natgrad.models.digits_binary() (1797 images, pixels > 8), shuffled once with seed 0 and
 split 1500 train / 297 test. K = 10 training samples, batch 32, plain SGD. Learning rates are
-tuned per method and net on a stated grid (``--grid``) with one tuning seed (seed 100) and
-``--tune-epochs`` epochs, by the final validation NLL (K = 100) on the test split; then each
-method runs ``--seeds`` seeds for ``--epochs`` epochs with the chosen rate. Per epoch the history
-records the test NLL with K = 100 (the curve); at the end the test NLL is estimated with
-K = 5000. NRWS refreshes its Fisher blocks once per epoch (``fisher_every`` = steps per epoch).
+tuned per method and net on a stated grid (``GRID``, or ``--grid``) with one tuning seed (seed
+100, not one of the reported seeds) and ``--tune-epochs`` epochs (default ``--epochs``), by the
+final test NLL (K = 100), the same rule for both methods; then each method runs ``--seeds`` seeds
+for ``--epochs`` epochs with the chosen rate. Per epoch the history records the test NLL with
+K = 100 (the curve); at the end the test NLL is estimated with K = 5000. NRWS refreshes its Fisher
+blocks once per epoch (``fisher_every`` = steps per epoch), each time from ``--fisher-samples``
+fresh samples (``fit``'s ``fisher_samples``; default 1500 training points and 1500 draws from p).
 
 Printed and written (JSON): per net and seed, RWS's final (200-epoch) test NLL, the first epoch
 at which NRWS's curve reaches it and the wall seconds until then, both as ratios to RWS's
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -38,7 +41,11 @@ from natgrad.models import HelmholtzMachine, digits_binary  # noqa: E402
 from natgrad.reference import wake_sleep as ref  # noqa: E402
 
 NETS = {"shallow": [64, 32, 16], "deep": [64, 48, 32, 24, 16, 12, 8]}
-GRID = {"rws": [0.1, 0.3, 1.0], "nrws": [0.03, 0.1, 0.3]}
+GRID = {"rws": [0.3, 1.0, 3.0], "nrws": [0.03, 0.1, 0.3, 1.0]}
+#: NRWS estimates its Fisher blocks, once per epoch, from this many fresh samples (fit's
+#: fisher_samples): 1500 training points with one h ~ q each, and 1500 draws from p
+FISHER_SAMPLES = 1500
+TUNE_SEED = 100  # distinct from the reported seeds 0, 1, 2
 
 
 def split() -> tuple[np.ndarray, np.ndarray]:
@@ -118,10 +125,11 @@ def run(
     final_k: int,
     curve_k: int,
     curve_every: int = 1,
+    fisher_samples: int | None = FISHER_SAMPLES,
 ) -> dict[str, Any]:
     hm = HelmholtzMachine(sizes, seed=seed)
     steps = -(-len(train) // 32)
-    extra = {"fisher_every": steps} if method == "nrws" else {}
+    extra = {"fisher_every": steps, "fisher_samples": fisher_samples} if method == "nrws" else {}
     curve: list[float] = []
     curve_epochs: list[int] = []
     curve_seconds: list[float] = []
@@ -154,6 +162,7 @@ def run(
         "epoch_train_seconds": hist.seconds,
         "epoch_seconds": statistics.median(hist.seconds),
         "final_test_nll": final,
+        "settings": hist.settings,
         "model": hm,
     }
 
@@ -173,7 +182,19 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="a few epochs, seconds in all")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=200)
-    ap.add_argument("--tune-epochs", type=int, default=50)
+    ap.add_argument(
+        "--tune-epochs", type=int, default=None, help="epochs of the tuning runs (default --epochs)"
+    )
+    ap.add_argument(
+        "--grid",
+        default=None,
+        help="learning-rate grids as rws=0.3:1:3,nrws=0.03:0.1:0.3:1 (default GRID)",
+    )
+    ap.add_argument(
+        "--fisher-samples",
+        default=str(FISHER_SAMPLES),
+        help="NRWS fisher_samples (samples of each Fisher refresh); 'step' for the step's own",
+    )
     ap.add_argument("--nets", default="shallow,deep")
     ap.add_argument("--out", default="bench/results/wake_sleep.json")
     ap.add_argument("--figures", default=None, help="folder for the PNG figures")
@@ -187,6 +208,12 @@ def main() -> None:
         action="store_true",
         help="only the cost of an NRWS epoch (Fisher once per epoch) against an RWS epoch, "
         "interleaved in one process",
+    )
+    ap.add_argument("--rounds", type=int, default=5, help="--epoch-cost: rounds of 2 + 2 epochs")
+    ap.add_argument(
+        "--fisher-error",
+        action="store_true",
+        help="only the error of the once-per-epoch Fisher blocks (step's samples, 500, 1500)",
     )
     ap.add_argument("--kernel-only", action="store_true", help="only the kernel timing")
     ap.add_argument(
@@ -218,8 +245,15 @@ def main() -> None:
         blas_threads = None
     train, test = split()
     final_k, curve_k = 5000, 100
-    epochs, tune_epochs, seeds = args.epochs, args.tune_epochs, args.seeds
+    epochs, seeds = args.epochs, args.seeds
+    tune_epochs = epochs if args.tune_epochs is None else args.tune_epochs
     grid = GRID
+    if args.grid:
+        grid = {
+            k: [float(v) for v in vals.split(":")]
+            for k, vals in (p.split("=") for p in args.grid.split(","))
+        }
+    n_fisher = None if args.fisher_samples == "step" else int(args.fisher_samples)
     if args.smoke:
         train, test = train[:200], test[:50]
         final_k, curve_k, epochs, tune_epochs, seeds = 50, 10, 3, 1, 1
@@ -239,12 +273,18 @@ def main() -> None:
         results["epoch_cost"] = {}
         for net in args.nets.split(","):
             ratios, times = [], {"rws": [], "nrws": []}
+            cpu: dict[str, list[float]] = {"rws": [], "nrws": []}
             models = {m: HelmholtzMachine(NETS[net], seed=0) for m in ("rws", "nrws")}
             steps = -(-len(train) // 32)
-            for _ in range(2 if args.smoke else 5):  # alternate, so that both see the same load
+            load_before = os.getloadavg()[0]
+            for _ in range(2 if args.smoke else args.rounds):  # alternate: both see the same load
                 for m in ("rws", "nrws"):
-                    extra = {"fisher_every": steps} if m == "nrws" else {}
+                    extra = (
+                        {"fisher_every": steps, "fisher_samples": n_fisher} if m == "nrws" else {}
+                    )
+                    c0 = time.process_time()
                     h = models[m].fit(train, method=m, epochs=2, learning_rate=0.1, **extra)
+                    cpu[m].append((time.process_time() - c0) / 2)  # this process's CPU seconds
                     times[m] += h.seconds
                 ratios.append(
                     statistics.median(times["nrws"][-2:]) / statistics.median(times["rws"][-2:])
@@ -254,12 +294,25 @@ def main() -> None:
                 "nrws_epoch_s": statistics.median(times["nrws"]),
                 "ratio": statistics.median(times["nrws"]) / statistics.median(times["rws"]),
                 "round_ratios": ratios,
+                "cpu_ratio": statistics.median(cpu["nrws"]) / statistics.median(cpu["rws"]),
+                "fisher_samples": n_fisher,
+                "load_average": [load_before, os.getloadavg()[0]],
             }
             results["epoch_cost"][net] = cost
             print(
                 f"[{net}] epoch cost: RWS {cost['rws_epoch_s']:.3f} s, NRWS {cost['nrws_epoch_s']:.3f} s "
-                f"(Fisher once per epoch): x{cost['ratio']:.2f}; per round {[round(r, 2) for r in ratios]}"
+                f"(Fisher once per epoch from {n_fisher or 'the step'} samples): "
+                f"x{cost['ratio']:.2f} wall, x{cost['cpu_ratio']:.2f} CPU; "
+                f"per round {[round(r, 2) for r in ratios]}; load {load_before:.1f} -> "
+                f"{cost['load_average'][1]:.1f}"
             )
+        write(results, Path(args.out))
+        return
+    if args.fisher_error:
+        results["fisher_error"] = {
+            net: fisher_error(NETS[net], train, 3 if args.smoke else 60, [None, 500, 1500])
+            for net in args.nets.split(",")
+        }
         write(results, Path(args.out))
         return
     if args.kernel_only:
@@ -276,7 +329,19 @@ def main() -> None:
                 continue
             scores = {}
             for lr in rates:
-                r = run(sizes, method, lr, 100, tune_epochs, train, test, curve_k, curve_k)
+                r = run(
+                    sizes,
+                    method,
+                    lr,
+                    TUNE_SEED,
+                    tune_epochs,
+                    train,
+                    test,
+                    curve_k,
+                    curve_k,
+                    tune_epochs,
+                    n_fisher,
+                )
                 scores[lr] = r["final_test_nll"]
                 print(f"[{net}] tune {method} lr={lr}: {scores[lr]:.3f}")
             tuned[method] = min(scores, key=lambda k: scores[k])
@@ -294,7 +359,17 @@ def main() -> None:
                 )
                 rws.pop("model")
             nrws = run(
-                sizes, "nrws", tuned["nrws"], seed, epochs, train, test, final_k, curve_k, every
+                sizes,
+                "nrws",
+                tuned["nrws"],
+                seed,
+                epochs,
+                train,
+                test,
+                final_k,
+                curve_k,
+                every,
+                n_fisher,
             )
             model = nrws.pop("model")
             out_model = Path(args.out).with_name(f"{Path(args.out).stem}_nrws_seed{seed}.npz")
@@ -332,6 +407,78 @@ def main() -> None:
     write(results, Path(args.out))
     if args.figures:
         figures(results, Path(args.figures), Path(args.out).parent)
+
+
+def fisher_error(
+    sizes: list[int], train: np.ndarray, epochs: int, fisher_samples: list[int | None]
+) -> dict[str, Any]:
+    """How far the blocks of one refresh are from blocks estimated on many samples: after
+    ``epochs`` epochs of NRWS (seed 100, lr 0.1, Fisher once per epoch from 1500 samples), the
+    natural step of one minibatch's gradient with the blocks of each estimate, against the step
+    with blocks from 20000 draws of p and 13 draws h ~ q per training point. None: the step's own
+    samples (32 sleep draws; the 32 x 10 wake samples of another minibatch)."""
+    from natgrad.models import helmholtz as hmod
+    from natgrad.models.fisher_blocks import DampedFisherBlocks
+
+    hm = HelmholtzMachine(sizes, seed=TUNE_SEED)
+    steps = -(-len(train) // 32)
+    hm.fit(
+        train,
+        method="nrws",
+        epochs=epochs,
+        learning_rate=0.1,
+        fisher_every=steps,
+        fisher_samples=FISHER_SAMPLES,
+    )
+    p, rng, alpha = hm._params, np.random.default_rng(5), 0.1
+
+    def inverses(hs: list[np.ndarray], acts: list[np.ndarray], shift: int) -> list[np.ndarray]:
+        return [
+            DampedFisherBlocks(hs[i + shift], hmod._fisher_weight(a, False), alpha).inverse()
+            for i, a in enumerate(acts)
+        ]
+
+    def q_blocks(x: np.ndarray) -> list[np.ndarray]:
+        hs, acts = hmod._sample_q(p, x, rng, False)
+        return inverses(hs, acts, 0)
+
+    def p_blocks(n: int) -> list[np.ndarray]:
+        hs, acts = hmod._sample_p(p, n, rng, False)
+        return inverses(hs, acts, 1)
+
+    ref_p, ref_q = p_blocks(20000), q_blocks(np.repeat(train, 13, axis=0))
+    x = train[rng.choice(len(train), 32, replace=False)]  # the gradient's minibatch
+    hs, q_acts = hmod._sample_q(p, np.repeat(x, 10, axis=0), rng, False)
+    lp, p_acts = hmod._log_p(p, hs, False)
+    lq, _ = hmod._log_q(p, hs, False)
+    omega = hmod.wake_weights((lp - lq).reshape(32, 10), True)
+    g_p = hmod.generative_gradients(p, hs, p_acts, omega, False)[:-1]
+    g_q = hmod.recognition_gradients(hs, q_acts, omega, False)
+
+    def steps_of(invs: list[np.ndarray], gs: list[np.ndarray]) -> list[np.ndarray]:
+        return [np.matmul(m, g[:, :, None])[:, :, 0] for m, g in zip(invs, gs, strict=True)]
+
+    want = {"p": steps_of(ref_p, g_p), "q": steps_of(ref_q, g_q)}
+    out: dict[str, Any] = {"epochs": epochs, "estimates": {}}
+    for m in fisher_samples:
+        other = train[rng.choice(len(train), 32, replace=False)]
+        if m is None:
+            est = {"p": p_blocks(32), "q": q_blocks(np.repeat(other, 10, axis=0))}
+        else:
+            rows = rng.choice(len(train), min(m, len(train)), replace=False)
+            est = {"p": p_blocks(m), "q": q_blocks(train[rows])}
+        rows_out = []
+        for net, grads in (("p", g_p), ("q", g_q)):
+            for i, (u, v) in enumerate(zip(steps_of(est[net], grads), want[net], strict=True)):
+                norm = float(np.linalg.norm(u) / np.linalg.norm(v))
+                err = float(np.linalg.norm(u - v) / np.linalg.norm(v))
+                rows_out.append({"network": net, "layer": i, "norm_ratio": norm, "rel_error": err})
+                print(
+                    f"Fisher from {m or 'the step'!s:>8} samples: {net} layer {i}: "
+                    f"|step| / |reference step| = {norm:.2f}, relative error {err:.2f}"
+                )
+        out["estimates"][str(m or "step")] = rows_out
+    return out
 
 
 def table(results: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from natgrad.models import (
     DampedFisherBlocks,
     HelmholtzMachine,
     digits_binary,
+    fisher_blocks,
     lines_dataset,
     lines_distribution,
 )
@@ -313,6 +314,69 @@ def test_one_nrws_step_is_the_damped_natural_step(units):
     np.testing.assert_allclose(new.gen_biases[2], want, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("units", UNITS)
+def test_nrws_step_with_fisher_samples_uses_fresh_draws(units):
+    """With fisher_samples = M the blocks of the refresh come from M training points (without
+    replacement) with one h ~ q(h | x) each and M fresh (x, h) ~ p, drawn after the step's own
+    samples; the step is then the damped natural step with those blocks."""
+    spin = units == "spin"
+    hm = random_model(TINY, units, seed=8, scale=0.7)
+    data = lines_dataset(units=units)[:, :4]
+    x = data[:5]
+    lr, alpha, K, n_sleep, M = 0.2, 0.3, 3, 6, 11
+    trainer = hmod._Trainer("nrws", K, lr, 0.0, alpha, 1, n_sleep, spin, M, data)
+    new, _ = trainer.step(hm._params, x, np.random.default_rng(9))
+    rng = np.random.default_rng(9)  # replay the draws
+    p = hm._params
+    hs, q_acts = hmod._sample_q(p, np.repeat(x, K, axis=0), rng, spin)
+    lp, p_acts = hmod._log_p(p, hs, spin)
+    lq, _ = hmod._log_q(p, hs, spin)
+    omega = hmod.wake_weights((lp - lq).reshape(len(x), K), True)
+    hs_s, _ = hmod._sample_p(p, n_sleep, rng, spin)
+    _, q_acts_s = hmod._log_q(p, hs_s, spin)
+    rows = np.sort(rng.choice(len(data), size=M, replace=False))
+    hs_f, q_acts_f = hmod._sample_q(p, data[rows], rng, spin)
+    hs_pf, p_acts_pf = hmod._sample_p(p, M, rng, spin)
+    assert hs_pf[0].shape == (M, 4) and hs_f[0].shape == (M, 4)
+    g_p = hmod.generative_gradients(p, hs, p_acts, omega, spin)
+    g_q = [
+        0.5 * (a + b)
+        for a, b in zip(
+            hmod.recognition_gradients(hs_s, q_acts_s, np.full(n_sleep, 1 / n_sleep), spin),
+            hmod.recognition_gradients(hs, q_acts, omega, spin),
+            strict=True,
+        )
+    ]
+    scale = 1 + alpha
+    for i in range(2):
+        w = hmod._fisher_weight(p_acts_pf[i], spin)
+        step = scale * ref.natural_rows(hs_pf[i + 1], w, g_p[i], alpha)
+        np.testing.assert_allclose(
+            new.gen_weights[i], p.gen_weights[i] + lr * step[:, :-1], rtol=1e-12, atol=1e-14
+        )
+        w = hmod._fisher_weight(q_acts_f[i], spin)
+        step = scale * ref.natural_rows(hs_f[i], w, g_q[i], alpha)
+        np.testing.assert_allclose(
+            new.rec_weights[i], p.rec_weights[i] + lr * step[:, :-1], rtol=1e-12, atol=1e-14
+        )
+        np.testing.assert_allclose(
+            new.rec_biases[i], p.rec_biases[i] + lr * step[:, -1], rtol=1e-12, atol=1e-14
+        )
+    # more points asked than there are: all of them, each once
+    capped = hmod._Trainer("nrws", K, lr, 0.0, alpha, 1, n_sleep, spin, 40, data)
+    hs_c, _, hs_pc, _ = capped._fisher_draws(p, np.random.default_rng(1))
+    np.testing.assert_array_equal(hs_c[0], data)
+    assert hs_pc[0].shape == (40, 4)
+
+
+def test_batched_matvec_with_and_without_numpy_matvec(rng, monkeypatch):
+    m, g = rng.standard_normal((5, 7, 7)), rng.standard_normal((5, 7))
+    want = np.array([m[j] @ g[j] for j in range(5)])
+    np.testing.assert_allclose(hmod._matvec(m, g), want, rtol=1e-14, atol=1e-14)
+    monkeypatch.setattr(hmod, "_NP_MATVEC", None)  # NumPy < 2.2
+    np.testing.assert_allclose(hmod._matvec(m, g), want, rtol=1e-14, atol=1e-14)
+
+
 # --- kernels: Woodbury = dense, compiled = twin ----------------------------------------------------
 
 
@@ -338,6 +402,25 @@ def test_woodbury_equals_the_dense_block_solve(rng, N, d, J, spin):
     direct = ref.natural_rows(h, w, g, alpha)  # one matrix at a time, reference.linalg
     np.testing.assert_allclose(dense, direct, rtol=0, atol=1e-13 * scale)
     assert DampedFisherBlocks(h, w, alpha).woodbury == (N < d + 1)
+
+
+@pytest.mark.parametrize(("N", "d", "J"), [(5, 12, 4), (40, 6, 3), (1, 3, 2), (30, 0, 2)])
+@pytest.mark.parametrize("woodbury", [False, True])
+def test_inverse_is_the_inverse_of_the_damped_blocks(rng, N, d, J, woodbury):
+    """inverse()[j] = (F_j + αI)⁻¹ with F_j from fisher_blocks (numpy.linalg.inv of the assembled
+    matrix), and inverse()[j] @ g_j = solve(g)[j], on both paths."""
+    h, w, g = _layer(rng, N, d, J)
+    alpha = 0.05
+    blocks = DampedFisherBlocks(h, w, alpha, woodbury=woodbury)
+    inv = blocks.inverse()
+    assert inv.shape == (J, d + 1, d + 1)
+    want = np.linalg.inv(fisher_blocks(h, w) + alpha * np.eye(d + 1))
+    # cond(F + αI) <= (max eig + α)/α ≈ 1e2 and |inverse| <= 1/α: agreement to ~1e2·ε/α
+    np.testing.assert_allclose(inv, want, rtol=0, atol=1e-13 / alpha)
+    x = blocks.solve(g)
+    np.testing.assert_allclose(
+        np.matmul(inv, g[:, :, None])[:, :, 0], x, rtol=0, atol=1e-13 * np.max(np.abs(x))
+    )
 
 
 # J = 8, 13 and 70 cover one full group of units in the compiled factorisation, a full group and a
@@ -600,6 +683,7 @@ def test_bad_construction(kwargs, word):
         (np.zeros((3, 4)), {"learning_rate": -0.1}, "learning_rate must be > 0"),
         (np.zeros((3, 4)), {"momentum": 1.0}, "momentum must be in"),
         (np.zeros((3, 4)), {"fisher_every": 0}, "fisher_every must be >= 1"),
+        (np.zeros((3, 4)), {"fisher_samples": 0}, "fisher_samples must be >= 1"),
         (np.zeros((3, 4)), {"validation": np.zeros((2, 3))}, "validation must have shape"),
         (np.zeros((3, 4)), {"callback": 3}, "callback must be callable"),
     ],

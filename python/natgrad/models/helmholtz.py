@@ -471,6 +471,7 @@ class HelmholtzMachine:
         damping: float = 0.1,
         fisher_every: int = 1,
         sleep_samples: int | None = None,
+        fisher_samples: int | None = None,
         validation: ArrayLike | None = None,
         validation_samples: int = 100,
         progress: bool = False,
@@ -494,9 +495,9 @@ class HelmholtzMachine:
             K importance samples h ~ q(h | x) per data point (``"ws"``/``"nws"`` average them
             with equal weights).
         learning_rate : float, optional
-            SGD step size; default 0.3 for "rws"/"ws" and 0.1 for "nrws"/"nws", one step below
-            the best 30-epoch rates on the binarised digits (1.0 and 0.3 on the grids of
-            BENCHMARKS.md, "Helmholtz machines"), which are less safe on other data.
+            SGD step size; default 0.3 for "rws"/"ws" and 0.1 for "nrws"/"nws": the best
+            200-epoch rates on the binarised digits, shallow net (the grids of BENCHMARKS.md,
+            "Helmholtz machines"; NRWS with its Fisher from ``fisher_samples=1500``).
         momentum : float, default 0
             Heavy-ball momentum in [0, 1).
         damping : float, default 0.1
@@ -508,6 +509,15 @@ class HelmholtzMachine:
         sleep_samples : int, optional
             Samples (x, h) ~ p drawn per step for the sleep phase and the Fisher of p; default
             ``batch_size``.
+        fisher_samples : int, optional
+            Natural methods: estimate the Fisher blocks at each refresh from fresh draws, this
+            many training points (without replacement, at most all of X) with one h ~ q(h | x)
+            each for the blocks of q and this many (x, h) ~ p for those of p. Default: the
+            step's own samples (the minibatch's K wake samples per point and the sleep batch),
+            which suits ``fisher_every=1``; blocks reused for many steps should be estimated
+            from many samples: a block from the 32 distinct inputs of one minibatch has rank
+            <= 32 and steps every direction outside their span by (1 + α)/α (BENCHMARKS.md,
+            "Helmholtz machines").
         validation : (m, l_0) array_like, optional
             Data whose NLL is estimated after each epoch (``log_likelihood`` with
             ``validation_samples`` samples).
@@ -546,6 +556,9 @@ class HelmholtzMachine:
         alpha = as_damping(damping, positive=True)
         every = as_int("fisher_every", fisher_every, minimum=1)
         n_sleep = B if sleep_samples is None else as_int("sleep_samples", sleep_samples, minimum=1)
+        n_fisher = (
+            None if fisher_samples is None else as_int("fisher_samples", fisher_samples, minimum=1)
+        )
         x_val = None if validation is None else self._check_data("validation", validation)
         k_val = as_int("validation_samples", validation_samples, minimum=1)
         if callback is not None and not callable(callback):
@@ -560,10 +573,11 @@ class HelmholtzMachine:
             "damping": alpha,
             "fisher_every": every,
             "sleep_samples": n_sleep,
+            "fisher_samples": n_fisher,
             "validation_samples": k_val,
         }
         history = FitHistory(method, settings)
-        trainer = _Trainer(method, K, lr, mu, alpha, every, n_sleep, self._spin)
+        trainer = _Trainer(method, K, lr, mu, alpha, every, n_sleep, self._spin, n_fisher, x)
         bar = _Progress(n_epochs) if progress else None
         try:
             with _one_blas_thread():
@@ -838,16 +852,19 @@ class _Trainer:
         fisher_every: int,
         sleep_samples: int,
         spin: bool,
+        fisher_samples: int | None = None,
+        data: FloatArray | None = None,
     ) -> None:
         self.reweighted = method in ("rws", "nrws")
         self.natural = method.startswith("n")
         self.K, self.lr, self.momentum, self.damping = K, lr, momentum, damping
         self.every, self.n_sleep, self.spin = fisher_every, sleep_samples, spin
+        self.n_fisher, self.data = fisher_samples, data
         self.steps = 0
         self.velocity: list[FloatArray] | None = None
-        self.p_blocks: list[DampedFisherBlocks] = []
-        self.q_blocks: list[DampedFisherBlocks] = []
-        self.top_fisher: FloatArray | None = None
+        self.p_inverses: list[FloatArray] = []  # (1 + α)(F_j + αI)⁻¹ per layer, (J, q, q)
+        self.q_inverses: list[FloatArray] = []
+        self.top_scale: FloatArray | None = None  # (1 + α) / (σ'(b^L) + α), (l_L, 1)
 
     def step(
         self, params: _Params, xb: FloatArray, rng: np.random.Generator
@@ -870,7 +887,10 @@ class _Trainer:
             g_q = [0.5 * (a + b) for a, b in zip(g_q, g_wake, strict=True)]
         if self.natural:
             if self.steps % self.every == 0:
-                self._refresh(params, hs, q_acts, hs_s, p_acts_s)
+                if self.n_fisher is None or self.data is None:
+                    self._refresh(params, hs, q_acts, hs_s, p_acts_s)
+                else:
+                    self._refresh(params, *self._fisher_draws(params, rng))
             g_p, g_q = self._precondition(g_p, g_q)
         self.steps += 1
         steps = g_p + g_q
@@ -881,6 +901,18 @@ class _Trainer:
             self.velocity = steps
         return _apply(params, steps, self.lr), bound
 
+    def _fisher_draws(
+        self, params: _Params, rng: np.random.Generator
+    ) -> tuple[list[FloatArray], list[FloatArray], list[FloatArray], list[FloatArray]]:
+        """Fresh samples for the Fisher blocks: ``n_fisher`` training points (without
+        replacement, at most all of them) with one h ~ q(h | x) each, and ``n_fisher`` (x, h) ~ p."""
+        assert self.n_fisher is not None and self.data is not None
+        n = self.data.shape[0]
+        rows = rng.choice(n, size=min(self.n_fisher, n), replace=False)
+        hs_q, q_acts = _sample_q(params, self.data[np.sort(rows)], rng, self.spin)
+        hs_p, p_acts = _sample_p(params, self.n_fisher, rng, self.spin)
+        return hs_q, q_acts, hs_p, p_acts
+
     def _refresh(
         self,
         params: _Params,
@@ -890,25 +922,42 @@ class _Trainer:
         p_acts_s: list[FloatArray],
     ) -> None:
         spin, a = self.spin, self.damping
-        self.p_blocks = [
-            DampedFisherBlocks._unchecked(hs_s[i + 1], _fisher_weight(p_acts_s[i], spin), a)
+        scale = 1.0 + a  # the step (1 + α)(F + αI)⁻¹ g, folded into the cached inverses
+        self.p_inverses = [
+            scale
+            * DampedFisherBlocks._unchecked(
+                hs_s[i + 1], _fisher_weight(p_acts_s[i], spin), a
+            ).inverse()
             for i in range(len(p_acts_s))
         ]
-        self.top_fisher = _fisher_weight(params.gen_biases[-1], spin)[:, None]
-        self.q_blocks = [
-            DampedFisherBlocks._unchecked(hs[i], _fisher_weight(q_acts[i], spin), a)
+        self.top_scale = scale / (_fisher_weight(params.gen_biases[-1], spin)[:, None] + a)
+        self.q_inverses = [
+            scale
+            * DampedFisherBlocks._unchecked(hs[i], _fisher_weight(q_acts[i], spin), a).inverse()
             for i in range(len(q_acts))
         ]
 
     def _precondition(
         self, g_p: list[FloatArray], g_q: list[FloatArray]
     ) -> tuple[list[FloatArray], list[FloatArray]]:
-        scale = 1.0 + self.damping  # the step (1 + α)(F + αI)⁻¹ g
-        assert self.top_fisher is not None
-        n_p = [scale * b._solve(g) for b, g in zip(self.p_blocks, g_p[:-1], strict=True)]
-        n_p.append(scale * g_p[-1] / (self.top_fisher + self.damping))
-        n_q = [scale * b._solve(g) for b, g in zip(self.q_blocks, g_q, strict=True)]
+        # one batched product per layer with the cached (1 + α)(F_j + αI)⁻¹ instead of two
+        # triangular solves per unit (the epoch cost: bench/wake_sleep.py --epoch-cost)
+        assert self.top_scale is not None
+        n_p = [_matvec(m, g) for m, g in zip(self.p_inverses, g_p[:-1], strict=True)]
+        n_p.append(g_p[-1] * self.top_scale)
+        n_q = [_matvec(m, g) for m, g in zip(self.q_inverses, g_q, strict=True)]
         return n_p, n_q
+
+
+def _matvec(m: FloatArray, g: FloatArray) -> FloatArray:
+    """Row j is m[j] @ g[j]: numpy.matvec (NumPy >= 2.2; faster than matmul on these (J, q, q)
+    stacks), else matmul."""
+    if _NP_MATVEC is not None:
+        return np.asarray(_NP_MATVEC(m, g))
+    return np.asarray(np.matmul(m, g[:, :, None])[:, :, 0])
+
+
+_NP_MATVEC = getattr(np, "matvec", None)
 
 
 def _apply(params: _Params, steps: list[FloatArray], lr: float) -> _Params:
