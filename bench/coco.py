@@ -340,39 +340,46 @@ def print_restart_table(
     table: dict[str, Any], dims: Sequence[int], functions: Sequence[int], names: Sequence[str]
 ) -> list[str]:
     """One row per (function, dimension): instances solved by each algorithm, the ERT ratio of
-    names[1] to names[0] where both solve some, and the median final f - f_opt of each where
-    neither of the two solves any."""
+    names[1] to names[0] (and of each further algorithm to names[1]) where both solve some, and
+    the median final f - f_opt of each algorithm where neither names[0] nor names[1] solves any."""
     num, den = names[1], names[0]
+    pairs = [(num, den)] + [(other, num) for other in names[2:]]
+
+    def ratio(a: dict[str, Any], b: dict[str, Any]) -> str:
+        if a["ert"] is None or b["ert"] is None:
+            return "–"
+        return f"{a['ert'] / b['ert']:.2f}"
+
     lines = [
         "",
-        f"Instances solved (f - f_opt < 1e-8) by {', '.join(names)}; ERT({num}) / ERT({den}) "
-        f"at 1e-8 where both solve some (< 1: {num} needs fewer evaluations); where neither "
-        f"{den} nor {num} solves any, the median over instances of the best f - f_opt each "
-        "reached.",
+        f"Instances solved (f - f_opt < 1e-8) by {', '.join(names)}; ERT ratios at 1e-8 where "
+        f"both solve some (< 1: the first needs fewer evaluations); where neither {den} nor "
+        f"{num} solves any, the median over instances of the best f - f_opt each reached.",
         "",
         "| function | dim | instances | solved "
         + " / ".join(names)
-        + f" | ERT {num}/{den} | median best f - f_opt {den} / {num} |",
-        "|---|---|---|---|---|---|",
+        + "".join(f" | ERT {a}/{b}" for a, b in pairs)
+        + " | median best f - f_opt "
+        + " / ".join(names)
+        + " |",
+        "|---|---|---|---|" + "---|" * len(pairs) + "---|",
     ]
     for f in functions:
         for d in dims:
             row = table.get(f"f{f}-{d}D")
             if row is None or any(n not in row for n in (num, den)):
                 continue
-            a, b = row[num], row[den]
             solved = " / ".join(str(row[n]["successes"]) if n in row else "n/a" for n in names)
-            ratio = (
-                f"{a['ert'] / b['ert']:.2f}"
-                if a["ert"] is not None and b["ert"] is not None
-                else "–"
-            )
-            if a["successes"] == 0 and b["successes"] == 0:
-                medians = f"{np.median(b['final']):.2g} / {np.median(a['final']):.2g}"
+            ratios = "".join(f" | {ratio(row[a], row[b]) if a in row else 'n/a'}" for a, b in pairs)
+            if row[num]["successes"] == 0 and row[den]["successes"] == 0:
+                medians = " / ".join(
+                    f"{np.median(row[n]['final']):.2g}" if n in row else "n/a" for n in names
+                )
             else:
                 medians = "–"
-            runs = b["runs"] if a["runs"] == b["runs"] else f"{b['runs']}/{a['runs']}"
-            lines.append(f"| f{f} | {d} | {runs} | {solved} | {ratio} | {medians} |")
+            counts = sorted({row[n]["runs"] for n in names if n in row})
+            runs = "/".join(map(str, counts))
+            lines.append(f"| f{f} | {d} | {runs} | {solved}{ratios} | {medians} |")
     print("\n".join(lines))
     return lines
 
