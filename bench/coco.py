@@ -336,13 +336,38 @@ def print_ert_ratios(
     return lines
 
 
+def _bipop_split(records: Sequence[dict[str, Any]] | None) -> dict[str, str]:
+    """Per 'f<f>-<d>D': the mean share of evaluations in BIPOP's small runs and how many of the
+    solved instances were solved by a small run (from natgrad-bipop's records)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for rec in records or []:
+        if "regimes" not in rec:
+            continue
+        _, f, _, d = rec["id"].split("_")  # bbob_f003_i01_d10
+        groups.setdefault(f"f{int(f[1:])}-{int(d[1:])}D", []).append(rec)
+    out = {}
+    for key, recs in groups.items():
+        share = np.mean([r["small_evaluations"] / max(r["evaluations"], 1) for r in recs])
+        hits = [r for r in recs if r["hit"]]
+        small_hits = sum(r["regimes"][-1] == "s" for r in hits)
+        out[key] = f"{share:.2f} ({small_hits} of {len(hits)})"
+    return out
+
+
 def print_restart_table(
-    table: dict[str, Any], dims: Sequence[int], functions: Sequence[int], names: Sequence[str]
+    table: dict[str, Any],
+    dims: Sequence[int],
+    functions: Sequence[int],
+    names: Sequence[str],
+    bipop_records: Sequence[dict[str, Any]] | None = None,
 ) -> list[str]:
     """One row per (function, dimension): instances solved by each algorithm, the ERT ratio of
     names[1] to names[0] (and of each further algorithm to names[1]) where both solve some, and
-    the median final f - f_opt of each algorithm where neither names[0] nor names[1] solves any."""
+    the median final f - f_opt of each algorithm where neither names[0] nor names[1] solves any;
+    with ``bipop_records`` (natgrad-bipop's), the share of its evaluations spent in small runs
+    and how many of its solved instances a small run solved."""
     num, den = names[1], names[0]
+    split = _bipop_split(bipop_records)
     pairs = [(num, den)] + [(other, num) for other in names[2:]]
 
     def ratio(a: dict[str, Any], b: dict[str, Any]) -> str:
@@ -354,15 +379,22 @@ def print_restart_table(
         "",
         f"Instances solved (f - f_opt < 1e-8) by {', '.join(names)}; ERT ratios at 1e-8 where "
         f"both solve some (< 1: the first needs fewer evaluations); where neither {den} nor "
-        f"{num} solves any, the median over instances of the best f - f_opt each reached.",
+        f"{num} solves any, the median over instances of the best f - f_opt each reached."
+        + (
+            " 'small share': the mean fraction of natgrad-bipop's evaluations spent in "
+            "small-regime runs (in brackets: its solved instances that a small run solved)."
+            if split
+            else ""
+        ),
         "",
         "| function | dim | instances | solved "
         + " / ".join(names)
         + "".join(f" | ERT {a}/{b}" for a, b in pairs)
         + " | median best f - f_opt "
         + " / ".join(names)
+        + (" | small share" if split else "")
         + " |",
-        "|---|---|---|---|" + "---|" * len(pairs) + "---|",
+        "|---|---|---|---|" + "---|" * len(pairs) + "---|" + ("---|" if split else ""),
     ]
     for f in functions:
         for d in dims:
@@ -379,7 +411,8 @@ def print_restart_table(
                 medians = "–"
             counts = sorted({row[n]["runs"] for n in names if n in row})
             runs = "/".join(map(str, counts))
-            lines.append(f"| f{f} | {d} | {runs} | {solved}{ratios} | {medians} |")
+            extra = f" | {split.get(f'f{f}-{d}D', 'n/a')}" if split else ""
+            lines.append(f"| f{f} | {d} | {runs} | {solved}{ratios} | {medians}{extra} |")
     print("\n".join(lines))
     return lines
 
@@ -572,7 +605,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             order = ["natgrad-ipop", "natgrad-bipop"] + [
                 n for n in names if n not in ("natgrad-ipop", "natgrad-bipop")
             ]
-            report["restart_table"] = print_restart_table(table, dims, functions, order)
+            report["restart_table"] = print_restart_table(
+                table, dims, functions, order, report["runs"]["natgrad-bipop"]
+            )
         for r in runs:
             errors = [rec for rec in r["records"] if rec["error"]]
             if errors:
