@@ -54,7 +54,7 @@ QUICK_FUNCTIONS = [1, 2, 6, 8, 10, 12, 15, 21]  # sphere, separable ellipsoid, a
 
 BIPOP_FUNCTIONS = [3, 4, *range(15, 25)]  # where IPOP with 1e4 n evaluations solves few
 # instances in 10-D and 20-D (issue 9)
-RESTARTS = 9  # large-population restarts of the library loops, as in COCO's pycma examples
+RESTARTS = 9  # large-population restarts of the library loops, as in pycma's fmin2 BIPOP example
 
 ALGORITHMS = {
     # name -> adapter label in adapters.all_specs() (the library it needs)
