@@ -14,7 +14,19 @@ table of ERT(natgrad) / ERT(pycma) at the final target per function and dimensio
 ``bench/results/coco/<mode>/coco.json``.
 
 Modes: default = all 24 functions, dims 2,3,5,10,20, instances 1-15, budget 1e4 n (hours);
-``--quick`` = 8 functions, dims 2,3,5, instances 1-3 (a few minutes); ``--smoke`` = seconds.
+``--quick`` = 8 functions, dims 2,3,5, instances 1-3 (a few minutes); ``--smoke`` = seconds;
+``--bipop`` = IPOP against BIPOP restarts (issue 9): ``natgrad.minimize(..., restarts=9,
+bipop=False/True, max_evals=budget * n)`` on f3, f4, f15-f24 in 10-D and 20-D, instances 1-15.
+
+Besides the algorithms of the shared IPOP loop (``natgrad``, ``pycma``, ``cmaes``), three run their
+library's own restart loop: ``natgrad-ipop`` and ``natgrad-bipop`` are ``natgrad.minimize`` with
+``bipop=False`` / ``True`` (the budget ``budget * n`` shared by all runs as ``max_evals``), and
+``pycma-bipop`` is ``cma.fmin2(..., restarts=9, bipop=True)`` with ``maxfevals`` the same budget.
+Their x0 and sigma0 follow the same rule as the shared loop (the first start at the problem's
+``initial_solution``, each restart from x0 ~ U[-4, 4]^n, sigma0 = 2), and a run stops once COCO's
+final target is hit. With two of them, a per-(function, dimension) table gives the instances
+solved by each, the ERT ratio where both solve some, and the median final f - f_opt of each
+where neither solves any.
 """
 
 from __future__ import annotations
@@ -40,11 +52,18 @@ RESULTS = Path(__file__).resolve().parent / "results" / "coco"
 QUICK_FUNCTIONS = [1, 2, 6, 8, 10, 12, 15, 21]  # sphere, separable ellipsoid, attractive sector,
 # Rosenbrock, rotated ellipsoid, bent cigar, rotated Rastrigin, Gallagher 101 peaks
 
+BIPOP_FUNCTIONS = [3, 4, *range(15, 25)]  # where IPOP with 1e4 n evaluations solves few
+# instances in 10-D and 20-D (issue 9)
+RESTARTS = 9  # large-population restarts of the library loops, as in pycma's fmin2 BIPOP example
+
 ALGORITHMS = {
-    # name -> adapter label in adapters.all_specs()
+    # name -> adapter label in adapters.all_specs() (the library it needs)
     "natgrad": "natgrad igo-cma",
     "pycma": "pycma",
     "cmaes": "cmaes CMA",
+    "natgrad-ipop": "natgrad igo-cma",
+    "natgrad-bipop": "natgrad igo-cma",
+    "pycma-bipop": "pycma",
 }
 
 
@@ -95,6 +114,102 @@ def solve(problem: Any, spec: adapters.Spec, budget: int, seed: int) -> dict[str
     }
 
 
+class _StartPoints:
+    """x0 of the restart loops: the problem's initial_solution first, then U[-4, 4]^n draws."""
+
+    def __init__(self, problem: Any, rng: np.random.Generator) -> None:
+        self.problem, self.rng, self.calls = problem, rng, 0
+
+    def __call__(self, rng: np.random.Generator | None = None) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            return np.array(self.problem.initial_solution, dtype=float)
+        return (rng if rng is not None else self.rng).uniform(-4.0, 4.0, self.problem.dimension)
+
+
+def solve_minimize(problem: Any, budget: int, seed: int, bipop: bool) -> dict[str, Any]:
+    """``natgrad.minimize`` with its own IPOP or BIPOP restarts and the shared budget."""
+    import natgrad
+
+    error = None
+    extra: dict[str, Any] = {}
+    try:
+        res = natgrad.minimize(
+            problem,
+            _StartPoints(problem, np.random.default_rng(seed)),  # called with minimize's rng
+            2.0,
+            method="igo-cma",
+            restarts=RESTARTS,
+            bipop=bipop,
+            max_evals=budget,
+            seed=seed,
+            callback=lambda info: bool(problem.final_target_hit),
+        )
+        h = res.history
+        evals = [int(h.popsize[h.run == k].sum()) for k in range(len(res.regimes))]
+        extra = {
+            "regimes": "".join(r[0] for r in res.regimes),  # "l" / "s" per run
+            "popsizes": [int(h.popsize[h.run == k][0]) for k in range(len(res.regimes))],
+            "run_evaluations": evals,
+            "small_evaluations": sum(
+                e for e, r in zip(evals, res.regimes, strict=True) if r == "small"
+            ),
+            "stop_reasons": res.stop_reasons,
+        }
+    except Exception as exc:  # as in solve(): counted and reported, the experiment goes on
+        error = f"{type(exc).__name__}: {exc}"
+    return {
+        "id": problem.id,
+        "evaluations": int(problem.evaluations),
+        "hit": bool(problem.final_target_hit),
+        "restarts": max(len(extra.get("regimes", "")) - 1, 0),
+        "error": error,
+        **extra,
+    }
+
+
+def solve_pycma_bipop(problem: Any, budget: int, seed: int) -> dict[str, Any]:
+    """pycma's BIPOP-CMA-ES (``cma.fmin2(..., restarts=9, bipop=True)``), the shared budget."""
+    import cma
+
+    error = None
+    extra: dict[str, Any] = {}
+    try:
+        _, es = cma.fmin2(
+            problem,
+            _StartPoints(problem, np.random.default_rng(seed)),  # pycma calls it per run
+            2.0,
+            {
+                "maxfevals": budget,
+                "seed": seed,
+                "verbose": -9,
+                "termination_callback": lambda es: bool(problem.final_target_hit),
+            },
+            restarts=RESTARTS,
+            bipop=True,
+        )
+        extra = {"runs": len(getattr(es, "all_stoppings", [])) or None}
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return {
+        "id": problem.id,
+        "evaluations": int(problem.evaluations),
+        "hit": bool(problem.final_target_hit),
+        "restarts": max((extra.get("runs") or 1) - 1, 0),
+        "error": error,
+        **extra,
+    }
+
+
+def solve_problem(name: str, problem: Any, spec: adapters.Spec, budget: int, seed: int) -> Any:
+    """One problem with the restart loop of algorithm ``name``."""
+    if name in ("natgrad-ipop", "natgrad-bipop"):
+        return solve_minimize(problem, budget, seed, bipop=name == "natgrad-bipop")
+    if name == "pycma-bipop":
+        return solve_pycma_bipop(problem, budget, seed)
+    return solve(problem, spec, budget, seed)
+
+
 def run_algorithm(
     name: str,
     functions: Sequence[int],
@@ -121,13 +236,14 @@ def run_algorithm(
         observer = cocoex.Observer(
             "bbob",
             f"result_folder: {folder.name} algorithm_name: {name} "
-            f"algorithm_info: '{spec.label}, IPOP restarts (bench/coco.py)'",
+            f"algorithm_info: '{_info(name, spec)}'",
         )
         records = []
         t0 = time.perf_counter()
         for index, problem in enumerate(suite):
             problem.observe_with(observer)
-            records.append(solve(problem, spec, int(budget * problem.dimension), seed=1 + index))
+            budget_n = int(budget * problem.dimension)
+            records.append(solve_problem(name, problem, spec, budget_n, seed=1 + index))
             problem.free()
             if (index + 1) % 15 == 0 or index + 1 == len(suite):
                 hits = sum(r["hit"] for r in records)
@@ -142,6 +258,17 @@ def run_algorithm(
             "records": records,
             "seconds": time.perf_counter() - t0,
         }
+
+
+def _info(name: str, spec: adapters.Spec) -> str:
+    """COCO's algorithm_info: which restart loop ran."""
+    if name == "natgrad-ipop":
+        return f"natgrad.minimize igo-cma, restarts={RESTARTS}, IPOP (bench/coco.py)"
+    if name == "natgrad-bipop":
+        return f"natgrad.minimize igo-cma, restarts={RESTARTS}, bipop=True (bench/coco.py)"
+    if name == "pycma-bipop":
+        return f"cma.fmin2, restarts={RESTARTS}, bipop=True (bench/coco.py)"
+    return f"{spec.label}, IPOP restarts (bench/coco.py)"
 
 
 def _run_algorithm_task(args: tuple[Any, ...]) -> dict[str, Any]:
@@ -167,6 +294,8 @@ def ert_table(folders: dict[str, str], target: float = 1e-8) -> dict[str, Any]:
                 "ert": None if not np.isfinite(ert) else ert,
                 "successes": succ,
                 "runs": int(ds.nbRuns()),
+                # best f - f_opt of each run (cocopp's finalfunvals), for the unsolved cells
+                "final": [float(v) for v in ds.finalfunvals],
             }
     return table
 
@@ -207,6 +336,87 @@ def print_ert_ratios(
     return lines
 
 
+def _bipop_split(records: Sequence[dict[str, Any]] | None) -> dict[str, str]:
+    """Per 'f<f>-<d>D': the mean share of evaluations in BIPOP's small runs and how many of the
+    solved instances were solved by a small run (from natgrad-bipop's records)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for rec in records or []:
+        if "regimes" not in rec:
+            continue
+        _, f, _, d = rec["id"].split("_")  # bbob_f003_i01_d10
+        groups.setdefault(f"f{int(f[1:])}-{int(d[1:])}D", []).append(rec)
+    out = {}
+    for key, recs in groups.items():
+        share = np.mean([r["small_evaluations"] / max(r["evaluations"], 1) for r in recs])
+        hits = [r for r in recs if r["hit"]]
+        small_hits = sum(r["regimes"][-1] == "s" for r in hits)
+        out[key] = f"{share:.2f} ({small_hits} of {len(hits)})"
+    return out
+
+
+def print_restart_table(
+    table: dict[str, Any],
+    dims: Sequence[int],
+    functions: Sequence[int],
+    names: Sequence[str],
+    bipop_records: Sequence[dict[str, Any]] | None = None,
+) -> list[str]:
+    """One row per (function, dimension): instances solved by each algorithm, the ERT ratio of
+    names[1] to names[0] (and of each further algorithm to names[1]) where both solve some, and
+    the median final f - f_opt of each algorithm where neither names[0] nor names[1] solves any;
+    with ``bipop_records`` (natgrad-bipop's), the share of its evaluations spent in small runs
+    and how many of its solved instances a small run solved."""
+    num, den = names[1], names[0]
+    split = _bipop_split(bipop_records)
+    pairs = [(num, den)] + [(other, num) for other in names[2:]]
+
+    def ratio(a: dict[str, Any], b: dict[str, Any]) -> str:
+        if a["ert"] is None or b["ert"] is None:
+            return "–"
+        return f"{a['ert'] / b['ert']:.2f}"
+
+    lines = [
+        "",
+        f"Instances solved (f - f_opt < 1e-8) by {', '.join(names)}; ERT ratios at 1e-8 where "
+        f"both solve some (< 1: the first needs fewer evaluations); where neither {den} nor "
+        f"{num} solves any, the median over instances of the best f - f_opt each reached."
+        + (
+            " 'small share': the mean fraction of natgrad-bipop's evaluations spent in "
+            "small-regime runs (in brackets: its solved instances that a small run solved)."
+            if split
+            else ""
+        ),
+        "",
+        "| function | dim | instances | solved "
+        + " / ".join(names)
+        + "".join(f" | ERT {a}/{b}" for a, b in pairs)
+        + " | median best f - f_opt "
+        + " / ".join(names)
+        + (" | small share" if split else "")
+        + " |",
+        "|---|---|---|---|" + "---|" * len(pairs) + "---|" + ("---|" if split else ""),
+    ]
+    for f in functions:
+        for d in dims:
+            row = table.get(f"f{f}-{d}D")
+            if row is None or any(n not in row for n in (num, den)):
+                continue
+            solved = " / ".join(str(row[n]["successes"]) if n in row else "n/a" for n in names)
+            ratios = "".join(f" | {ratio(row[a], row[b]) if a in row else 'n/a'}" for a, b in pairs)
+            if row[num]["successes"] == 0 and row[den]["successes"] == 0:
+                medians = " / ".join(
+                    f"{np.median(row[n]['final']):.2g}" if n in row else "n/a" for n in names
+                )
+            else:
+                medians = "–"
+            counts = sorted({row[n]["runs"] for n in names if n in row})
+            runs = "/".join(map(str, counts))
+            extra = f" | {split.get(f'f{f}-{d}D', 'n/a')}" if split else ""
+            lines.append(f"| f{f} | {d} | {runs} | {solved}{ratios} | {medians}{extra} |")
+    print("\n".join(lines))
+    return lines
+
+
 def postprocess(folders: Sequence[str], outdir: Path) -> list[str]:
     """cocopp on local folders only; returns the ECDF PNGs it wrote."""
     import matplotlib
@@ -231,11 +441,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="8 functions, dims 2-5, 3 instances")
     mode.add_argument("--smoke", action="store_true", help="seconds, for CI")
+    mode.add_argument(
+        "--bipop",
+        action="store_true",
+        help="natgrad.minimize IPOP vs BIPOP on f3, f4, f15-24, 10-D and 20-D (issue 9)",
+    )
     parser.add_argument("--functions", default=None, help="e.g. 1-24")
     parser.add_argument("--dims", default=None, help="e.g. 2,3,5,10,20")
     parser.add_argument("--instances", default=None, help="e.g. 1-15")
     parser.add_argument("--budget", type=float, default=None, help="evaluations / dimension")
-    parser.add_argument("--algorithms", default="natgrad,pycma")
+    parser.add_argument(
+        "--algorithms",
+        default=None,
+        help="from " + ", ".join(ALGORITHMS) + " (default natgrad,pycma; with --bipop "
+        "natgrad-ipop,natgrad-bipop)",
+    )
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="results subfolder (default: the mode, '-custom' appended when the selection is "
+        "changed)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="algorithms run in parallel")
     parser.add_argument(
         "--reuse",
@@ -254,6 +480,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         functions, dims, instances, budget = [1, 8], [2], [1], 200.0
     elif args.quick:
         functions, dims, instances, budget = QUICK_FUNCTIONS, [2, 3, 5], [1, 2, 3], 1e4
+    elif args.bipop:
+        functions, dims, instances, budget = BIPOP_FUNCTIONS, [10, 20], list(range(1, 16)), 1e4
     else:
         functions, dims, instances, budget = (
             list(range(1, 25)),
@@ -266,9 +494,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     instances = _ranges(args.instances) if args.instances else instances
     budget = args.budget or budget
     custom = any(v is not None for v in (args.functions, args.dims, args.instances, args.budget))
-    mode_name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    mode_name = (
+        "smoke" if args.smoke else "quick" if args.quick else "bipop" if args.bipop else "full"
+    )
     if custom:
         mode_name += "-custom"
+    mode_name = args.name or mode_name
+    algorithms = args.algorithms or (
+        "natgrad-ipop,natgrad-bipop" if args.bipop else "natgrad,pycma"
+    )
 
     info = adapters.environment()
     adapters.print_environment(info)
@@ -279,10 +513,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     runnable, skipped = adapters.available_specs(list(ALGORITHMS.values()))
     available = {s.label for s in runnable}
-    names = [a for a in args.algorithms.split(",") if ALGORITHMS.get(a) in available]
+    unknown = [a for a in algorithms.split(",") if a not in ALGORITHMS]
+    if unknown:
+        parser.error(f"unknown algorithm(s) {unknown}; choose from {', '.join(ALGORITHMS)}")
+    names = [a for a in algorithms.split(",") if ALGORITHMS[a] in available]
     for spec in skipped:
         print(f"# skipped {spec.label}: {spec.unavailable}")
-    if "natgrad" not in names:
+    if not any(a.startswith("natgrad") for a in names):
         print("# natgrad: no 'igo-cma' optimiser registered in this build - not run")
     if not names:
         print("# nothing to run")
@@ -313,7 +550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = [_run_algorithm_task(t) for t in tasks]
     folders = {r["name"]: str(workdir / r["folder"]) for r in runs}
     previous = workdir / "coco.json"
-    old_runs = json.loads(previous.read_text()).get("runs", {}) if previous.exists() else {}
+    old_report = json.loads(previous.read_text()) if previous.exists() else {}
+    old_runs = old_report.get("runs", {})
     for name in reuse:
         folder = workdir / "exdata" / name
         if not folder.exists() or name not in old_runs:
@@ -346,12 +584,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             "instances": instances,
             "budget_per_dim": budget,
             "restarts": "IPOP: x0 ~ U[-4,4]^n after the first start, popsize doubled",
+            "library_restarts": f"natgrad-ipop, natgrad-bipop, pycma-bipop: restarts={RESTARTS}, "
+            "max_evals = budget_per_dim * n over all runs, a run ends on COCO's final target",
+            "algorithms": names,
+            "jobs": args.jobs,
             "sigma0": 2.0,
         },
         "folders": folders,
         "runs": {r["name"]: r["records"] for r in runs},
         "seconds_experiment": time.perf_counter() - t0,
     }
+    if not tasks and old_report:
+        # every algorithm reused (a new table from the same data): the experiment's machine,
+        # load and wall time stay those of the earlier run; this post-processing is noted apart
+        report["environment_postprocess"] = info
+        report["environment"] = old_report.get("environment", info)
+        report["seconds_experiment"] = old_report.get("seconds_experiment")
     if not args.no_postprocess:
         import matplotlib
 
@@ -360,6 +608,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["ert"] = table
         if len(names) >= 2:
             report["markdown"] = print_ert_ratios(table, dims, functions, names[0], names[1])
+        if {"natgrad-ipop", "natgrad-bipop"} <= set(names):
+            order = ["natgrad-ipop", "natgrad-bipop"] + [
+                n for n in names if n not in ("natgrad-ipop", "natgrad-bipop")
+            ]
+            report["restart_table"] = print_restart_table(
+                table, dims, functions, order, report["runs"]["natgrad-bipop"]
+            )
         for r in runs:
             errors = [rec for rec in r["records"] if rec["error"]]
             if errors:
@@ -383,6 +638,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for png in pngs:  # the all-functions ECDF per dimension
                 if png.endswith("noiselessall.png"):
                     shutil.copy(png, dest / f"coco_{mode_name}_{Path(png).name}")
+    if tasks:
+        report["environment"]["machine"]["loadavg_end"] = list(os.getloadavg())
     out = workdir / "coco.json"
     out.write_text(json.dumps(report, indent=1, default=str))
     print(f"# wrote {out}")

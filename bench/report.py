@@ -1,6 +1,7 @@
 """Fill the measured tables of BENCHMARKS.md from the benchmark scripts' JSON output.
 
 ``python bench/report.py`` reads ``bench/results/peers.json``, ``bench/results/coco/<mode>/coco.json``
+(the quick, full-custom, bipop and bipop-pycma modes)
 and ``bench/results/kernels.json`` (whichever exist) and replaces the text between each
 ``<!-- BEGIN name -->`` / ``<!-- END name -->`` marker pair in BENCHMARKS.md with the tables
 generated from them. The prose around the markers is written by hand; the numbers inside them
@@ -115,6 +116,27 @@ def coco_sections(report: dict[str, Any], marker: str = "coco-table") -> dict[st
     return {marker: header + "\n" + "\n".join(report.get("markdown", []))}
 
 
+def coco_restart_section(report: dict[str, Any]) -> str:
+    """``coco.py --bipop``: the settings, the environment and the IPOP/BIPOP restart table."""
+    s = report["settings"]
+    wall = (
+        "in parallel"
+        if s.get("jobs", 2) > 1 and len(s.get("algorithms", [])) > 1
+        else "one after the other, one process"
+    )
+    header = (
+        f"Mode `{s['mode']}`: functions {_span(s['functions'])}, dimensions "
+        f"{', '.join(map(str, s['dims']))}, instances {_span(s['instances'])}, budget "
+        f"{s['budget_per_dim']:g}·n, algorithms {', '.join(s.get('algorithms', []))} "
+        f"({s.get('library_restarts', '')}); experiment "
+        f"{report.get('seconds_experiment', 0):.0f} s wall ({wall}), cocopp "
+        f"{report.get('seconds_postprocess', 0):.0f} s."
+    )
+    return "\n".join(
+        [header, "", environment_md(report["environment"]), *report.get("restart_table", [])]
+    )
+
+
 def _span(values: Sequence[int]) -> str:
     values = list(values)
     if values and values == list(range(values[0], values[-1] + 1)) and len(values) > 2:
@@ -160,6 +182,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=str(RESULTS / "coco" / "full-custom" / "coco.json"),
         help="a second COCO run (e.g. all 24 functions) for the coco-extra-table marker",
     )
+    parser.add_argument(
+        "--coco-bipop",
+        default=str(RESULTS / "coco" / "bipop" / "coco.json"),
+        help="coco.py --bipop (IPOP vs BIPOP) for the coco-bipop-table marker",
+    )
+    parser.add_argument(
+        "--coco-bipop-reference",
+        nargs="*",
+        default=[
+            str(RESULTS / "coco" / name / "coco.json") for name in ("bipop-pycma", "bipop-pycma-20")
+        ],
+        help="coco.py --bipop runs with pycma-bipop, one after the other in the "
+        "coco-bipop-reference-table marker",
+    )
     parser.add_argument("--kernels", default=str(RESULTS / "kernels.json"))
     args = parser.parse_args(argv)
     doc = Path(args.doc)
@@ -171,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (args.peers, lambda r: peers_sections(r, counts_report)),
         (args.coco, coco_sections),
         (args.coco_extra, lambda r: coco_sections(r, "coco-extra-table")),
+        (args.coco_bipop, lambda r: {"coco-bipop-table": coco_restart_section(r)}),
         (args.kernels, lambda r: {"kernels-table": kernels_section(r)}),
     ):
         p = Path(path)
@@ -179,6 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"# read {p}")
         else:
             print(f"# {p} not found; its sections are left as they are")
+    references = [Path(p) for p in args.coco_bipop_reference if Path(p).exists()]
+    if references:
+        sections["coco-bipop-reference-table"] = "\n\n".join(
+            coco_restart_section(json.loads(p.read_text())) for p in references
+        )
+        print(f"# read {', '.join(map(str, references))}")
     for name, body in sections.items():
         text = _replace(text, name, body)
     doc.write_text(text)

@@ -45,7 +45,8 @@ def test_regimes_follow_the_budget_rule(seed):
         last_large = max(i for i in range(k) if regimes[i] == "large")
         if regimes[k] == "small":
             assert small_budget < large_budget
-            assert LAMBDA0 <= popsize[k] <= next_large
+            # Hansen 2009: ⌊λ0 (½ λ_l / λ0)^(U²)⌋, at most the last large run's popsize
+            assert LAMBDA0 <= popsize[k] <= next_large // 2 == popsize[last_large]
             assert 2.0 / 100 <= first_sigma[k] <= 2.0
             # at most half the last large run's evaluations (whole generations: < λ more)
             assert evals[k] < evals[last_large] // 2 + popsize[k]
@@ -55,6 +56,26 @@ def test_regimes_follow_the_budget_rule(seed):
             assert small_budget >= large_budget or k == len(regimes) - 1
     # `restarts` counts the large restarts; the small runs come on top
     assert regimes.count("large") - 1 <= 4
+
+
+def test_small_runs_draw_popsize_and_step_size_independently():
+    # Hansen 2009 draws one U[0, 1] for the popsize and another for the step size (pycma and
+    # DEAP do the same): a small run may pair a small popsize with a small step size. With a
+    # single U, among the small runs between the same two large runs (the same popsize range)
+    # the popsize grows as the step size shrinks: no two of them would be discordant.
+    groups: dict[tuple[int, int], list[tuple[int, float]]] = {}
+    for seed in range(4):
+        res, first_sigma = bipop_run(seed, ftarget=None, max_evals=None, restarts=6)
+        h = res.history
+        for k, regime in enumerate(res.regimes):
+            if regime == "small":
+                large_before = res.regimes[:k].count("large")
+                pair = (int(h.popsize[h.run == k][0]), first_sigma[k])
+                groups.setdefault((seed, large_before), []).append(pair)
+    pairs = [(a, b) for g in groups.values() for a in g for b in g]
+    assert sum(len(g) for g in groups.values()) >= 10
+    discordant = [(a, b) for a, b in pairs if a[0] > b[0] and a[1] > b[1] * (1 + 1e-12)]
+    assert discordant, groups
 
 
 def test_the_last_run_is_the_last_large_restart():

@@ -281,9 +281,10 @@ def minimize(
         ``sigma`` and the history's ``mean`` and ``scales`` are those of the free coordinates.
     bipop : bool
         BIPOP restarts (Hansen 2009) instead of IPOP: each restart is in the large regime (σ0 and
-        a doubled popsize, as IPOP) or the small regime (a popsize between λ0 and the next large
-        one, σ0 · 10^(−2U) with U uniform, and at most half the evaluations of the last large
-        run), whichever has spent fewer evaluations so far. ``restarts`` counts the large-regime
+        a doubled popsize, as IPOP) or the small regime (a popsize ⌊λ0 (½ λ_l/λ0)^(U²)⌋ between
+        λ0 and the last large run's, σ0 · 10^(−2V), U and V independent uniforms, and at most
+        half the evaluations of the last large run), whichever has spent fewer evaluations so
+        far. ``restarts`` counts the large-regime
         restarts (the last run is one); small-regime runs come in addition. ``max_evals``,
         ``max_iter`` and ``max_time`` are shared by all runs. ``res.regimes``
         lists the regime of every run.
@@ -736,10 +737,11 @@ def _next_run(
     BI-population CMA-ES on the BBOB-2009 function testbed"): run 0 is a large-regime run with
     the base popsize λ0; a restart is in the small regime when the evaluations spent in small
     runs are fewer than those spent in large restarts (run 0 not counted), otherwise in the large
-    regime with popsize λ_l = λ0 · 2^(large runs so far). A small run draws U ~ U[0, 1) from the
-    run's generator and has popsize ⌊λ0 (λ_l / λ0)^(U²)⌋ (λ_l: the next large popsize, so the
-    range is [λ0, λ_l]), step size σ0 · 10^(−2U), and at most half the evaluations of the last
-    large run. The ``last`` run (the `restarts`-th large restart) is in the large regime.
+    regime with popsize λ_l = λ0 · 2^(large runs so far). A small run draws two independent
+    U, V ~ U[0, 1) from the run's generator and has popsize ⌊λ0 (½ λ_l / λ0)^(U²)⌋ (λ_l: the next
+    large popsize, so the range is [λ0, ½ λ_l], ½ λ_l being the last large run's popsize, as in
+    pycma), step size σ0 · 10^(−2V), and at most half the evaluations of the last large run.
+    The ``last`` run (the `restarts`-th large restart) is in the large regime.
     """
     large = [i for i in range(len(runs)) if regimes.get(i, "large") == "large"]
     next_large = base_popsize * 2 ** (len(large) if bipop else run)
@@ -749,10 +751,11 @@ def _next_run(
     small_budget = sum(runs[i][0].evaluations for i in range(len(runs)) if i not in large)
     if small_budget >= large_budget:
         return "large", next_large, 1.0, None
-    u = float(rng.random())
-    popsize = max(base_popsize, math.floor(base_popsize * (next_large / base_popsize) ** (u * u)))
+    u, v = (float(w) for w in rng.random(2))
+    ratio = 0.5 * next_large / base_popsize
+    popsize = max(base_popsize, math.floor(base_popsize * ratio ** (u * u)))
     cap = max(1, runs[large[-1]][0].evaluations // 2)
-    return "small", popsize, 10.0 ** (-2.0 * u), cap
+    return "small", popsize, 10.0 ** (-2.0 * v), cap
 
 
 def _scaled(sigma0: Any, factor: float) -> Any:
