@@ -271,6 +271,22 @@ def test_ws_and_sleep_gradients_equal_finite_differences(units):
     np.testing.assert_allclose(g_s, fd_gradient(mean_log_q, phi0), atol=FD_GRAD_ATOL)
 
 
+def _rws_gradients(p, hs, p_acts, q_acts, omega, hs_s, q_acts_s, spin):
+    """The RWS gradients of a replayed step: p's from the wake samples, q's the mean of the sleep
+    update and the importance-weighted wake update (errata #22)."""
+    g_p = hmod.generative_gradients(p, hs, p_acts, omega, spin)
+    n_sleep = len(hs_s[0])
+    g_q = [
+        0.5 * (a + b)
+        for a, b in zip(
+            hmod.recognition_gradients(hs_s, q_acts_s, np.full(n_sleep, 1 / n_sleep), spin),
+            hmod.recognition_gradients(hs, q_acts, omega, spin),
+            strict=True,
+        )
+    ]
+    return g_p, g_q
+
+
 @pytest.mark.parametrize("units", UNITS)
 def test_one_nrws_step_is_the_damped_natural_step(units):
     """θ' = θ + lr (1 + α)(F_j + αI)⁻¹ g_j per unit, F from the same draws, through the
@@ -290,15 +306,7 @@ def test_one_nrws_step_is_the_damped_natural_step(units):
     omega = hmod.wake_weights((lp - lq).reshape(len(x), K), True)
     hs_s, p_acts_s = hmod._sample_p(p, n_sleep, rng, spin)
     _, q_acts_s = hmod._log_q(p, hs_s, spin)
-    g_p = hmod.generative_gradients(p, hs, p_acts, omega, spin)
-    g_q = [
-        0.5 * (a + b)
-        for a, b in zip(
-            hmod.recognition_gradients(hs_s, q_acts_s, np.full(n_sleep, 1 / n_sleep), spin),
-            hmod.recognition_gradients(hs, q_acts, omega, spin),
-            strict=True,
-        )
-    ]
+    g_p, g_q = _rws_gradients(p, hs, p_acts, q_acts, omega, hs_s, q_acts_s, spin)
     scale = 1 + alpha
     for i in range(2):
         w = hmod._fisher_weight(p_acts_s[i], spin)
@@ -338,15 +346,7 @@ def test_nrws_step_with_fisher_samples_uses_fresh_draws(units):
     hs_f, q_acts_f = hmod._sample_q(p, data[rows], rng, spin)
     hs_pf, p_acts_pf = hmod._sample_p(p, M, rng, spin)
     assert hs_pf[0].shape == (M, 4) and hs_f[0].shape == (M, 4)
-    g_p = hmod.generative_gradients(p, hs, p_acts, omega, spin)
-    g_q = [
-        0.5 * (a + b)
-        for a, b in zip(
-            hmod.recognition_gradients(hs_s, q_acts_s, np.full(n_sleep, 1 / n_sleep), spin),
-            hmod.recognition_gradients(hs, q_acts, omega, spin),
-            strict=True,
-        )
-    ]
+    g_p, g_q = _rws_gradients(p, hs, p_acts, q_acts, omega, hs_s, q_acts_s, spin)
     scale = 1 + alpha
     for i in range(2):
         w = hmod._fisher_weight(p_acts_pf[i], spin)
