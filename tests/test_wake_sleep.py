@@ -271,11 +271,18 @@ def test_ws_and_sleep_gradients_equal_finite_differences(units):
     np.testing.assert_allclose(g_s, fd_gradient(mean_log_q, phi0), atol=FD_GRAD_ATOL)
 
 
-def _rws_gradients(p, hs, p_acts, q_acts, omega, hs_s, q_acts_s, spin):
-    """The RWS gradients of a replayed step: p's from the wake samples, q's the mean of the sleep
-    update and the importance-weighted wake update (errata #22)."""
+def _replayed_step(p, x, K, n_sleep, rng, spin):
+    """Replay one RWS/NRWS step's draws from ``rng`` (wake samples, importance weights, sleep
+    samples) and return (hs, q_acts, hs_sleep, p_acts_sleep, g_p, g_q): p's gradients from the
+    wake samples, q's the mean of the sleep update and the importance-weighted wake update
+    (errata #22)."""
+    hs, q_acts = hmod._sample_q(p, np.repeat(x, K, axis=0), rng, spin)
+    lp, p_acts = hmod._log_p(p, hs, spin)
+    lq, _ = hmod._log_q(p, hs, spin)
+    omega = hmod.wake_weights((lp - lq).reshape(len(x), K), True)
+    hs_s, p_acts_s = hmod._sample_p(p, n_sleep, rng, spin)
+    _, q_acts_s = hmod._log_q(p, hs_s, spin)
     g_p = hmod.generative_gradients(p, hs, p_acts, omega, spin)
-    n_sleep = len(hs_s[0])
     g_q = [
         0.5 * (a + b)
         for a, b in zip(
@@ -284,7 +291,7 @@ def _rws_gradients(p, hs, p_acts, q_acts, omega, hs_s, q_acts_s, spin):
             strict=True,
         )
     ]
-    return g_p, g_q
+    return hs, q_acts, hs_s, p_acts_s, g_p, g_q
 
 
 @pytest.mark.parametrize("units", UNITS)
@@ -300,13 +307,7 @@ def test_one_nrws_step_is_the_damped_natural_step(units):
     # replay the draws
     rng = np.random.default_rng(9)
     p = hm._params
-    hs, q_acts = hmod._sample_q(p, np.repeat(x, K, axis=0), rng, spin)
-    lp, p_acts = hmod._log_p(p, hs, spin)
-    lq, _ = hmod._log_q(p, hs, spin)
-    omega = hmod.wake_weights((lp - lq).reshape(len(x), K), True)
-    hs_s, p_acts_s = hmod._sample_p(p, n_sleep, rng, spin)
-    _, q_acts_s = hmod._log_q(p, hs_s, spin)
-    g_p, g_q = _rws_gradients(p, hs, p_acts, q_acts, omega, hs_s, q_acts_s, spin)
+    hs, q_acts, hs_s, p_acts_s, g_p, g_q = _replayed_step(p, x, K, n_sleep, rng, spin)
     scale = 1 + alpha
     for i in range(2):
         w = hmod._fisher_weight(p_acts_s[i], spin)
@@ -336,17 +337,11 @@ def test_nrws_step_with_fisher_samples_uses_fresh_draws(units):
     new, _ = trainer.step(hm._params, x, np.random.default_rng(9))
     rng = np.random.default_rng(9)  # replay the draws
     p = hm._params
-    hs, q_acts = hmod._sample_q(p, np.repeat(x, K, axis=0), rng, spin)
-    lp, p_acts = hmod._log_p(p, hs, spin)
-    lq, _ = hmod._log_q(p, hs, spin)
-    omega = hmod.wake_weights((lp - lq).reshape(len(x), K), True)
-    hs_s, _ = hmod._sample_p(p, n_sleep, rng, spin)
-    _, q_acts_s = hmod._log_q(p, hs_s, spin)
+    hs, q_acts, hs_s, _, g_p, g_q = _replayed_step(p, x, K, n_sleep, rng, spin)
     rows = np.sort(rng.choice(len(data), size=M, replace=False))
     hs_f, q_acts_f = hmod._sample_q(p, data[rows], rng, spin)
     hs_pf, p_acts_pf = hmod._sample_p(p, M, rng, spin)
     assert hs_pf[0].shape == (M, 4) and hs_f[0].shape == (M, 4)
-    g_p, g_q = _rws_gradients(p, hs, p_acts, q_acts, omega, hs_s, q_acts_s, spin)
     scale = 1 + alpha
     for i in range(2):
         w = hmod._fisher_weight(p_acts_pf[i], spin)
