@@ -50,6 +50,43 @@ def test_assembly_matches_reference(rng, n):
         assert np.linalg.eigvalsh(f).min() > 0
 
 
+@pytest.mark.parametrize("n", [7, 9, 16])
+def test_assembly_matches_reference_at_vector_widths(rng, n):
+    # The full assembly runs over contiguous segments of l whose lengths n - 1 - k take every
+    # remainder modulo the vector width; the twin evaluates Isserlis' six terms entry by entry.
+    mean, cov = 3.0 * rng.standard_normal(n), spd(rng, n, cond=1e3)
+    g = ng.Gaussian(mean, cov)
+    prec = g.precision
+    want = {
+        "natural": ref.fisher_natural(mean, cov),
+        "expectation": ref.fisher_expectation(mean, prec),
+        "mean_cov": ref.fisher_mean_cov(prec),
+    }
+    for c in COORDS:
+        f = g.fisher(c)
+        scale = np.sqrt(np.outer(np.diag(want[c]), np.diag(want[c])))
+        np.testing.assert_array_less(np.abs(f - want[c]), 1e-12 * scale + 1e-300, err_msg=c)
+        np.testing.assert_array_equal(f, f.T)
+
+
+@pytest.mark.parametrize("coords", COORDS)
+@pytest.mark.parametrize("n", [6, 11])
+def test_free_assembly_is_the_full_sub_matrix_bit_for_bit(rng, coords, n):
+    # The restricted assembly evaluates each entry alone, the full one in vectorised runs: the
+    # same operations in the same order, so the bits agree for any subset (rows of every kind,
+    # subsets that start inside the pair block).
+    g = ng.Gaussian(*case(rng, n))
+    m = g.num_params
+    full = g.fisher(coords)
+    for size in (1, 2, m // 3, m - 1):
+        free = np.sort(rng.choice(m, size=size, replace=False))
+        np.testing.assert_array_equal(
+            g.fisher(coords, free=free.tolist()), full[np.ix_(free, free)]
+        )
+    tail = list(range(2 * n + 3, m))
+    np.testing.assert_array_equal(g.fisher(coords, free=tail), full[np.ix_(tail, tail)])
+
+
 @pytest.mark.parametrize("n", DIMS)
 def test_fisher_inverse_pair(rng, n):
     g = ng.Gaussian(*case(rng, n))
@@ -541,3 +578,16 @@ def test_ill_conditioned_damped_natural_solve_warns():
     g = ng.Gaussian([1e4, 0.0], np.diag([1.0, 1e-6]))  # Var(x₀²) = 4e8 + 2, Var(x₁) = 1e-6
     with pytest.warns(ng.AccuracyWarning, match="condition number"):
         g.natural_gradient(np.ones(5), "natural", 1e-9)
+
+
+@pytest.mark.parametrize("coords", COORDS)
+@pytest.mark.parametrize("free", [None, [0, 3, 7]])
+def test_overflowing_assembly_is_refused(coords, free):
+    # μμᵀ-sized entries overflow in θ; 1/σ² overflows B in η and (μ, Σ). The full assembly checks
+    # each row as it writes it, the restricted one its result.
+    if coords == "natural":
+        g = ng.Gaussian(np.full(3, 1e160), np.eye(3))
+    else:
+        g = ng.Gaussian(np.zeros(3), 1e-170 * np.eye(3))
+    with pytest.raises(ValueError, match=r"^fisher: the result is not representable in float64"):
+        g.fisher(coords, free=free)

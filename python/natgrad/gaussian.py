@@ -351,7 +351,7 @@ class Gaussian(ExponentialFamily):
             out = _core.gaussian_fisher_expectation(self._mean, self._prec(), idx)
         else:
             out = _core.gaussian_fisher_mean_cov(self._prec(), idx)
-        return _representable("fisher", np.asarray(out), self.dim)
+        return np.asarray(out)  # the kernel refuses a non-finite entry (ValueError) as it writes
 
     def _free(self, free: Sequence[int]) -> list[int]:
         arr = np.asarray(free)
