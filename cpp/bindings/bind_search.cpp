@@ -91,21 +91,25 @@ void bind_search(py::module_& m) {
     m.def(
         "igo_cma_update",
         [](VecArg mean, double sigma, MatArg factor, VecArg p_sigma, VecArg p_c_z, MatArg noise,
-           MatArg samples, VecArg values, long generation, const natgrad::IGOCMAParams& p) {
+           MatArg samples, VecArg values, long generation, const natgrad::IGOCMAParams& p,
+           std::optional<OutArray> factor_out) {
             natgrad::IGOCMAStep s;
+            std::optional<natgrad::MatOut> out;
+            if (factor_out) out.emplace(out_matrix(*factor_out));
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
                 s = natgrad::igo_cma_update(mean, sigma, factor, p_sigma, p_c_z, noise, samples,
-                                            values, generation, p);
+                                            values, generation, p, out ? &*out : nullptr);
             }
-            return py::make_tuple(std::move(s.mean), s.sigma, std::move(s.factor),
-                                  std::move(s.p_sigma), std::move(s.p_c_z), s.h_sigma,
-                                  s.negative_shrinks);
+            py::object new_factor =
+                factor_out ? py::object(*factor_out) : py::cast(std::move(s.factor));
+            return py::make_tuple(std::move(s.mean), s.sigma, new_factor, std::move(s.p_sigma),
+                                  std::move(s.p_c_z), s.h_sigma, s.negative_shrinks);
         },
         py::arg("mean").noconvert(), py::arg("sigma"), py::arg("factor").noconvert(),
         py::arg("p_sigma").noconvert(), py::arg("p_c_z").noconvert(), py::arg("noise").noconvert(),
         py::arg("samples").noconvert(), py::arg("values").noconvert(), py::arg("generation"),
-        py::arg("params"));
+        py::arg("params"), py::arg("factor_out").noconvert() = py::none());
     m.def(
         "xnes_update",
         [](VecArg mean, double sigma, MatArg factor, VecArg p_sigma, MatArg noise, MatArg samples,

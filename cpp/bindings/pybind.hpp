@@ -17,6 +17,14 @@ using natgrad::RowMatrixXd;
 // anything else instead of copying silently.
 using MatArg = Eigen::Ref<const RowMatrixXd>;
 using VecArg = Eigen::Ref<const Eigen::VectorXd>;
+// An output buffer: a writeable C-contiguous 2-D float64 array, refused (ValueError) otherwise.
+using OutArray = py::array_t<double, py::array::c_style>;
+inline natgrad::MatOut out_matrix(OutArray& a) {
+    if (a.ndim() != 2 || !a.writeable()) {
+        throw py::value_error("an output buffer must be a writeable 2-D float64 array");
+    }
+    return Eigen::Map<RowMatrixXd>(a.mutable_data(), a.shape(0), a.shape(1));
+}
 
 void bind_linalg(py::module_& m);
 void bind_gaussian(py::module_& m);

@@ -86,25 +86,37 @@ double phi2(double x) {
 // out = alpha A + yt^T wz (+ (A v) extra^T when v is given), in blocks of rows so that each block
 // of A is read once and each block of out written once while cache-resident: with a rank-K term
 // this update is bound by memory traffic over the n x n factor, not by flops.
-RowMatrixXd scaled_plus_lowrank(const MatRef& factor, double alpha, const MatRef& yt,
-                                const RowMatrixXd& wz, const VectorXd* v, const VectorXd* extra) {
+// out = alpha A + yt' wz (+ (A v) extra'), by blocks of rows written straight into `out`; false if
+// an entry of out is not finite (each block checked while it is in cache).
+bool scaled_plus_lowrank_into(const MatRef& factor, double alpha, const MatRef& yt,
+                              const RowMatrixXd& wz, const VectorXd* v, const VectorXd* extra,
+                              MatOut out) {
     const Eigen::Index n = factor.rows();
-    RowMatrixXd out(n, factor.cols());
     constexpr Eigen::Index block = 64;
+    RowMatrixXd src;
+    double zero = 0.0;  // sum of x * 0: 0 unless an entry is inf or NaN
     for (Eigen::Index r0 = 0; r0 < n; r0 += block) {
         const Eigen::Index b = std::min(block, n - r0);
         auto dst = out.middleRows(r0, b);
         // An owned copy of this block of rows (cache-resident anyway): the GEMV below then runs
         // over memory whose alignment does not depend on where the caller's buffer lives, so
         // its summation order, and the result's last bits, are the same in every process.
-        const RowMatrixXd src = factor.middleRows(r0, b);
+        src = factor.middleRows(r0, b);
         dst = alpha * src;
         dst.noalias() += yt.middleCols(r0, b).transpose() * wz;  // n x K x n GEMM, by row blocks
         if (v != nullptr) {
             const VectorXd av = src * *v;  // this block's rows of A v
             dst.noalias() += av * extra->transpose();
         }
+        zero += (dst.array() * 0.0).sum();
     }
+    return zero == 0.0;
+}
+
+RowMatrixXd scaled_plus_lowrank(const MatRef& factor, double alpha, const MatRef& yt,
+                                const RowMatrixXd& wz, const VectorXd* v, const VectorXd* extra) {
+    RowMatrixXd out = large_matrix(factor.rows(), factor.cols());
+    scaled_plus_lowrank_into(factor, alpha, yt, wz, v, extra, out);  // the callers check `out`
     return out;
 }
 
@@ -255,12 +267,16 @@ void check_cma_params(const IGOCMAParams& params, Eigen::Index lam, long generat
 IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
                           const VecRef& p_sigma, const VecRef& p_c_z, const MatRef& noise,
                           const MatRef& samples, const VecRef& values, long generation,
-                          const IGOCMAParams& params) {
+                          const IGOCMAParams& params, MatOut* factor_out) {
     const Eigen::Index n = checks::mean_vector(mean);
     checks::matrix("A", factor, n, n);
     checks::vector("p_sigma", p_sigma, n);
     checks::vector("p_c_z", p_c_z, n);
     checks::population(noise, &samples, n, values);
+    if (factor_out != nullptr) {
+        checks::output_matrix("factor_out", *factor_out, n, n, mean, factor, p_sigma, p_c_z, noise,
+                              samples, values);
+    }
     const Eigen::Index lam = noise.rows();
     checks::step_size(sigma);
     check_cma_params(params, lam, generation);
@@ -334,7 +350,12 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
                 llt.matrixLLT().diagonal().array().square().minCoeff() >
                     1e-8 * std::max(a, m_full.diagonal().maxCoeff() * 1e-8)) {
                 const MatrixXd l = llt.matrixL();
-                out.factor.noalias() = factor * l.triangularView<Eigen::Lower>();
+                if (factor_out != nullptr) {
+                    factor_out->noalias() = factor * l.triangularView<Eigen::Lower>();
+                    if (!all_finite(*factor_out)) checks::not_representable("igo_cma_update");
+                } else {
+                    out.factor.noalias() = factor * l.triangularView<Eigen::Lower>();
+                }
                 out.p_c_z = l.triangularView<Eigen::Lower>().solve(pcz);  // G^{-1} p_c_z
                 return finite_step(std::move(out));
             }
@@ -352,8 +373,15 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     {
         const RowMatrixXd wz = w * zt;
         const VectorXd pc_weights = wz.row(k_count).transpose();
-        out.factor = scaled_plus_lowrank(factor, std::sqrt(a), yt.topRows(k_count),
-                                         wz.topRows(k_count), &pcz, &pc_weights);
+        if (factor_out != nullptr) {
+            if (!scaled_plus_lowrank_into(factor, std::sqrt(a), yt.topRows(k_count),
+                                          wz.topRows(k_count), &pcz, &pc_weights, *factor_out)) {
+                checks::not_representable("igo_cma_update");
+            }
+        } else {
+            out.factor = scaled_plus_lowrank(factor, std::sqrt(a), yt.topRows(k_count),
+                                             wz.topRows(k_count), &pcz, &pc_weights);
+        }
     }
     // p_c_z <- G^{-1} p_c_z with G = sqrt(a) I + U W U^T (Woodbury), so that A' p_c_z' = p_c.
     const double sqrt_a = std::sqrt(a);

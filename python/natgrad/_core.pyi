@@ -140,6 +140,7 @@ def igo_cma_update(
     values: F64,
     generation: int,
     params: IGOCMAParams,
+    factor_out: F64 | None = None,
 ) -> tuple[F64, float, F64, F64, F64, bool, int]: ...
 def xnes_update(
     mean: F64,

@@ -41,6 +41,23 @@ inline void matrix(const char* name, const MatRef& a, Eigen::Index rows, Eigen::
     require_finite(name, a);
 }
 
+// An output buffer of shape rows x cols whose memory overlaps none of `inputs` (a kernel that
+// wrote its result over an argument it still reads would return garbage).
+template <typename... Inputs>
+inline void output_matrix(const char* name, const MatOut& out, Eigen::Index rows, Eigen::Index cols,
+                          const Inputs&... inputs) {
+    require_shape(name, out.rows(), out.cols(), rows, cols);
+    const auto* begin = reinterpret_cast<const char*>(out.data());
+    const auto* end = reinterpret_cast<const char*>(out.data() + out.size());
+    const auto overlaps = [&](const auto& in) {
+        const auto* b = reinterpret_cast<const char*>(in.data());
+        const auto* e = reinterpret_cast<const char*>(in.data() + in.size());
+        return in.size() > 0 && b < end && begin < e;
+    };
+    if ((overlaps(inputs) || ...))
+        invalid(std::string(name) + " must not share memory with an argument");
+}
+
 // A finite vector of length n.
 inline void vector(const char* name, const VecRef& v, Eigen::Index n) {
     require_size(name, v.size(), n);

@@ -81,10 +81,13 @@ CSAStep csa_step(const VecRef& p_sigma, const VectorXd& z_w, double sigma, long 
 // and the ones that divide or take roots positive; generation >= 0.
 void check_cma_params(const IGOCMAParams& params, Eigen::Index lam, long generation);
 
+// With `factor_out` (n x n, sharing no memory with the arguments) the new factor is written there,
+// in the same bits, and IGOCMAStep::factor is left empty: the caller recycles an n x n buffer
+// instead of the kernel mapping fresh pages every generation (200 MB at n = 5000).
 IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor,
                           const VecRef& p_sigma, const VecRef& p_c_z, const MatRef& noise,
                           const MatRef& samples, const VecRef& values, long generation,
-                          const IGOCMAParams& params);
+                          const IGOCMAParams& params, MatOut* factor_out = nullptr);
 
 // Result of one xNES generation.
 struct XNESStep {

@@ -18,6 +18,8 @@ using Eigen::MatrixXd;
 using Eigen::VectorXd;
 using MatRef = Eigen::Ref<const RowMatrixXd>;
 using VecRef = Eigen::Ref<const VectorXd>;
+// A caller's C-contiguous buffer that a kernel writes its result into (checks::output_matrix).
+using MatOut = Eigen::Ref<RowMatrixXd>;
 
 // Number of Gaussian coordinates in dimension n: m = n + n(n+1)/2.
 inline Eigen::Index packed_size(Eigen::Index n) { return n + n * (n + 1) / 2; }

@@ -166,7 +166,9 @@ class IGOCMA(Strategy):
 
     Notes
     -----
-    Stateless apart from its options: the state lives in :class:`IGOCMAState` records. A minimal
+    Stateless apart from its options (and a pool of spare n × n buffers the factor update writes
+    into, :class:`natgrad.optim._common.BufferPool`, which changes no result): the state lives in
+    :class:`IGOCMAState` records. A minimal
     loop, with ``f`` mapping a (λ, n) batch to λ values::
 
         s = IGOCMA(); st = s.initial_state(x0, 0.5); lam = s.default_popsize(len(x0))
@@ -205,6 +207,7 @@ class IGOCMA(Strategy):
         self.active = bool(active)
         self.sigma_rule = sigma_rule
         self.margin = margin
+        self._factors = _common.BufferPool()  # recycled outputs of the factor update
 
     def parameters(self, dim: int, popsize: int) -> IGOCMAParameters:
         """Constants of IGO-CMA in dimension ``dim`` with population ``popsize``."""
@@ -261,6 +264,7 @@ class IGOCMA(Strategy):
             values,
             state.generation,
             p,
+            self._factors.take((n, n)),
         )
         if self.sigma_rule == "csa":
             return IGOCMAState(

@@ -1,0 +1,121 @@
+"""Recycled factor buffers (natgrad.optim._common.BufferPool): IGO-CMA writes its n × n factor
+into a buffer nobody else refers to; the bits of a run do not change, and nothing a caller can
+still see is ever overwritten."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+from natgrad import _core
+from natgrad.functions import ellipsoid
+from natgrad.optim import IGOCMA, Optimizer, _common
+from natgrad.optim.igo_cma import _compiled
+
+N = 140  # above BufferPool.min_size (128 x 128)
+
+
+def _run(generations: int, *, pool: bool, monkeypatch: pytest.MonkeyPatch) -> Optimizer:
+    with monkeypatch.context() as m:
+        if not pool:
+            m.setattr(_common.BufferPool, "min_size", 10**18)
+        opt = Optimizer("igo-cma", np.ones(N), 0.5, seed=3)
+        for _ in range(generations):
+            X = opt.ask()
+            opt.tell(X, ellipsoid(X))
+        return opt
+
+
+def test_recycling_changes_no_bit(monkeypatch):
+    with_pool = _run(12, pool=True, monkeypatch=monkeypatch)
+    without = _run(12, pool=False, monkeypatch=monkeypatch)
+    for name in with_pool.state._fields:
+        np.testing.assert_array_equal(
+            getattr(with_pool.state, name), getattr(without.state, name), err_msg=name
+        )
+    assert with_pool.best_f == without.best_f
+
+
+def test_buffers_are_recycled():
+    opt = Optimizer("igo-cma", np.ones(N), 0.5, seed=3)
+    seen = set()
+    for _ in range(12):
+        X = opt.ask()
+        opt.tell(X, ellipsoid(X))
+        seen.add(opt.state.factor.__array_interface__["data"][0])
+    assert len(seen) <= 3  # the state's, the last checked state's and one spare
+
+
+def test_a_factor_someone_holds_is_never_overwritten():
+    opt = Optimizer("igo-cma", np.ones(N), 0.5, seed=3)
+    held, copies = [], []
+    for g in range(15):
+        X = opt.ask()
+        opt.tell(X, ellipsoid(X))
+        if g % 4 == 0:
+            held.append(opt.state.factor)  # the array itself
+            copies.append(opt.state.factor.copy())
+        if g == 5:
+            view = opt.state.factor[3:7]  # a view keeps its base referenced
+            view_copy = view.copy()
+    for a, c in zip(held, copies, strict=True):
+        np.testing.assert_array_equal(a, c)
+    np.testing.assert_array_equal(view, view_copy)
+    assert not any(a.flags.writeable for a in held)
+
+
+def test_strategy_update_states_are_never_overwritten():
+    s = IGOCMA()
+    rng = np.random.default_rng(0)
+    st = s.initial_state(np.ones(N), 0.5)
+    lam = s.default_popsize(N)
+    states, copies = [], []
+    for _ in range(8):
+        Z = rng.standard_normal((lam, N))
+        X = s.sample(st, Z)
+        st = s.update(st, Z, X, ellipsoid(X))
+        states.append(st)
+        copies.append(st.factor.copy())
+    for a, c in zip(states, copies, strict=True):
+        np.testing.assert_array_equal(a.factor, c)
+
+
+def test_copies_and_pickles_start_empty():
+    s = IGOCMA(sigma_rule="tpa")
+    opt = Optimizer(s, np.ones(N), 0.5, seed=1)
+    X = opt.ask()
+    opt.tell(X, ellipsoid(X))
+    for other in (copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
+        assert other.options() == s.options()
+        assert other._factors._arrays == []
+
+
+def test_kernel_refuses_a_bad_output_buffer():
+    s = IGOCMA()
+    st = s.initial_state(np.ones(N), 0.5)
+    lam = s.default_popsize(N)
+    Z = np.random.default_rng(0).standard_normal((lam, N))
+    X = s.sample(st, Z)
+    p = _compiled(N, lam, True)
+    args = (st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, X, ellipsoid(X), 0, p)
+    factor = np.array(st.factor)
+    with pytest.raises(ValueError, match="factor_out must not share memory"):
+        _core.igo_cma_update(*args[:2], factor, *args[3:], factor)
+    with pytest.raises(ValueError, match=r"factor_out must have shape \(140, 140\)"):
+        _core.igo_cma_update(*args, np.empty((N, N - 1)))
+    with pytest.raises(ValueError, match="writeable"):
+        frozen = np.empty((N, N))
+        frozen.flags.writeable = False
+        _core.igo_cma_update(*args, frozen)
+    with pytest.raises(TypeError):  # a copy would silently lose the result: refused
+        _core.igo_cma_update(*args, np.empty((N, N), dtype=np.float32))
+    with pytest.raises(TypeError):
+        _core.igo_cma_update(*args, np.empty((N, N), order="F"))
+    out = np.full((N, N), np.nan)
+    got = _core.igo_cma_update(*args, out)
+    want = _core.igo_cma_update(*args)
+    assert got[2] is out
+    np.testing.assert_array_equal(out, want[2])
