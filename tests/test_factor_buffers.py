@@ -119,3 +119,24 @@ def test_kernel_refuses_a_bad_output_buffer():
     want = _core.igo_cma_update(*args)
     assert got[2] is out
     np.testing.assert_array_equal(out, want[2])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("n", [3, N])  # the n <= K Cholesky branch and the GEMM branch
+def test_a_non_finite_factor_is_named_though_checked_late(bad, n):
+    # The kernels read A's finiteness off their result (every entry of A reaches it), instead
+    # of a pass over A before the arithmetic: the error must still name A.
+    s = IGOCMA()
+    st = s.initial_state(np.ones(n), 0.5)
+    lam = s.default_popsize(n)
+    Z = np.random.default_rng(0).standard_normal((lam, n))
+    Z[:, 1] = 0.0  # 0 * Inf is NaN: a zero draw does not hide the bad entry
+    X = s.sample(st, Z)
+    factor = np.array(st.factor)
+    factor[n - 1, 1] = bad
+    with pytest.raises(ValueError, match=r"^A contains NaN or Inf"):
+        _core.sample_full(st.mean, st.sigma, factor, Z)
+    args = (st.mean, st.sigma, factor, st.p_sigma, st.p_c_z, Z, X, ellipsoid(X), 0)
+    for out in (None, np.empty((n, n))):
+        with pytest.raises(ValueError, match=r"^A contains NaN or Inf"):
+            _core.igo_cma_update(*args, _compiled(n, lam, True), out)

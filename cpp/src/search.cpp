@@ -162,12 +162,16 @@ SNESStep finite_step(SNESStep s) {
 RowMatrixXd sample_full(const VecRef& mean, double sigma, const MatRef& factor,
                         const MatRef& noise) {
     const Eigen::Index n = checks::mean_vector(mean);
-    checks::matrix("A", factor, n, n);
+    // A's finiteness is read off the result: every entry of A reaches a row of X (a NaN or Inf
+    // stays non-finite through the GEMM), which spares a pass over the n x n factor.
+    require_shape("A", factor.rows(), factor.cols(), n, n);
     checks::step_size(sigma);
     checks::matrix("noise", noise, noise.rows(), n);
+    if (noise.rows() == 0) require_finite("A", factor);
     RowMatrixXd x(noise.rows(), n);
     x.noalias() = (sigma * noise) * factor.transpose();  // sigma folds into the GEMM's alpha
     x.rowwise() += mean.transpose();
+    if (!all_finite(x)) require_finite("A", factor);
     return checks::finite_result("sample_full", std::move(x));
 }
 
@@ -269,7 +273,13 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
                           const MatRef& samples, const VecRef& values, long generation,
                           const IGOCMAParams& params, MatOut* factor_out) {
     const Eigen::Index n = checks::mean_vector(mean);
-    checks::matrix("A", factor, n, n);
+    // A's finiteness is read off the new factor, which every entry of A reaches (times sqrt(a),
+    // or through A L's first column; a NaN or Inf stays non-finite): one pass less over A.
+    require_shape("A", factor.rows(), factor.cols(), n, n);
+    const auto not_finite = [&factor]() {
+        require_finite("A", factor);
+        checks::not_representable("igo_cma_update");
+    };
     checks::vector("p_sigma", p_sigma, n);
     checks::vector("p_c_z", p_c_z, n);
     checks::population(noise, &samples, n, values);
@@ -352,9 +362,10 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
                 const MatrixXd l = llt.matrixL();
                 if (factor_out != nullptr) {
                     factor_out->noalias() = factor * l.triangularView<Eigen::Lower>();
-                    if (!all_finite(*factor_out)) checks::not_representable("igo_cma_update");
+                    if (!all_finite(*factor_out)) not_finite();
                 } else {
                     out.factor.noalias() = factor * l.triangularView<Eigen::Lower>();
+                    if (!all_finite(out.factor)) not_finite();
                 }
                 out.p_c_z = l.triangularView<Eigen::Lower>().solve(pcz);  // G^{-1} p_c_z
                 return finite_step(std::move(out));
@@ -376,11 +387,12 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
         if (factor_out != nullptr) {
             if (!scaled_plus_lowrank_into(factor, std::sqrt(a), yt.topRows(k_count),
                                           wz.topRows(k_count), &pcz, &pc_weights, *factor_out)) {
-                checks::not_representable("igo_cma_update");
+                not_finite();
             }
         } else {
             out.factor = scaled_plus_lowrank(factor, std::sqrt(a), yt.topRows(k_count),
                                              wz.topRows(k_count), &pcz, &pc_weights);
+            if (!all_finite(out.factor)) not_finite();
         }
     }
     // p_c_z <- G^{-1} p_c_z with G = sqrt(a) I + U W U^T (Woodbury), so that A' p_c_z' = p_c.
