@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generations", type=int, default=40)
     parser.add_argument("--pycma-generations", type=int, default=20, help="0: skip pycma")
     parser.add_argument("--out", type=Path, default=Path("bench/results/floors.json"))
+    parser.add_argument("--figure", type=Path, help="PNG of time per generation against n")
     args = parser.parse_args(argv)
     env = adapters.environment()
     adapters.print_environment(env)
@@ -162,7 +163,39 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"environment": env, "rows": rows}, indent=1))
     print(f"# wrote {args.out}  (pycma column: mean ms per generation)")
+    if args.figure is not None:
+        figure(rows, args.figure)
+        print(f"# wrote {args.figure}")
     return 0
+
+
+def figure(rows: list[dict[str, Any]], path: Path) -> None:
+    """Time per generation against n: natgrad, its 3-GEMM limit and pycma (log-log)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = [r["n"] for r in rows]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.loglog(n, [r["generation_ms"] for r in rows], "o-", label="natgrad igo-cma (median)")
+    ax.loglog(n, [r["limit_3gemm_ms"] for r in rows], "k--", label="3 one-thread DGEMMs (λ×n×n)")
+    with_pycma = [r for r in rows if "pycma_mean_ms" in r]
+    if with_pycma:
+        ax.loglog(
+            [r["n"] for r in with_pycma],
+            [r["pycma_mean_ms"] for r in with_pycma],
+            "s-",
+            label="pycma (mean)",
+        )
+    ax.set_xlabel("dimension n (λ = 4 + ⌊3 ln n⌋)")
+    ax.set_ylabel("ask + tell per generation [ms]")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
