@@ -532,6 +532,18 @@ def environment() -> dict[str, Any]:
     return info
 
 
+def timed_generation(opt: Any, f: Any) -> tuple[float, float, FloatArray]:
+    """One ask + tell of a natgrad Optimizer on the batch function f: the seconds of ``ask``, of
+    ``tell`` (f's time excluded) and the values told."""
+    t0 = time.perf_counter()
+    X = opt.ask()
+    t1 = time.perf_counter()
+    values = f(X)
+    t2 = time.perf_counter()
+    opt.tell(X, values)
+    return t1 - t0, time.perf_counter() - t2, values
+
+
 def write_results(path: Any, args: Any, results: Any, env: dict[str, Any]) -> None:
     """A benchmark's JSON: the environment, the command-line arguments and the results."""
     from pathlib import Path

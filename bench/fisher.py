@@ -20,7 +20,6 @@ Usage: ``python bench/fisher.py [--quick] [--out bench/results/fisher.json]``.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -142,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {row['ratio_best_numpy']:.1f}x"
             )
             rows.append(row)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"environment": env, "rows": rows}, indent=1))
-    print(f"# wrote {args.out}")
+    adapters.write_results(args.out, args, rows, env)
     return 0
 
 

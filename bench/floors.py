@@ -19,7 +19,6 @@ Usage: ``python bench/floors.py [--quick] [--dims 1000,2000,5000] [--out bench/r
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import resource
 import statistics
@@ -66,15 +65,9 @@ def measure(n: int, generations: int, pycma_generations: int) -> dict[str, Any]:
         opt.tell(X, _sphere(X))
     faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(generations):
-        t0 = time.perf_counter()
-        X = opt.ask()
-        t1 = time.perf_counter()
-        values = _sphere(X)
-        t2 = time.perf_counter()
-        opt.tell(X, values)
-        t3 = time.perf_counter()
-        ask.append(t1 - t0)
-        tell.append(t3 - t2)
+        t_ask, t_tell, _ = adapters.timed_generation(opt, _sphere)
+        ask.append(t_ask)
+        tell.append(t_tell)
         f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         gemm.append(_gemm_time(lam, n, 1))
         faults0 += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0  # not the GEMM's
@@ -144,13 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         print("# NumPy BLAS limited to 1 thread for the GEMM floor (natgrad's core: 1 thread)")
     print(
         f"{'n':>6} {'λ':>3} {'ask ms':>8} {'tell ms':>8} {'gen ms':>8} {'GEMM ms':>8} {'GF/s':>6}"
-        f" {'3-GEMM':>7} {'limit/gen':>9} {'faults/gen':>10} {'RSS MiB':>8} {'pycma ms':>9}"
+        f" {'3-GEMM':>7} {'limit/gen':>9} {'faults/gen':>10} {'RSS MiB':>8} {'pycma mean ms':>13}"
     )
     rows = []
     for n in dims:
         gens = max(3, generations // (4 if n >= 5000 else 1))
         row = measure(n, gens, pycma_generations if n <= 5000 else 0)
-        pycma = f"{row['pycma_mean_ms']:9.1f}" if "pycma_mean_ms" in row else f"{'-':>9}"
+        pycma = f"{row['pycma_mean_ms']:13.1f}" if "pycma_mean_ms" in row else f"{'-':>13}"
         print(
             f"{n:6d} {row['popsize']:3d} {row['ask_ms']:8.2f} {row['tell_ms']:8.2f}"
             f" {row['generation_ms']:8.2f} {row['gemm_ms']:8.2f} {row['gemm_gflops']:6.1f}"
@@ -160,9 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     if limits is not None:
         limits.restore_original_limits()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"environment": env, "rows": rows}, indent=1))
-    print(f"# wrote {args.out}  (pycma column: mean ms per generation)")
+    adapters.write_results(args.out, args, rows, env)
     if args.figure is not None:
         figure(rows, args.figure)
         print(f"# wrote {args.figure}")
