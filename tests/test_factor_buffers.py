@@ -1,4 +1,4 @@
-"""Recycled factor buffers (natgrad.optim._common.BufferPool): IGO-CMA writes its n × n factor
+"""Recycled factor buffers (natgrad.optim._common.BufferPool): IGO-CMA and xNES write the n × n factor
 into a buffer nobody else refers to; the bits of a run do not change, and nothing a caller can
 still see is ever overwritten."""
 
@@ -12,26 +12,33 @@ import pytest
 
 from natgrad import _core
 from natgrad.functions import ellipsoid
-from natgrad.optim import IGOCMA, Optimizer, _common
+from natgrad.optim import IGOCMA, XNES, Optimizer, _common
 from natgrad.optim.igo_cma import _compiled
+from natgrad.optim.xnes import _compiled as _xnes_compiled
 
 N = 140  # above BufferPool.min_size (128 x 128)
 
 
-def _run(generations: int, *, pool: bool, monkeypatch: pytest.MonkeyPatch) -> Optimizer:
+METHODS = ["igo-cma", "xnes"]
+
+
+def _run(
+    method: str, generations: int, *, pool: bool, monkeypatch: pytest.MonkeyPatch
+) -> Optimizer:
     with monkeypatch.context() as m:
         if not pool:
             m.setattr(_common.BufferPool, "min_size", 10**18)
-        opt = Optimizer("igo-cma", np.ones(N), 0.5, seed=3)
+        opt = Optimizer(method, np.ones(N), 0.5, seed=3)
         for _ in range(generations):
             X = opt.ask()
             opt.tell(X, ellipsoid(X))
         return opt
 
 
-def test_recycling_changes_no_bit(monkeypatch):
-    with_pool = _run(12, pool=True, monkeypatch=monkeypatch)
-    without = _run(12, pool=False, monkeypatch=monkeypatch)
+@pytest.mark.parametrize("method", METHODS)
+def test_recycling_changes_no_bit(method, monkeypatch):
+    with_pool = _run(method, 12, pool=True, monkeypatch=monkeypatch)
+    without = _run(method, 12, pool=False, monkeypatch=monkeypatch)
     for name in with_pool.state._fields:
         np.testing.assert_array_equal(
             getattr(with_pool.state, name), getattr(without.state, name), err_msg=name
@@ -39,8 +46,9 @@ def test_recycling_changes_no_bit(monkeypatch):
     assert with_pool.best_f == without.best_f
 
 
-def test_buffers_are_recycled():
-    opt = Optimizer("igo-cma", np.ones(N), 0.5, seed=3)
+@pytest.mark.parametrize("method", METHODS)
+def test_buffers_are_recycled(method):
+    opt = Optimizer(method, np.ones(N), 0.5, seed=3)
     seen = set()
     for _ in range(12):
         X = opt.ask()
@@ -49,8 +57,9 @@ def test_buffers_are_recycled():
     assert len(seen) <= 3  # the state's, the last checked state's and one spare
 
 
-def test_a_factor_someone_holds_is_never_overwritten():
-    opt = Optimizer("igo-cma", np.ones(N), 0.5, seed=3)
+@pytest.mark.parametrize("method", METHODS)
+def test_a_factor_someone_holds_is_never_overwritten(method):
+    opt = Optimizer(method, np.ones(N), 0.5, seed=3)
     held, copies = [], []
     for g in range(15):
         X = opt.ask()
@@ -67,8 +76,9 @@ def test_a_factor_someone_holds_is_never_overwritten():
     assert not any(a.flags.writeable for a in held)
 
 
-def test_strategy_update_states_are_never_overwritten():
-    s = IGOCMA()
+@pytest.mark.parametrize("strategy", [IGOCMA, XNES])
+def test_strategy_update_states_are_never_overwritten(strategy):
+    s = strategy()
     rng = np.random.default_rng(0)
     st = s.initial_state(np.ones(N), 0.5)
     lam = s.default_popsize(N)
@@ -140,3 +150,24 @@ def test_a_non_finite_factor_is_named_though_checked_late(bad, n):
     for out in (None, np.empty((n, n))):
         with pytest.raises(ValueError, match=r"^A contains NaN or Inf"):
             _core.igo_cma_update(*args, _compiled(n, lam, True), out)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_xnes_names_a_non_finite_factor_and_refuses_a_bad_buffer(bad):
+    s = XNES()
+    st = s.initial_state(np.ones(N), 0.5)
+    lam = s.default_popsize(N)
+    Z = np.random.default_rng(0).standard_normal((lam, N))
+    X = s.sample(st, Z)
+    p = _xnes_compiled(N, lam, "nes", None, None, None)
+    args = (st.mean, st.sigma, st.factor, st.p_sigma, Z, X, ellipsoid(X), p)
+    factor = np.array(st.factor)
+    with pytest.raises(ValueError, match="factor_out must not share memory"):
+        _core.xnes_update(*args[:2], factor, *args[3:], factor)
+    out = np.full((N, N), np.nan)
+    assert _core.xnes_update(*args, out)[2] is out
+    np.testing.assert_array_equal(out, _core.xnes_update(*args)[2])
+    factor[N - 1, 1] = bad
+    for buffer in (None, np.empty((N, N))):
+        with pytest.raises(ValueError, match=r"^A contains NaN or Inf"):
+            _core.xnes_update(*args[:2], factor, *args[3:], buffer)

@@ -113,18 +113,23 @@ void bind_search(py::module_& m) {
     m.def(
         "xnes_update",
         [](VecArg mean, double sigma, MatArg factor, VecArg p_sigma, MatArg noise, MatArg samples,
-           VecArg values, const natgrad::XNESParams& p) {
+           VecArg values, const natgrad::XNESParams& p, std::optional<OutArray> factor_out) {
             natgrad::XNESStep s;
+            std::optional<natgrad::MatOut> out;
+            if (factor_out) out.emplace(out_matrix(*factor_out));
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
-                s = natgrad::xnes_update(mean, sigma, factor, p_sigma, noise, samples, values, p);
+                s = natgrad::xnes_update(mean, sigma, factor, p_sigma, noise, samples, values, p,
+                                         out ? &*out : nullptr);
             }
-            return py::make_tuple(std::move(s.mean), s.sigma, std::move(s.factor),
-                                  std::move(s.p_sigma));
+            py::object new_factor =
+                factor_out ? py::object(*factor_out) : py::cast(std::move(s.factor));
+            return py::make_tuple(std::move(s.mean), s.sigma, new_factor, std::move(s.p_sigma));
         },
         py::arg("mean").noconvert(), py::arg("sigma"), py::arg("factor").noconvert(),
         py::arg("p_sigma").noconvert(), py::arg("noise").noconvert(),
-        py::arg("samples").noconvert(), py::arg("values").noconvert(), py::arg("params"));
+        py::arg("samples").noconvert(), py::arg("values").noconvert(), py::arg("params"),
+        py::arg("factor_out").noconvert() = py::none());
     m.def(
         "snes_update",
         [](VecArg mean, double sigma, VecArg scales, MatArg noise, VecArg values,

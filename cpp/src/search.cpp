@@ -219,10 +219,10 @@ RowMatrixXd gemm_factor_update(const MatRef& factor, const MatRef& yt, const Mat
     return out;
 }
 
-RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const MatRef& zt,
-                                const VecRef& s, double scale) {
-    const Eigen::Index n = checks::square("A", factor);
-    require_low_rank("s", s, yt, zt, n);
+namespace {
+
+// cz of lowrank_expm_factor: the K x n weights of its one GEMM over A.
+RowMatrixXd lowrank_expm_weights(const MatRef& zt, const VecRef& s, double scale) {
     // (U D U^T)^j = U (D P)^{j-1} D U^T = U D R^T S^{j-2} R D U^T (j >= 2) with P = R^T R and
     // S = R D R^T symmetric, so expm(U D U^T) = I + U (D + D R^T phi_2(S) R D) U^T.
     const MatrixXd r = gram_root(zt * zt.transpose());
@@ -233,7 +233,16 @@ RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const Ma
     const MatrixXd vr = eig.eigenvectors().transpose() * rd;  // V^T R D
     MatrixXd core = vr.transpose() * f.asDiagonal() * vr;
     core.diagonal() += s;
-    const RowMatrixXd cz = scale * (core * zt);  // K x n
+    return scale * (core * zt);  // K x n
+}
+
+}  // namespace
+
+RowMatrixXd lowrank_expm_factor(const MatRef& factor, const MatRef& yt, const MatRef& zt,
+                                const VecRef& s, double scale) {
+    const Eigen::Index n = checks::square("A", factor);
+    require_low_rank("s", s, yt, zt, n);
+    const RowMatrixXd cz = lowrank_expm_weights(zt, s, scale);
     // scale (A + A U (D + D R^T phi_2(S) R D) U^T): one n x K x n GEMM over A.
     return checks::finite_result("lowrank_expm_factor",
                                  scaled_plus_lowrank(factor, scale, yt, cz, nullptr, nullptr));
@@ -407,11 +416,17 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
 
 XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, const VecRef& p_sigma,
                      const MatRef& noise, const MatRef& samples, const VecRef& values,
-                     const XNESParams& params) {
+                     const XNESParams& params, MatOut* factor_out) {
     const Eigen::Index n = checks::mean_vector(mean);
-    checks::matrix("A", factor, n, n);
+    // A's finiteness is read off the new factor, scale (A + A U M U^T) with scale > 0 or an
+    // underflow to 0 (0 times Inf or NaN is NaN): one pass less over A.
+    require_shape("A", factor.rows(), factor.cols(), n, n);
     checks::vector("p_sigma", p_sigma, n);
     checks::population(noise, &samples, n, values);
+    if (factor_out != nullptr) {
+        checks::output_matrix("factor_out", *factor_out, n, n, mean, factor, p_sigma, noise,
+                              samples, values);
+    }
     const Eigen::Index lam = noise.rows();
     require_size("params.utilities", params.utilities.size(), lam);
     require_size("params.recombination", params.recombination.size(), lam);
@@ -468,7 +483,19 @@ XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, con
     }
     // A <- A expm(eta_B/2 G_B) = exp(-eta_B c/2) A expm(U diag(eta_B u/2) U^T), U = Z^T.
     const VectorXd s = 0.5 * eta_b * u;
-    out.factor = lowrank_expm_factor(factor, yt, zt, s, std::exp(-0.5 * eta_b * c));
+    const double scale = std::exp(-0.5 * eta_b * c);
+    const RowMatrixXd cz = lowrank_expm_weights(zt, s, scale);
+    bool finite = true;
+    if (factor_out != nullptr) {
+        finite = scaled_plus_lowrank_into(factor, scale, yt, cz, nullptr, nullptr, *factor_out);
+    } else {
+        out.factor = scaled_plus_lowrank(factor, scale, yt, cz, nullptr, nullptr);
+        finite = all_finite(out.factor);
+    }
+    if (!finite) {
+        require_finite("A", factor);
+        checks::not_representable("xnes_update");
+    }
     return finite_step(std::move(out));
 }
 

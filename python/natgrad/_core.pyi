@@ -151,6 +151,7 @@ def xnes_update(
     samples: F64,
     values: F64,
     params: XNESParams,
+    factor_out: F64 | None = None,
 ) -> tuple[F64, float, F64, F64]: ...
 def snes_update(
     mean: F64, sigma: float, scales: F64, noise: F64, values: F64, params: SNESParams

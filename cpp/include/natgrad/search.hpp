@@ -115,9 +115,10 @@ struct XNESParams {
 // csa = false: sigma by the NES rule sigma <- sigma exp(eta_sigma/2 G_sigma); csa = true: sigma by
 // cumulative step-size adaptation with path p_sigma (Hansen 2016 eqs. 43-44) using the positive
 // part of the utilities as weights.
+// `factor_out` as in igo_cma_update.
 XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, const VecRef& p_sigma,
                      const MatRef& noise, const MatRef& samples, const VecRef& values,
-                     const XNESParams& params);
+                     const XNESParams& params, MatOut* factor_out = nullptr);
 
 // Result of one SNES generation.
 struct SNESStep {

@@ -171,6 +171,7 @@ class XNES(Strategy):
         self.eta_mu = _common.check_rate("eta_mu", eta_mu)
         self.eta_sigma = _common.check_rate("eta_sigma", eta_sigma)
         self.eta_b = _common.check_rate("eta_b", eta_b)
+        self._factors = _common.BufferPool()  # recycled outputs of the factor update (no state)
 
     def parameters(self, dim: int, popsize: int) -> XNESParameters:
         """Constants of xNES for (``dim``, ``popsize``); None rates take the paper's defaults."""
@@ -204,9 +205,11 @@ class XNES(Strategy):
             self.eta_sigma,
             self.eta_b,
         )
+        n = state.mean.size
         mean, sigma, factor, p_sigma = _core.xnes_update(
-            state.mean, state.sigma, state.factor, state.p_sigma, noise, X, values, p
-        )
+            state.mean, state.sigma, state.factor, state.p_sigma, noise, X, values, p,
+            self._factors.take((n, n)),
+        )  # fmt: skip
         return XNESState(mean, sigma, factor, p_sigma, state.generation + 1)
 
     def scale_step(self, state: XNESState, factor: float) -> XNESState:
