@@ -171,3 +171,21 @@ def test_xnes_names_a_non_finite_factor_and_refuses_a_bad_buffer(bad):
     for buffer in (None, np.empty((N, N))):
         with pytest.raises(ValueError, match=r"^A contains NaN or Inf"):
             _core.xnes_update(*args[:2], factor, *args[3:], buffer)
+
+
+def test_pool_hands_out_only_unreferenced_buffers():
+    pool = _common.BufferPool(capacity=2)
+    assert pool.take((4, 4)) is None  # below min_size: the kernel allocates
+    shape = (200, 200)
+    first = pool.take(shape)
+    first_id = id(first)
+    second = pool.take(shape)  # `first` is still referenced here
+    assert second is not first
+    del first
+    again = pool.take(shape)
+    assert id(again) == first_id and again.flags.writeable
+    view = again[:3]  # a view refers to its base
+    del again
+    third = pool.take(shape)
+    assert id(third) != first_id and not np.shares_memory(view, third)
+    assert len(pool._arrays) == 2  # the oldest entry left the pool; the view keeps it alive

@@ -11,6 +11,19 @@ import numpy as np
 from .._validation import FloatArray, as_float
 
 
+def _pool_count() -> int:
+    """getrefcount of a pool entry nobody else refers to, measured with the loop of
+    ``BufferPool.take`` (the list, the loop variable and the call's argument on CPython 3.11;
+    measured rather than assumed, as interpreters may borrow some of those references)."""
+    arrays = [np.empty(0)]
+    for a in arrays:
+        return sys.getrefcount(a)
+    raise AssertionError("unreachable")
+
+
+_UNREFERENCED = _pool_count()
+
+
 class BufferPool:
     """Spare output arrays for a strategy's large per-generation results (the n × n factor).
 
@@ -25,7 +38,10 @@ class BufferPool:
 
     #: recycle only buffers of at least this many entries (below, allocation is cheap)
     min_size = 128 * 128
-    _counts_references = sys.implementation.name == "cpython"
+    # CPython with the GIL: reference counts are exact (the free-threaded build defers some)
+    _counts_references = sys.implementation.name == "cpython" and bool(
+        getattr(sys, "_is_gil_enabled", lambda: True)()
+    )
 
     def __init__(self, capacity: int = 3) -> None:
         self._capacity = capacity
@@ -39,8 +55,7 @@ class BufferPool:
             return None
         with self._lock:
             for a in self._arrays:
-                # references: the list, the loop variable and getrefcount's argument
-                if a.shape == shape and sys.getrefcount(a) == 3:
+                if a.shape == shape and sys.getrefcount(a) == _UNREFERENCED:
                     a.flags.writeable = True
                     return a
             fresh = np.empty(shape)
