@@ -12,7 +12,7 @@ import pytest
 from es_strategy import CSAES, ESState, NullStrategy
 from natgrad.functions import sphere
 from natgrad.optim import BoxTransform, Optimizer, Strategy
-from natgrad.optim.optimizer import Run, all_finite
+from natgrad.optim.optimizer import Run, all_finite, extremes
 
 
 class RecordingES(CSAES):
@@ -179,8 +179,8 @@ def test_invalid_values_are_ranked_worst(bad):
 
 @pytest.mark.parametrize("size", [2, 10, 64, 65, 1000])
 def test_all_finite_agrees_with_numpy_on_both_sides_of_the_small_batch_path(size, rng):
-    """``all_finite`` sums short batches as Python floats: NaN, ±inf and finite values whose sum
-    overflows must still be classified as np.isfinite(...).all() classifies them."""
+    """``all_finite`` and ``extremes`` sum short arrays as Python floats: NaN, ±inf and finite
+    values whose sum overflows must still give NumPy's answers."""
     base = rng.standard_normal(size)
     cases = [base, np.full(size, 1.7e308), np.full(size, -1.7e308), np.zeros(size)]
     for bad in (math.nan, math.inf, -math.inf):
@@ -193,6 +193,8 @@ def test_all_finite_agrees_with_numpy_on_both_sides_of_the_small_batch_path(size
     cases.append(both)
     for v in cases:
         assert all_finite(v) is bool(np.isfinite(v).all()), v
+        # extremes() takes the same switch: NaN must propagate as in NumPy's max and min
+        np.testing.assert_array_equal(extremes(v), (v.max(), v.min()))
 
 
 def test_ask_keeps_every_other_field_of_the_run():

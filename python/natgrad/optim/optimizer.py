@@ -97,6 +97,15 @@ def all_finite(values: FloatArray) -> bool:
     return bool(np.isfinite(values).all())
 
 
+def extremes(values: FloatArray) -> tuple[float, float]:
+    """(max, min) of the 1-D float64 array ``values`` as floats (NaN if it holds a NaN)."""
+    if values.size <= _SMALL_BATCH:
+        listed = values.tolist()
+        if math.isfinite(sum(listed)):  # no NaN: Python's max and min agree with NumPy's
+            return max(listed), min(listed)
+    return float(values.max()), float(values.min())
+
+
 def as_count(name: str, value: Any, *, minimum: int = 1) -> int:
     """An integer count; integral floats such as ``1e5`` are accepted."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
@@ -613,7 +622,7 @@ class Optimizer:
             # never written again: the caller gets a read-only view of a read-only array (its
             # flag cannot be set back without going through .base), and an unchanged batch is
             # recognised by identity in tell(); no copy of the (λ, n) batch per generation
-            asked.flags.writeable = False
+            asked.setflags(write=False)
             returned = asked.view()
             # run._replace(pending=..., injected=None), at a fraction of its cost
             self._run = Run(*run[:10], Batch(noise, samples, asked, returned, injected), None)
@@ -771,15 +780,16 @@ class Optimizer:
             # definite root): stop with the last finite state, as for a non-finite sigma
             logger.warning("natgrad: the %s update failed (%s)", self._strategy.name, exc)
             state = run.state._replace(sigma=math.nan)
-        i = int(vals.argmin())
-        best = float(vals[i])
+        i = vals.argmin()
+        best = vals.item(i)
         best_f, best_x, best_generation = run.best_f, run.best_x, run.best_generation
         if best < best_f:  # invalid values were made worse than every finite one
             # the asked batch is never written again: keep a view, copy on access
             best_f, best_x, best_generation = best, batch.asked[i], generation
-        history = run.history + (best,)
-        if len(history) > self._history_len:
+        history = run.history
+        if len(history) >= self._history_len:  # the bests of the last history_len generations
             history = history[1:]
+        history += (best,)
         if not math.isfinite(state.sigma):
             state = run.state if is_finite_state(run.state) else run.checked_state
             reason: str | None = "invalid_state"
@@ -842,15 +852,17 @@ class Optimizer:
         # criteria that cost more than a comparison: checked every few generations
         state = run.state
         scales = self._strategy.axis_scales(state)
-        high, low = float(scales.max()), float(scales.min())
+        high, low = extremes(scales)
         if not (math.isfinite(high) and math.isfinite(float(state.mean.sum()))):
             keep = run.checked_state if is_finite_state(run.checked_state) else state
             return run._replace(state=keep, stop_reason="invalid_state")
-        run = run._replace(checked_state=state)
+        run = Run(state, state, *run[2:])  # run._replace(checked_state=state), for less
         history = run.history
-        if len(history) == self._history_len and max(history) - min(history) < self._tolfun:
-            current = vals if finite is None else vals[finite]
-            if float(current.max()) - float(current.min()) < self._tolfun:  # no overflow warning
+        if len(history) == self._history_len:
+            # the current generation first: while the run moves, its spread alone settles it
+            high_f, low_f = extremes(vals if finite is None else vals[finite])
+            # floats: the difference overflows to inf without a warning
+            if high_f - low_f < self._tolfun and max(history) - min(history) < self._tolfun:
                 return run._replace(stop_reason="tolfun")
         if high < self._tolx:
             return run._replace(stop_reason="tolx")
