@@ -256,3 +256,24 @@ def test_median_of_two_values_near_the_float64_limit_does_not_overflow():
     recorder.record(opt, values, 0, opt.evaluations)
     row = recorder.history()
     assert row.f_median[0] == -1.7e308 and row.f_best[0] == -1.7e308
+
+
+def test_scale_extremes_of_a_nan_scale_are_nan_wherever_it_is():
+    """Defect: scale_min and scale_max were Python's min and max of the scales, which skip a NaN
+    after the first entry ([1, nan] gave 1); they are NumPy's, as documented and as ``scales``."""
+    from es_strategy import CSAES
+
+    class NaNScales(CSAES):
+        name = "test-nan-scales"
+
+        def axis_scales(self, state):
+            scales = np.full(state.mean.size, state.sigma)
+            scales[1] = np.nan
+            return scales
+
+    res = ng.minimize(sphere, np.ones(4), 0.5, method=NaNScales(), seed=0, max_evals=40)
+    h = res.history
+    assert len(h) >= 3
+    np.testing.assert_array_equal(h.scale_min, h.scales.min(axis=1))
+    np.testing.assert_array_equal(h.scale_max, h.scales.max(axis=1))
+    assert np.all(np.isnan(h.scale_min)) and np.all(np.isnan(h.scale_max))

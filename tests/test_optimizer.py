@@ -12,6 +12,7 @@ import pytest
 from es_strategy import CSAES, ESState, NullStrategy
 from natgrad.functions import sphere
 from natgrad.optim import BoxTransform, Optimizer, Strategy
+from natgrad.optim.optimizer import Run, all_finite, extremes
 
 
 class RecordingES(CSAES):
@@ -174,6 +175,41 @@ def test_invalid_values_are_ranked_worst(bad):
     assert opt.sigma == twin.sigma
     assert opt.best_f == finite[keep].min()
     assert opt.evaluations == 8
+
+
+@pytest.mark.parametrize("size", [2, 10, 64, 65, 1000])
+def test_all_finite_agrees_with_numpy_on_both_sides_of_the_small_batch_path(size, rng):
+    """``all_finite`` and ``extremes`` sum short arrays as Python floats: NaN, ±inf and finite
+    values whose sum overflows must still give NumPy's answers."""
+    base = rng.standard_normal(size)
+    cases = [base, np.full(size, 1.7e308), np.full(size, -1.7e308), np.zeros(size)]
+    for bad in (math.nan, math.inf, -math.inf):
+        for k in {0, size // 2, size - 1}:
+            v = base.copy()
+            v[k] = bad
+            cases.append(v)
+    both = base.copy()
+    both[0], both[-1] = math.inf, -math.inf
+    cases.append(both)
+    for v in cases:
+        assert all_finite(v) is bool(np.isfinite(v).all()), v
+        # extremes() takes the same switch: NaN must propagate as in NumPy's max and min
+        np.testing.assert_array_equal(extremes(v), (v.max(), v.min()))
+
+
+def test_ask_keeps_every_other_field_of_the_run():
+    """ask() builds its Run from the first fields by position (``_replace`` costs more than the
+    rest of its bookkeeping): the last two fields must stay ``pending`` and ``injected``."""
+    assert Run._fields[-2:] == ("pending", "injected")
+    opt = Optimizer(CSAES(), np.ones(3), 0.5, popsize=6, seed=1)
+    for _ in range(2):
+        X = opt.ask()
+        opt.tell(X, sphere(X))
+    before = opt._run
+    opt.ask()
+    after = opt._run
+    assert after[:-2] == before[:-2] and after.injected is None
+    assert after.pending is not None and after.pending.returned.shape == (6, 3)
 
 
 def test_nan_sample_never_attracts_the_mean():

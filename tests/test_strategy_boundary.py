@@ -3,6 +3,8 @@ before any kernel runs; states are read-only; a step scaling really scales the s
 
 from __future__ import annotations
 
+import copy
+import pickle
 import warnings
 
 import numpy as np
@@ -208,6 +210,27 @@ def test_optimizer_state_cannot_be_changed_through_the_property(method):
         o.tell(X, sphere(X))
     np.testing.assert_array_equal(opt.state.mean, twin.state.mean)
     np.testing.assert_array_equal(opt.best_x, twin.best_x)
+
+
+@pytest.mark.parametrize("method", ["igo-cma", "snes", "binary-sngd"])
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_copied_optimizer_state_cannot_be_changed_through_the_property(method, how):
+    """Defect: a deep copy or an unpickled optimizer handed out writeable state arrays (copying
+    drops the read-only flag), so ``copy.state.mean[:] = 123`` changed the copied run."""
+    x0, sigma0 = (np.zeros(3), None) if method == "binary-sngd" else (np.ones(3), 0.5)
+    opt = Optimizer(method, x0, sigma0, seed=3)
+    X = opt.ask()
+    opt.tell(X, sphere(X))
+    twin = copy.deepcopy(opt) if how == "deepcopy" else pickle.loads(pickle.dumps(opt))
+    for field, value in twin.state._asdict().items():
+        if isinstance(value, np.ndarray):
+            with pytest.raises(ValueError, match="read-only"):
+                value[...] = 123.0
+            assert not value.flags.writeable, field
+    for o in (opt, twin):
+        X = o.ask()
+        o.tell(X, sphere(X))
+    np.testing.assert_array_equal(opt.state.mean, twin.state.mean)
 
 
 @pytest.mark.parametrize("strategy", CONTINUOUS, ids=CONTINUOUS_IDS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.random import MT19937
 
 from . import _core
 from ._validation import FloatArray
@@ -23,7 +24,7 @@ from ._validation import FloatArray
 def generator_key(rng: np.random.Generator) -> int:
     """One 64-bit key from the raw stream of ``rng``'s bit generator (advancing it)."""
     bits = rng.bit_generator
-    if isinstance(bits, np.random.MT19937):  # 32-bit raw output: take two words
+    if isinstance(bits, MT19937):  # 32-bit raw output: take two words
         return (bits.random_raw() << 32) | bits.random_raw()
     return bits.random_raw()
 

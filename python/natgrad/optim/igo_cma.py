@@ -244,7 +244,8 @@ class IGOCMA(Strategy):
 
     def _sample(self, state: IGOCMAState, noise: FloatArray) -> FloatArray:
         """Candidates x_k = m + σ A z_k (Hansen 2016, eqs. 39–40), as one GEMM X = m + σ Z Aᵀ."""
-        return _core.sample_full(state.mean, state.sigma, state.factor, self._draws(state, noise))
+        z = noise if self.sigma_rule == "csa" else self._draws(state, noise)
+        return _core.sample_full(state.mean, state.sigma, state.factor, z)
 
     def _update(
         self, state: IGOCMAState, noise: FloatArray, X: FloatArray, values: FloatArray
@@ -252,7 +253,7 @@ class IGOCMA(Strategy):
         """One generation in one compiled call (ranking, mean, paths, σ, factor; module doc)."""
         n, lam = state.mean.size, noise.shape[0]
         p = _compiled(n, lam, self.active)
-        z = self._draws(state, noise)
+        z = noise if self.sigma_rule == "csa" else self._draws(state, noise)
         mean, sigma, factor, p_sigma, p_c_z, _h_sigma, _shrinks = _core.igo_cma_update(
             state.mean,
             state.sigma,

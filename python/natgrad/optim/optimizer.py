@@ -82,6 +82,28 @@ MAX_NONFINITE = 10
 _MAX_BATCH = 2**37
 #: stop reasons that mean the run converged (used for ``success`` by ``natgrad.minimize``)
 CONVERGED_REASONS = frozenset({"ftarget", "tolx", "tolfun"})
+_FLOAT64 = np.dtype(np.float64)
+#: batches up to this many values are scanned as Python floats (``all_finite``)
+_SMALL_BATCH = 64
+
+
+def all_finite(values: FloatArray) -> bool:
+    """True when every entry of the 1-D float64 array ``values`` is finite."""
+    if values.size <= _SMALL_BATCH:
+        # a finite sum means that every value is finite (NaN and ±inf propagate, and Python
+        # floats overflow to inf without a warning): a fraction of the time of NumPy's reduction
+        # for a few values; a sum that overflowed is checked again by NumPy
+        return math.isfinite(sum(values.tolist())) or bool(np.isfinite(values).all())
+    return bool(np.isfinite(values).all())
+
+
+def extremes(values: FloatArray) -> tuple[float, float]:
+    """(max, min) of the 1-D float64 array ``values`` as floats (NaN if it holds a NaN)."""
+    if values.size <= _SMALL_BATCH:
+        listed = values.tolist()
+        if math.isfinite(sum(listed)):  # no NaN: Python's max and min agree with NumPy's
+            return max(listed), min(listed)
+    return float(values.max()), float(values.min())
 
 
 def as_count(name: str, value: Any, *, minimum: int = 1) -> int:
@@ -522,6 +544,7 @@ class Optimizer:
         self._bounds = bounds
         self._sides = parse_bounds(bounds, n)
         self._lattice, self._box = _integer_lattice(strategy, integers, self._sides, n)
+        self._plain = self._box is None and self._lattice is None  # f sees the samples as drawn
         if self._sides is not None:
             lb, ub = self._sides
             if not np.all((lb <= x0_arr) & (x0_arr <= ub)):
@@ -581,19 +604,17 @@ class Optimizer:
             run then stops with ``stop_reason == "invalid_state"``.
         """
         run = self._run
-        shape = self._strategy.noise_shape(run.state, self._popsize)
-        rng_state = self._rng.bit_generator.state
+        state = run.state
+        rng = self._rng
+        shape = self._strategy.noise_shape(state, self._popsize)
+        rng_state = rng.bit_generator.state
         try:
-            noise = (
-                self._rng.random(shape)
-                if self._uniform_noise
-                else standard_normal(self._rng, shape)
-            )
+            noise = rng.random(shape) if self._uniform_noise else standard_normal(rng, shape)
             injected = run.injected
             if injected is not None:  # noise of the last rows: the draws of the given points
-                noise = self._injection_noise(run.state, noise, injected)
-            samples = self._strategy._sample(run.state, noise)
-            asked = self._for_f(run.state, samples)
+                noise = self._injection_noise(state, noise, injected)
+            samples = self._strategy._sample(state, noise)
+            asked = samples if self._plain else self._for_f(state, samples)
             if injected is not None:  # f sees the given points themselves, bit for bit
                 if asked is samples:  # the update keeps the samples of the shortened draws
                     asked = samples.copy()
@@ -601,10 +622,10 @@ class Optimizer:
             # never written again: the caller gets a read-only view of a read-only array (its
             # flag cannot be set back without going through .base), and an unchanged batch is
             # recognised by identity in tell(); no copy of the (λ, n) batch per generation
-            asked.flags.writeable = False
+            asked.setflags(write=False)
             returned = asked.view()
-            batch = Batch(noise, samples, asked, returned, injected)
-            self._run = run._replace(pending=batch, injected=None)
+            # run._replace(pending=..., injected=None), at a fraction of its cost
+            self._run = Run(*run[:10], Batch(noise, samples, asked, returned, injected), None)
             return returned
         except ValueError as exc:
             # the distribution cannot be sampled in float64 any more (σ or the mean grew too
@@ -733,8 +754,7 @@ class Optimizer:
         """The run after telling ``vals`` for ``batch`` (pure: ``run`` is not changed)."""
         evaluations = run.evaluations + vals.size
         generation = run.generation + 1
-        finite_mask = np.isfinite(vals)
-        finite = None if finite_mask.all() else finite_mask
+        finite = None if all_finite(vals) else np.isfinite(vals)
         if finite is not None:
             if not finite.any():
                 return self._discarded(run, evaluations, generation)
@@ -752,23 +772,24 @@ class Optimizer:
                 updated = self._strategy._correct_margin(updated, self._lattice, self._popsize)
                 if not is_finite_state(updated):
                     raise ValueError("the margin correction overflowed (an axis scale underflowed)")
-            # the update's arrays are new ones no caller holds: frozen in place
-            state = freeze(updated, owned=True)
+            # its arrays are new ones no caller holds: frozen when they leave (the state property)
+            state = updated
         except ValueError as exc:
             # everything passed in was made and checked here, so this is a numerical breakdown
             # (the new state would overflow float64, or the factor update found no positive
             # definite root): stop with the last finite state, as for a non-finite sigma
             logger.warning("natgrad: the %s update failed (%s)", self._strategy.name, exc)
             state = run.state._replace(sigma=math.nan)
-        i = int(vals.argmin())
-        best = float(vals[i])
+        i = vals.argmin()
+        best = vals.item(i)
         best_f, best_x, best_generation = run.best_f, run.best_x, run.best_generation
         if best < best_f:  # invalid values were made worse than every finite one
             # the asked batch is never written again: keep a view, copy on access
             best_f, best_x, best_generation = best, batch.asked[i], generation
-        history = run.history + (best,)
-        if len(history) > self._history_len:
+        history = run.history
+        if len(history) >= self._history_len:  # the bests of the last history_len generations
             history = history[1:]
+        history += (best,)
         if not math.isfinite(state.sigma):
             state = run.state if is_finite_state(run.state) else run.checked_state
             reason: str | None = "invalid_state"
@@ -788,7 +809,7 @@ class Optimizer:
         return asked
 
     def _as_values(self, values: Any) -> FloatArray:
-        if type(values) is np.ndarray and values.dtype == np.float64:
+        if type(values) is np.ndarray and values.dtype == _FLOAT64:
             if values.shape != (self._popsize,):
                 raise ValueError(f"values must have shape ({self._popsize},), got {values.shape}")
             return values.copy()
@@ -809,7 +830,7 @@ class Optimizer:
         elif self._max_iter is not None and generation >= self._max_iter:
             reason = "max_iter"
         return run._replace(
-            state=freeze(self._strategy.scale_step(run.state, 0.5)),
+            state=self._strategy.scale_step(run.state, 0.5),
             evaluations=evaluations,
             generation=generation,
             nonfinite_run=nonfinite_run,
@@ -831,15 +852,17 @@ class Optimizer:
         # criteria that cost more than a comparison: checked every few generations
         state = run.state
         scales = self._strategy.axis_scales(state)
-        high, low = float(scales.max()), float(scales.min())
+        high, low = extremes(scales)
         if not (math.isfinite(high) and math.isfinite(float(state.mean.sum()))):
             keep = run.checked_state if is_finite_state(run.checked_state) else state
             return run._replace(state=keep, stop_reason="invalid_state")
-        run = run._replace(checked_state=state)
+        run = Run(state, state, *run[2:])  # run._replace(checked_state=state), for less
         history = run.history
-        if len(history) == self._history_len and max(history) - min(history) < self._tolfun:
-            current = vals if finite is None else vals[finite]
-            if float(current.max()) - float(current.min()) < self._tolfun:  # no overflow warning
+        if len(history) == self._history_len:
+            # the current generation first: while the run moves, its spread alone settles it
+            high_f, low_f = extremes(vals if finite is None else vals[finite])
+            # floats: the difference overflows to inf without a warning
+            if high_f - low_f < self._tolfun and max(history) - min(history) < self._tolfun:
                 return run._replace(stop_reason="tolfun")
         if high < self._tolx:
             return run._replace(stop_reason="tolx")
@@ -899,7 +922,10 @@ class Optimizer:
     @property
     def state(self) -> Any:
         """The strategy's current state record (immutable: its arrays are read-only)."""
-        return self._run.state
+        # the arrays of the states the strategy makes are this optimiser's own: they are made
+        # read-only in place here, where they leave it (not in every tell), which also covers
+        # a copy or an unpickled optimiser (copying an array drops its read-only flag)
+        return freeze(self._run.state, owned=True)
 
     @property
     def dim(self) -> int:
@@ -916,7 +942,8 @@ class Optimizer:
         """Mean of the search distribution (mapped into the box when ``bounds`` is given; the
         nearest admitted integer on ``integers`` coordinates)."""
         state = self._run.state
-        return self._for_f(state, np.array(state.mean, dtype=np.float64))
+        mean = state.mean.copy()
+        return mean if self._plain else self._for_f(state, mean)
 
     @property
     def sigma(self) -> float:
