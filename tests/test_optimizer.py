@@ -615,3 +615,16 @@ def test_overflowing_distribution_ends_the_run_cleanly(method):
             while True:
                 X = opt.ask()  # the distribution cannot be sampled any more
                 opt.tell(X, X[:, 0])
+
+
+@pytest.mark.parametrize("method", ["igo-cma", "snes"])
+def test_a_finite_mean_whose_sum_overflows_is_not_an_invalid_state(method):
+    # The periodic state check summed the mean: [1e308, 1e308] sums to inf although every
+    # coordinate is finite, and the run stopped with "invalid_state" at generation 10.
+    x0 = np.array([1e308, 1e308])
+    opt = Optimizer(method, x0, 1e305, seed=1, max_iter=30)
+    while not opt.should_stop():
+        X = opt.ask()
+        opt.tell(X, (((X - x0) / 1e305) ** 2).sum(axis=1))
+    assert opt.stop_reason == "max_iter"
+    assert np.all(np.isfinite(opt.mean))

@@ -853,7 +853,7 @@ class Optimizer:
         state = run.state
         scales = self._strategy.axis_scales(state)
         high, low = extremes(scales)
-        if not (math.isfinite(high) and math.isfinite(float(state.mean.sum()))):
+        if not (math.isfinite(high) and all_finite(state.mean)):
             keep = run.checked_state if is_finite_state(run.checked_state) else state
             return run._replace(state=keep, stop_reason="invalid_state")
         run = Run(state, state, *run[2:])  # run._replace(checked_state=state), for less
