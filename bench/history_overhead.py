@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-import natgrad
-from natgrad.functions import sphere
-from natgrad.optim import Optimizer
-from natgrad.optim.history import Recorder
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import adapters  # noqa: E402
+import natgrad  # noqa: E402
+from natgrad.functions import sphere  # noqa: E402
+from natgrad.optim import Optimizer  # noqa: E402
+from natgrad.optim.history import Recorder  # noqa: E402
 
 CASES = [
     ("igo-cma", 10),
@@ -37,17 +41,11 @@ def measure(method: str, n: int, generations: int, repeats: int) -> dict[str, fl
         recorder = Recorder(n)
         steps, records = [], []
         for _ in range(generations):
-            t0 = time.perf_counter()
-            X = opt.ask()
-            t1 = time.perf_counter()
-            values = sphere(X)
-            t2 = time.perf_counter()
-            opt.tell(X, values)
+            t_ask, t_tell, values = adapters.timed_generation(opt, sphere)
             t3 = time.perf_counter()
             recorder.record(opt, values, 0, opt.evaluations)
-            t4 = time.perf_counter()
-            steps.append((t1 - t0) + (t3 - t2))
-            records.append(t4 - t3)
+            steps.append(t_ask + t_tell)
+            records.append(time.perf_counter() - t3)
         step_times.append(float(np.median(steps)))
         record_times.append(float(np.median(records)))
         # the mean over generations too: the scales every 10 generations beyond n = 100
