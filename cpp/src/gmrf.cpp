@@ -378,8 +378,8 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
             out.s_off(s) = keep * s_off(s) + c1 * pp * out.p_c(perm(rows(s))) + cmu * mu_off(s);
         }
     }
-    if (!(out.s_diag.allFinite() && out.s_off.allFinite() && out.mean.allFinite() &&
-          out.p_sigma.allFinite() && out.p_c.allFinite() && std::isfinite(out.sigma))) {
+    if (!(all_finite(out.s_diag) && all_finite(out.s_off) && all_finite(out.mean) &&
+          all_finite(out.p_sigma) && all_finite(out.p_c) && std::isfinite(out.sigma))) {
         checks::population_culprit(noise, &samples);
     }
     out.s_diag = checks::finite_result("gmrf_update", std::move(out.s_diag));

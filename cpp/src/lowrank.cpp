@@ -99,7 +99,7 @@ RowMatrixXd lowrank_nes_sample(const VecRef& mean, double sigma, const VecRef& s
             (mean.array() + sd.array() * (sign * row.array() + (d.coef * ip) * d.vbar.array()))
                 .matrix()
                 .transpose();
-        finite = finite && x.row(k).allFinite();  // while the row is in cache
+        finite = finite && all_finite(x.row(k));  // while the row is in cache
     }
     if (!finite) {
         noise_culprit(noise);
@@ -254,7 +254,7 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
         out.v = v;
     }
     VectorXd new_scales = scales + s_sum.cwiseProduct(scales);
-    if (!(new_scales.array() > 0.0).all() || !new_scales.allFinite()) {
+    if (!(new_scales.array() > 0.0).all() || !all_finite(new_scales)) {
         invalid(
             "lowrank_nes_update: the update of D made a scale non-positive (the step of the "
             "(v, D) natural gradient is too long for this population)");
@@ -266,8 +266,8 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
     // sigma <- sigma exp(eta_sigma/2 G_sigma), G_sigma = sum w (|z|^2 - n)/n
     out.sigma = sigma * std::exp(0.5 * eta_sigma * g_sigma);
 
-    if (!(std::isfinite(out.sigma) && out.mean.allFinite() && out.scales.allFinite() &&
-          out.v.allFinite() && out.p_sigma.allFinite() && out.p_c.allFinite())) {
+    if (!(std::isfinite(out.sigma) && all_finite(out.mean) && all_finite(out.scales) &&
+          all_finite(out.v) && all_finite(out.p_sigma) && all_finite(out.p_c))) {
         noise_culprit(noise);
     }
     checks::finite_result("lowrank_nes_update", out.sigma);

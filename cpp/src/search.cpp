@@ -148,7 +148,7 @@ XNESStep finite_step(XNESStep s) {
 }
 
 bool is_finite_step(const SNESStep& s) {
-    return std::isfinite(s.sigma) && s.mean.allFinite() && s.scales.allFinite();
+    return std::isfinite(s.sigma) && all_finite(s.mean) && all_finite(s.scales);
 }
 
 SNESStep finite_step(SNESStep s) {
@@ -188,7 +188,7 @@ RowMatrixXd sample_diagonal(const VecRef& mean, double sigma, const VecRef& scal
     bool finite = true;
     for (Eigen::Index k = 0; k < noise.rows(); ++k) {
         x.row(k) = noise.row(k).cwiseProduct(d.transpose()) + mean.transpose();
-        finite = finite && x.row(k).allFinite();
+        finite = finite && all_finite(x.row(k));
     }
     if (!finite) {
         require_finite("noise", noise);
