@@ -189,3 +189,19 @@ def test_pool_hands_out_only_unreferenced_buffers():
     third = pool.take(shape)
     assert id(third) != first_id and not np.shares_memory(view, third)
     assert len(pool._arrays) == 2  # the oldest entry left the pool; the view keeps it alive
+
+
+@pytest.mark.parametrize("n", [3, N])  # the n <= K Cholesky branch and the GEMM branch
+def test_buffer_and_own_result_agree_bit_for_bit(n):
+    s = IGOCMA()
+    st = s.initial_state(np.ones(n), 0.5)
+    lam = s.default_popsize(n)
+    Z = np.random.default_rng(1).standard_normal((lam, n))
+    X = s.sample(st, Z)
+    args = (st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, X, ellipsoid(X), 0)
+    out = np.full((n, n), np.nan)
+    got = _core.igo_cma_update(*args, _compiled(n, lam, True), out)
+    want = _core.igo_cma_update(*args, _compiled(n, lam, True))
+    assert got[2] is out
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -94,15 +94,13 @@ void bind_search(py::module_& m) {
            MatArg samples, VecArg values, long generation, const natgrad::IGOCMAParams& p,
            std::optional<OutArray> factor_out) {
             natgrad::IGOCMAStep s;
-            std::optional<natgrad::MatOut> out;
-            if (factor_out) out.emplace(out_matrix(*factor_out));
+            std::optional<natgrad::MatOut> out = out_matrix(factor_out);
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
                 s = natgrad::igo_cma_update(mean, sigma, factor, p_sigma, p_c_z, noise, samples,
                                             values, generation, p, out ? &*out : nullptr);
             }
-            py::object new_factor =
-                factor_out ? py::object(*factor_out) : py::cast(std::move(s.factor));
+            py::object new_factor = buffer_or(factor_out, std::move(s.factor));
             return py::make_tuple(std::move(s.mean), s.sigma, new_factor, std::move(s.p_sigma),
                                   std::move(s.p_c_z), s.h_sigma, s.negative_shrinks);
         },
@@ -115,15 +113,13 @@ void bind_search(py::module_& m) {
         [](VecArg mean, double sigma, MatArg factor, VecArg p_sigma, MatArg noise, MatArg samples,
            VecArg values, const natgrad::XNESParams& p, std::optional<OutArray> factor_out) {
             natgrad::XNESStep s;
-            std::optional<natgrad::MatOut> out;
-            if (factor_out) out.emplace(out_matrix(*factor_out));
+            std::optional<natgrad::MatOut> out = out_matrix(factor_out);
             {
                 py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
                 s = natgrad::xnes_update(mean, sigma, factor, p_sigma, noise, samples, values, p,
                                          out ? &*out : nullptr);
             }
-            py::object new_factor =
-                factor_out ? py::object(*factor_out) : py::cast(std::move(s.factor));
+            py::object new_factor = buffer_or(factor_out, std::move(s.factor));
             return py::make_tuple(std::move(s.mean), s.sigma, new_factor, std::move(s.p_sigma));
         },
         py::arg("mean").noconvert(), py::arg("sigma"), py::arg("factor").noconvert(),

@@ -6,6 +6,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
+
 #include "natgrad/types.hpp"
 
 namespace py = pybind11;
@@ -19,11 +21,18 @@ using MatArg = Eigen::Ref<const RowMatrixXd>;
 using VecArg = Eigen::Ref<const Eigen::VectorXd>;
 // An output buffer: a writeable C-contiguous 2-D float64 array, refused (ValueError) otherwise.
 using OutArray = py::array_t<double, py::array::c_style>;
-inline natgrad::MatOut out_matrix(OutArray& a) {
-    if (a.ndim() != 2 || !a.writeable()) {
+// The kernel's view of an optional output buffer (none: the kernel allocates its result).
+inline std::optional<natgrad::MatOut> out_matrix(std::optional<OutArray>& a) {
+    if (!a) return std::nullopt;
+    if (a->ndim() != 2 || !a->writeable()) {
         throw py::value_error("an output buffer must be a writeable 2-D float64 array");
     }
-    return Eigen::Map<RowMatrixXd>(a.mutable_data(), a.shape(0), a.shape(1));
+    return natgrad::MatOut(Eigen::Map<RowMatrixXd>(a->mutable_data(), a->shape(0), a->shape(1)));
+}
+
+// The result for Python: the caller's buffer itself when there was one, else the kernel's matrix.
+inline py::object buffer_or(std::optional<OutArray>& a, RowMatrixXd&& result) {
+    return a ? py::object(*a) : py::cast(std::move(result));
 }
 
 void bind_linalg(py::module_& m);

@@ -120,6 +120,20 @@ RowMatrixXd scaled_plus_lowrank(const MatRef& factor, double alpha, const MatRef
     return out;
 }
 
+// Where a factor update writes A': the caller's buffer, or else `owned`, sized n x n here.
+MatOut factor_destination(MatOut* factor_out, RowMatrixXd& owned, Eigen::Index n) {
+    if (factor_out != nullptr) return *factor_out;
+    owned = large_matrix(n, n);
+    return MatOut(owned);
+}
+
+// A new factor that is not finite: A is named when it holds the NaN or Inf (its finiteness is
+// read off the result, which every entry of A reaches), else the kernel.
+[[noreturn]] void non_finite_factor(const MatRef& factor, const char* what) {
+    require_finite("A", factor);
+    checks::not_representable(what);
+}
+
 RowMatrixXd apply_root(const MatRef& factor, const MatRef& yt, const MatRef& zt, const MatrixXd& w,
                        double a) {
     const RowMatrixXd wz = w * zt;  // K x n
@@ -134,7 +148,7 @@ void require_finite_step(const char* what, double sigma, const VectorXd& mean) {
 
 IGOCMAStep finite_step(IGOCMAStep s) {
     require_finite_step("igo_cma_update", s.sigma, s.mean);
-    s.factor = checks::finite_result("igo_cma_update", std::move(s.factor));
+    // s.factor: checked as it was written (factor_destination, non_finite_factor)
     s.p_sigma = checks::finite_result("igo_cma_update", std::move(s.p_sigma));
     s.p_c_z = checks::finite_result("igo_cma_update", std::move(s.p_c_z));
     return s;
@@ -142,7 +156,7 @@ IGOCMAStep finite_step(IGOCMAStep s) {
 
 XNESStep finite_step(XNESStep s) {
     require_finite_step("xnes_update", s.sigma, s.mean);
-    s.factor = checks::finite_result("xnes_update", std::move(s.factor));
+    // s.factor: checked as it was written (factor_destination, non_finite_factor)
     s.p_sigma = checks::finite_result("xnes_update", std::move(s.p_sigma));
     return s;
 }
@@ -285,10 +299,6 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     // A's finiteness is read off the new factor, which every entry of A reaches (times sqrt(a),
     // or through A L's first column; a NaN or Inf stays non-finite): one pass less over A.
     require_shape("A", factor.rows(), factor.cols(), n, n);
-    const auto not_finite = [&factor]() {
-        require_finite("A", factor);
-        checks::not_representable("igo_cma_update");
-    };
     checks::vector("p_sigma", p_sigma, n);
     checks::vector("p_c_z", p_c_z, n);
     checks::population(noise, &samples, n, values);
@@ -369,13 +379,9 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
                 llt.matrixLLT().diagonal().array().square().minCoeff() >
                     1e-8 * std::max(a, m_full.diagonal().maxCoeff() * 1e-8)) {
                 const MatrixXd l = llt.matrixL();
-                if (factor_out != nullptr) {
-                    factor_out->noalias() = factor * l.triangularView<Eigen::Lower>();
-                    if (!all_finite(*factor_out)) not_finite();
-                } else {
-                    out.factor.noalias() = factor * l.triangularView<Eigen::Lower>();
-                    if (!all_finite(out.factor)) not_finite();
-                }
+                MatOut dst = factor_destination(factor_out, out.factor, n);
+                dst.noalias() = factor * l.triangularView<Eigen::Lower>();
+                if (!all_finite(dst)) non_finite_factor(factor, "igo_cma_update");
                 out.p_c_z = l.triangularView<Eigen::Lower>().solve(pcz);  // G^{-1} p_c_z
                 return finite_step(std::move(out));
             }
@@ -393,15 +399,10 @@ IGOCMAStep igo_cma_update(const VecRef& mean, double sigma, const MatRef& factor
     {
         const RowMatrixXd wz = w * zt;
         const VectorXd pc_weights = wz.row(k_count).transpose();
-        if (factor_out != nullptr) {
-            if (!scaled_plus_lowrank_into(factor, std::sqrt(a), yt.topRows(k_count),
-                                          wz.topRows(k_count), &pcz, &pc_weights, *factor_out)) {
-                not_finite();
-            }
-        } else {
-            out.factor = scaled_plus_lowrank(factor, std::sqrt(a), yt.topRows(k_count),
-                                             wz.topRows(k_count), &pcz, &pc_weights);
-            if (!all_finite(out.factor)) not_finite();
+        if (!scaled_plus_lowrank_into(factor, std::sqrt(a), yt.topRows(k_count),
+                                      wz.topRows(k_count), &pcz, &pc_weights,
+                                      factor_destination(factor_out, out.factor, n))) {
+            non_finite_factor(factor, "igo_cma_update");
         }
     }
     // p_c_z <- G^{-1} p_c_z with G = sqrt(a) I + U W U^T (Woodbury), so that A' p_c_z' = p_c.
@@ -485,16 +486,9 @@ XNESStep xnes_update(const VecRef& mean, double sigma, const MatRef& factor, con
     const VectorXd s = 0.5 * eta_b * u;
     const double scale = std::exp(-0.5 * eta_b * c);
     const RowMatrixXd cz = lowrank_expm_weights(zt, s, scale);
-    bool finite = true;
-    if (factor_out != nullptr) {
-        finite = scaled_plus_lowrank_into(factor, scale, yt, cz, nullptr, nullptr, *factor_out);
-    } else {
-        out.factor = scaled_plus_lowrank(factor, scale, yt, cz, nullptr, nullptr);
-        finite = all_finite(out.factor);
-    }
-    if (!finite) {
-        require_finite("A", factor);
-        checks::not_representable("xnes_update");
+    if (!scaled_plus_lowrank_into(factor, scale, yt, cz, nullptr, nullptr,
+                                  factor_destination(factor_out, out.factor, n))) {
+        non_finite_factor(factor, "xnes_update");
     }
     return finite_step(std::move(out));
 }
