@@ -41,7 +41,7 @@ def assert_state_close(got, want):
 
 
 @pytest.mark.parametrize("rank", [1, 0])
-@pytest.mark.parametrize(("n", "lam"), [(3, 6), (10, 10), (25, 11), (60, 16)])
+@pytest.mark.parametrize(("n", "lam"), [(3, 6), (10, 10), (25, 11), (60, 16), (600, 12), (777, 13)])
 @pytest.mark.parametrize("moving", [False, True])
 def test_one_step_equals_the_twin(rng, rank, n, lam, moving):
     """Both phases (‖p_σ‖ below and above χ_n: rank or distance weights), odd and even λ."""
@@ -91,6 +91,45 @@ def test_one_step_equals_crfmnes(rng, n, lam):
     np.random.seed(5)  # noqa: NPY002
     es.one_iteration()
     assert_state_close(new[:6], (es.m, es.sigma, es.D, es.v, es.ps, es.pc))
+
+
+@pytest.mark.parametrize("rank", [1, 0])
+@pytest.mark.parametrize(("n", "lam"), [(40, 8), (300, 11)])
+def test_the_kernels_do_not_read_the_mirror_rows(rng, rank, n, lam):
+    s = LowRankNES(rank=rank)
+    state = random_state(s, rng, n, p_sigma_scale=3.0)
+    Z = rng.standard_normal((lam, n))
+    h = lam // 2
+    other = Z.copy()
+    other[h : 2 * h] = rng.standard_normal((h, n))  # rows h..2h-1 are the mirrors -Z[:h]
+    X = s.sample(state, Z)
+    assert np.array_equal(X, s.sample(state, other))
+    f = F.ellipsoid(X)
+    one, two = s.update(state, Z, X, f), s.update(state, other, X, f)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+
+
+@pytest.mark.parametrize("lam", [10, 11])
+def test_the_optimizer_draws_the_mirrors_and_the_run_is_unchanged(lam):
+    """Drawing only the rows read (mirrored noise) gives the batches of a full draw."""
+    n = 30
+    runs = []
+    for mirrored in (True, False):
+        opt = Optimizer("lowrank", np.linspace(-1, 1, n), 0.6, seed=4, popsize=lam)
+        opt._mirrored_noise = mirrored  # False: the full (λ, n) draw, as before the change
+        batches = []
+        for _ in range(15):
+            X = opt.ask()
+            noise = opt._run.pending.noise
+            h = lam // 2
+            if mirrored:
+                assert np.array_equal(noise[h : 2 * h], -noise[:h])
+            batches.append(X.copy())
+            opt.tell(X, F.ellipsoid(X))
+        runs.append((batches, opt.state))
+    (xa, sa), (xb, sb) = runs
+    assert all(np.array_equal(a, b) for a, b in zip(xa, xb, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(sa, sb, strict=True))
 
 
 def test_closed_form_root_of_the_model(rng):

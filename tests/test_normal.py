@@ -87,6 +87,26 @@ def test_a_prefix_of_a_stream_is_the_shorter_stream():
     assert np.array_equal(_core.standard_normal(77, 30, 100).ravel(), long)
 
 
+@pytest.mark.parametrize("key", [3, MASK])
+@pytest.mark.parametrize("shape", [(2, 1), (2, 300), (3, 7), (6, 257), (7, 100), (20, 1000)])
+def test_mirrored_normals_keep_the_streams_rows_and_negate_the_mirrors(key, shape):
+    # mirrored sampling draws only the rows it keeps; they are the plain stream's rows
+    got = _core.standard_normal(key, *shape, mirrored=True)
+    want = twin.mirrored_standard_normal(key, *shape)
+    assert got.shape == shape and got.flags.c_contiguous
+    assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
+    plain = _core.standard_normal(key, *shape)
+    h = shape[0] // 2
+    kept = np.r_[0:h, 2 * h : shape[0]]
+    assert np.array_equal(got[kept].view(np.uint64), plain[kept].view(np.uint64))
+    assert np.array_equal(got[h : 2 * h], -plain[:h])
+
+
+def test_mirrored_draws_need_a_matrix_shape():
+    with pytest.raises(ValueError, match="mirrored draws need a 2-D shape"):
+        _random.standard_normal(np.random.default_rng(0), (4,), mirrored=True)
+
+
 def test_ziggurat_tables_match_a_40_digit_construction():
     mp.mp.dps = 40
     f = lambda x: mp.exp(-x * x / 2)  # noqa: E731

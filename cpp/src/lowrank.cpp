@@ -52,6 +52,10 @@ struct MirroredRow {
     double sign;
 };
 
+// Columns per block of the kernels' passes over the draws: a block of the rows read (about
+// lambda/2 rows) stays in L1/L2 while all lambda draws use it.
+constexpr Eigen::Index kColumnBlock = 256;
+
 MirroredRow mirrored_row(const MatRef& noise, Eigen::Index k) {
     const Eigen::Index h = noise.rows() / 2;
     if (k >= h && k < 2 * h) return {k - h, -1.0};
@@ -86,20 +90,32 @@ RowMatrixXd lowrank_nes_sample(const VecRef& mean, double sigma, const VecRef& s
     require_noise(noise, n);
     const Direction d = direction(v, rank);
     const VectorXd sd = sigma * scales;
-    RowMatrixXd x(noise.rows(), n);
+    const Eigen::Index lam = noise.rows(), h = lam / 2;
+    RowMatrixXd x(lam, n);
     bool finite = true;
-    for (Eigen::Index k = 0; k < noise.rows(); ++k) {
-        // the mirrored draw z_k = sign * (row j of noise), read in place (negation is exact)
-        const MirroredRow z = mirrored_row(noise, k);
-        const auto row = noise.row(z.row).transpose();
-        const double sign = z.sign;
-        const double ip = sign * d.vbar.dot(row);
-        // x = m + sigma D y with y = z + (sqrt(1 + |v|^2) - 1) vbar vbar^T z
-        x.row(k) =
-            (mean.array() + sd.array() * (sign * row.array() + (d.coef * ip) * d.vbar.array()))
-                .matrix()
-                .transpose();
-        finite = finite && all_finite(x.row(k));  // while the row is in cache
+    // x = m + sigma D y with y = z + (sqrt(1 + |v|^2) - 1) vbar vbar^T z, for the candidate k and
+    // (when k < h) its mirror h + k from one read of noise row k, a block of columns at a time
+    // (negation is exact, so the mirror's y is the same arithmetic with sign -1)
+    auto candidate = [&](Eigen::Index k, const auto& z, double sign, double ip, Eigen::Index c,
+                         Eigen::Index len) {
+        auto out = x.row(k).segment(c, len);
+        out = (mean.segment(c, len).array() +
+               sd.segment(c, len).array() *
+                   (sign * z.array() + (d.coef * ip) * d.vbar.segment(c, len).array()))
+                  .matrix()
+                  .transpose();
+        finite = finite && all_finite(out);  // while the block is in cache
+    };
+    for (Eigen::Index j = 0; j < lam - h; ++j) {
+        const Eigen::Index k = j < h ? j : 2 * h;  // row 2h: odd lambda's unmirrored last draw
+        const auto row = noise.row(k).transpose();
+        const double ip = d.vbar.dot(row);
+        for (Eigen::Index c = 0; c < n; c += kColumnBlock) {
+            const Eigen::Index len = std::min(kColumnBlock, n - c);
+            const auto z = row.segment(c, len);
+            candidate(k, z, 1.0, 1.0 * ip, c, len);
+            if (k < h) candidate(h + k, z, -1.0, -1.0 * ip, c, len);
+        }
     }
     if (!finite) {
         noise_culprit(noise);
@@ -152,17 +168,60 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
     const std::vector<Eigen::Index> order = rank_order(values);
     const double nd = static_cast<double>(n);
 
-    // First pass, in rank order: the norms |z| (distance weights) and sum_i w_rank,i z_i (p_sigma).
-    // (the mirrored draws z_k = sign * row are read in place: negation is exact)
-    VectorXd zw = VectorXd::Zero(n);
-    std::vector<double> znorm(static_cast<std::size_t>(lam));
+    // |z| and vbar^T z of every row read (rows h..2h-1 are the mirrors of rows 0..h-1): one
+    // reduction each per row of noise, shared by a draw and its mirror
+    const Eigen::Index h = lam / 2;
+    std::vector<double> row_norm(static_cast<std::size_t>(lam)), row_ip(row_norm.size());
+    for (Eigen::Index k = 0; k < lam; ++k) {
+        if (k >= h && k < 2 * h) continue;
+        const auto row = noise.row(k).transpose();
+        row_norm[static_cast<std::size_t>(k)] = row.norm();
+        row_ip[static_cast<std::size_t>(k)] = d.vbar.dot(row);
+    }
+    std::vector<MirroredRow> draw(static_cast<std::size_t>(lam));
+    std::vector<double> znorm(draw.size());
     double max_norm = 0.0;
     for (Eigen::Index r = 0; r < lam; ++r) {
-        const MirroredRow z = mirrored_row(noise, order[static_cast<std::size_t>(r)]);
-        const auto row = noise.row(z.row).transpose();
-        znorm[static_cast<std::size_t>(r)] = row.norm();
-        max_norm = std::max(max_norm, znorm[static_cast<std::size_t>(r)]);
-        zw.noalias() += (z.sign * params.w_rank(r)) * row;
+        const auto ri = static_cast<std::size_t>(r);
+        draw[ri] = mirrored_row(noise, order[ri]);
+        znorm[ri] = row_norm[static_cast<std::size_t>(draw[ri].row)];
+        max_norm = std::max(max_norm, znorm[ri]);
+    }
+    // First pass, in rank order: sum_i w_rank,i z_i (p_sigma), a block of columns at a time, so
+    // that a block of the rows read stays in cache for all lambda draws, and four draws per sweep
+    // of the block (the sum per coordinate is the same sequence of a += c z in any blocking)
+    VectorXd zw = VectorXd::Zero(n);
+    for (Eigen::Index c = 0; c < n; c += kColumnBlock) {
+        const Eigen::Index len = std::min(kColumnBlock, n - c);
+        double* __restrict acc = zw.data() + c;
+        auto draw_block = [&](Eigen::Index r) {
+            const MirroredRow z = draw[static_cast<std::size_t>(r)];
+            return noise.row(z.row).data() + c;
+        };
+        auto coef = [&](Eigen::Index r) {
+            return draw[static_cast<std::size_t>(r)].sign * params.w_rank(r);
+        };
+        Eigen::Index r = 0;
+        for (; r + 4 <= lam; r += 4) {
+            const double* __restrict z0 = draw_block(r);
+            const double* __restrict z1 = draw_block(r + 1);
+            const double* __restrict z2 = draw_block(r + 2);
+            const double* __restrict z3 = draw_block(r + 3);
+            const double c0 = coef(r), c1 = coef(r + 1), c2 = coef(r + 2), c3 = coef(r + 3);
+            for (Eigen::Index i = 0; i < len; ++i) {
+                double a = acc[i];
+                a += c0 * z0[i];
+                a += c1 * z1[i];
+                a += c2 * z2[i];
+                a += c3 * z3[i];
+                acc[i] = a;
+            }
+        }
+        for (; r < lam; ++r) {
+            const double* __restrict z0 = draw_block(r);
+            const double c0 = coef(r);
+            for (Eigen::Index i = 0; i < len; ++i) acc[i] += c0 * z0[i];
+        }
     }
     LowRankNESStep out;
     // evolution path p_sigma with the rank weights (Nomura & Ono 2022, Alg. 1)
@@ -192,25 +251,42 @@ LowRankNESStep lowrank_nes_update(const VecRef& mean, double sigma, const VecRef
 
     // Second pass: sum w y (mean), and for the natural gradient of (v, D) the weighted sums of
     // y^2, (vbar^T y) y, (vbar^T y)^2 and the weights with exw = eta_B w (VD-CMA's natural
-    // gradient on this model, as CR-FM-NES uses it); G_sigma from |z|^2.
+    // gradient on this model, as CR-FM-NES uses it); G_sigma from |z|^2. The scalars first, in
+    // rank order; then the sums per coordinate a block of columns at a time, as above.
     VectorXd yw = VectorXd::Zero(n), y2 = VectorXd::Zero(n), yip = VectorXd::Zero(n), y(n);
     double sum_w = 0.0, sum_ip2 = 0.0, g_sigma = 0.0;
     const double root_gamma = std::sqrt(1.0 + d.normv2);
+    std::vector<double> ip_zs(draw.size()), ip_ys(draw.size());
     for (Eigen::Index r = 0; r < lam; ++r) {
-        const MirroredRow z = mirrored_row(noise, order[static_cast<std::size_t>(r)]);
-        const auto row = noise.row(z.row).transpose();
+        const auto ri = static_cast<std::size_t>(r);
         const double w = weights(r);
-        const double ip_z = z.sign * d.vbar.dot(row);
-        y = z.sign * row + (d.coef * ip_z) * d.vbar;
-        const double ip_y = root_gamma * ip_z;  // vbar^T y
-        yw.noalias() += w * y;
+        ip_zs[ri] = draw[ri].sign * row_ip[static_cast<std::size_t>(draw[ri].row)];
+        ip_ys[ri] = root_gamma * ip_zs[ri];  // vbar^T y
         const double wb = params.eta_b * w;
-        y2.array() += wb * y.array().square();
-        yip.noalias() += (wb * ip_y) * y;
         sum_w += wb;
-        sum_ip2 += wb * ip_y * ip_y;
-        const double zn = znorm[static_cast<std::size_t>(r)];
+        sum_ip2 += wb * ip_ys[ri] * ip_ys[ri];
+        const double zn = znorm[ri];
         g_sigma += w * (zn * zn - nd) / nd;
+    }
+    for (Eigen::Index c = 0; c < n; c += kColumnBlock) {
+        const Eigen::Index len = std::min(kColumnBlock, n - c);
+        double* __restrict ywb = yw.data() + c;
+        double* __restrict y2b = y2.data() + c;
+        double* __restrict yipb = yip.data() + c;
+        const double* __restrict vbar = d.vbar.data() + c;
+        for (Eigen::Index r = 0; r < lam; ++r) {
+            const auto ri = static_cast<std::size_t>(r);
+            const MirroredRow z = draw[ri];
+            const double* __restrict zb = noise.row(z.row).data() + c;
+            const double w = weights(r), wb = params.eta_b * w, sign = z.sign;
+            const double along = d.coef * ip_zs[ri], wip = wb * ip_ys[ri];
+            for (Eigen::Index i = 0; i < len; ++i) {  // y = z + coef (vbar^T z) vbar
+                const double yi = along * vbar[i] + sign * zb[i];
+                ywb[i] += w * yi;
+                y2b[i] += wb * (yi * yi);
+                yipb[i] += wip * yi;
+            }
+        }
     }
     // mean and rank-one path: m <- m + eta_m sigma D sum w y; p_c in x / sigma units
     const VectorXd dyw = scales.cwiseProduct(yw);

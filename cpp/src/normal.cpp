@@ -216,6 +216,17 @@ void fill_standard_normal(std::uint64_t key, double* out, std::size_t count) {
     }
 }
 
+void fill_mirrored_standard_normal(std::uint64_t key, double* out, std::size_t rows,
+                                   std::size_t cols) {
+    const std::size_t h = rows / 2;
+    // odd rows: the last row is the stream's row rows - 1, so draw them all (the words cannot
+    // be skipped) and overwrite the mirrors
+    fill_standard_normal(key, out, (rows % 2 == 0 ? h : rows) * cols);
+    const double* source = out;
+    double* mirror = out + h * cols;
+    for (std::size_t i = 0; i < h * cols; ++i) mirror[i] = -source[i];
+}
+
 void check_standard_normal_shape(Eigen::Index rows, Eigen::Index cols) {
     // the slow path numbers its words (i << 24) + j: i < 2^40 keeps them apart
     constexpr Eigen::Index kMaxCount = Eigen::Index(1) << 40;

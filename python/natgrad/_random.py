@@ -29,8 +29,16 @@ def generator_key(rng: np.random.Generator) -> int:
     return bits.random_raw()
 
 
-def standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> FloatArray:
-    """A new C-contiguous float64 array of ``shape`` filled with standard normals."""
+def standard_normal(
+    rng: np.random.Generator, shape: tuple[int, ...], *, mirrored: bool = False
+) -> FloatArray:
+    """A new C-contiguous float64 array of ``shape`` filled with standard normals.
+
+    ``mirrored`` (2-D only): rows h..2h − 1, h = shape[0] // 2, are the negated rows 0..h − 1 and
+    only the rows kept are drawn (half the work); the others equal the unmirrored draws'.
+    """
     if len(shape) == 2:
-        return _core.standard_normal(generator_key(rng), *shape)
+        return _core.standard_normal(generator_key(rng), *shape, mirrored)
+    if mirrored:
+        raise ValueError(f"mirrored draws need a 2-D shape, got {shape}")
     return _core.standard_normal(generator_key(rng), 1, math.prod(shape)).reshape(shape)

@@ -178,7 +178,9 @@ class LowRankNES(Strategy):
     -----
     The default λ is 4 + ⌊3 ln n⌋ rounded up to an even number (the draws come in mirrored
     pairs: row h + k of a batch is the mirror image of row k, h = ⌊λ/2⌋). ``noise`` has shape
-    (λ, n) as for every strategy; rows h..2h − 1 of it are not read. A minimal loop::
+    (λ, n) as for every strategy; rows h..2h − 1 of it are not read (the kernels read the mirror
+    of row k as −row k), and ``natgrad.Optimizer`` fills them with −rows 0..h − 1, drawing only
+    the rows read (``mirrored = True``). A minimal loop::
 
         s = LowRankNES(); st = s.initial_state(x0, 1.0); lam = s.default_popsize(len(x0))
         for _ in range(200):
@@ -189,6 +191,7 @@ class LowRankNES(Strategy):
 
     name = "lowrank"
     state_type = LowRankNESState
+    mirrored = True
     state_fields = {
         "mean": "vector",
         "sigma": "step",

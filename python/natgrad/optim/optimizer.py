@@ -496,6 +496,10 @@ class Optimizer:
     ('ftarget', True)
     """
 
+    #: draw only the rows a mirrored strategy reads (set per instance from the strategy; the
+    #: class default, drawing all rows, gives the same batches)
+    _mirrored_noise: bool = False
+
     def __init__(
         self,
         strategy: Strategy | str,
@@ -535,6 +539,7 @@ class Optimizer:
                 f"{_MAX_BATCH:.3g} numbers), got popsize={popsize!r} with n={n}"
             )
         self._uniform_noise = strategy.noise_distribution == "uniform"
+        self._mirrored_noise = strategy.mirrored
         if bounds is not None and strategy.domain != "real":
             # the box map would fold the ±1 samples of the binary model to other numbers
             raise ValueError(
@@ -609,7 +614,10 @@ class Optimizer:
         shape = self._strategy.noise_shape(state, self._popsize)
         rng_state = rng.bit_generator.state
         try:
-            noise = rng.random(shape) if self._uniform_noise else standard_normal(rng, shape)
+            if self._uniform_noise:
+                noise = rng.random(shape)
+            else:
+                noise = standard_normal(rng, shape, mirrored=self._mirrored_noise)
             injected = run.injected
             if injected is not None:  # noise of the last rows: the draws of the given points
                 noise = self._injection_noise(state, noise, injected)

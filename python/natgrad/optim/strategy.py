@@ -140,6 +140,9 @@ class Strategy:
     state_fields: ClassVar[dict[str, str]]
     #: the standard draws ``sample`` needs: "normal" or "uniform" on [0, 1)
     noise_distribution: ClassVar[str] = "normal"
+    #: mirrored sampling: rows h..2h − 1 of the (λ, n) draws (h = ⌊λ/2⌋) are the negated rows
+    #: 0..h − 1, so the shell draws only the others (``_random.standard_normal(mirrored=True)``)
+    mirrored: ClassVar[bool] = False
     #: the search space: "real" (R^n, box bounds allowed) or "binary" ({-1, +1}^n)
     domain: ClassVar[str] = "real"
     #: constructor keyword arguments, in order (each stored as an attribute of the same name)

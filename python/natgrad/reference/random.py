@@ -181,6 +181,16 @@ def standard_normal(key: int, rows: int, cols: int) -> FloatArray:
     return z.reshape(rows, cols)
 
 
+def mirrored_standard_normal(key: int, rows: int, cols: int) -> FloatArray:
+    """``standard_normal(key, rows, cols)`` with rows h..2h − 1 (h = rows // 2) replaced by the
+    negated rows 0..h − 1: the draws of mirrored sampling (``_core.standard_normal(...,
+    mirrored=True)``, which draws only the rows it keeps)."""
+    z = standard_normal(key, rows, cols)
+    h = rows // 2
+    z[h : 2 * h] = -z[:h]
+    return z
+
+
 def tail_probability(x: float) -> float:
     """P(|Z| > x) for a standard normal Z (for the tests' tail counts)."""
     return math.erfc(x / math.sqrt(2.0))
