@@ -170,14 +170,35 @@ void xoshiro_chunk(Lanes& g, std::uint64_t* word) {
     }
 }
 
-// The fast path of a chunk: z[j] from word j, and whether it needs the slow path.
+constexpr bool tables_below_2_52() {
+    for (std::uint64_t k : kZigK) {
+        if (k >= (std::uint64_t(1) << 52)) return false;
+    }
+    return true;
+}
+static_assert(tables_below_2_52(), "K[k] < 2^52: exact as doubles");
+
+// The fast path of a chunk: z[j] from word j, and slow[j] = 1 when output j needs the slow path
+// (rabs >= K[layer]). K[k] is held as doubles (exact: K[k] < 2^52), so that the test rabs >= K[k]
+// is a compare of doubles the compiler vectorises next to the product: from_u52(rabs) >= K[k]
+// exactly when rabs >= K[k].
+struct DoubleK {
+    double k[256];
+};
+constexpr DoubleK double_k() {
+    DoubleK t{};
+    for (int i = 0; i < 256; ++i) t.k[i] = static_cast<double>(kZigK[i]);
+    return t;
+}
+constexpr DoubleK kZigKd = double_k();
+
 void ziggurat_chunk(const std::uint64_t* word, double* z, std::uint8_t* slow) {
     for (std::size_t j = 0; j < kChunk; ++j) {
         const std::uint64_t w = word[j];
         const std::uint64_t layer = w & 0xFF;
-        const std::uint64_t rabs = w >> 12;
-        z[j] = from_bits(to_bits(from_u52(rabs) * kZigW[layer]) ^ (((w >> 8) & 1) << 63));
-        slow[j] = rabs >= kZigK[layer];
+        const double x = from_u52(w >> 12);
+        z[j] = from_bits(to_bits(x * kZigW[layer]) ^ (((w >> 8) & 1) << 63));
+        slow[j] = x >= kZigKd.k[layer];
     }
 }
 
@@ -204,12 +225,14 @@ void fill_standard_normal(std::uint64_t key, double* out, std::size_t count) {
         double* target = take == kChunk ? out + done : z;  // full chunks straight to the output
         xoshiro_chunk(g, word);
         ziggurat_chunk(word, target, slow);
-        // about 1.2 % of outputs take the slow path: test eight flags at a time
+        // about 1.2 % of outputs take the slow path: eight flags (0 or 1 each) per word, and the
+        // set ones visited by their lowest bit
         for (std::size_t j = 0; j < kChunk; j += 8) {
             std::uint64_t flags;
             std::memcpy(&flags, slow + j, sizeof flags);
-            for (std::size_t b = j; flags != 0; ++b, flags >>= 8) {
-                if (flags & 0xFF) target[b] = ziggurat_slow(slow_key, done + b, word[b]);
+            for (; flags != 0; flags &= flags - 1) {
+                const std::size_t b = j + static_cast<std::size_t>(__builtin_ctzll(flags)) / 8;
+                target[b] = ziggurat_slow(slow_key, done + b, word[b]);
             }
         }
         if (target == z) std::copy(z, z + take, out + done);
