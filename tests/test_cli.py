@@ -203,6 +203,7 @@ def test_help_explains_the_history_and_budget_options(capsys):
     text = capsys.readouterr().out
     for option in [
         "--max-iter",
+        "--run-max-iter",
         "--log",
         "--plot",
         "--checkpoint",
@@ -223,6 +224,20 @@ def test_max_iter_log_and_plot(tmp_path, capsys):
     history = natgrad.History.load(log)
     assert len(history) == 150 and history.iteration[-1] == 150
     assert figure.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_run_max_iter_caps_each_run(capsys):
+    argv = ["minimize", "--function", "sphere", "--dim", "3", "--seed", "1", "--restarts", "1",
+            "--run-max-iter", "5", "--quiet"]  # fmt: skip
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "stop:        run_max_iter" in out and "generations: 10" in out
+    with pytest.raises(SystemExit) as info:
+        cli.main([*argv[:-3], "--run-max-iter", "often"])
+    assert info.value.code == 2
+    assert "--run-max-iter: must be a count, 'default' or 'none', got 'often'" in (
+        capsys.readouterr().err
+    )
 
 
 def test_checkpoint_and_resume(tmp_path, capsys):

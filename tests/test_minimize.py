@@ -469,3 +469,60 @@ def test_binary_model_takes_no_step_size():
     np.testing.assert_array_equal(res.x, again.x)
     with pytest.raises(ValueError, match="sigma0 must be given"):
         minimize(sphere, np.ones(3), None, vectorized=True)
+
+
+class _EverBetter:
+    """f that improves with every call, whatever x is: no stopping criterion but a budget or a
+    generation cap ever ends a run on it (tolfun and stagnation never hold)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, x: np.ndarray) -> float:
+        self.calls += 1
+        return -float(self.calls)
+
+
+def pycma_maxiter(n: int, popsize: int) -> int:
+    # pycma 4.5.0's default option 'maxiter': '100 + 150 * (N+3)**2 // popsize**0.5'
+    return int(100 + 150 * (n + 3) ** 2 // popsize**0.5)
+
+
+def test_each_run_is_capped_at_pycmas_maxiter_and_the_next_restart_begins():
+    n, lam = 2, 6
+    res = minimize(
+        _EverBetter(), np.zeros(n), 1.0, seed=3, popsize=lam, restarts=1, max_evals=40_000,
+        tolx=0.0, max_condition=1e300,
+    )  # fmt: skip
+    cap0, cap1 = pycma_maxiter(n, lam), pycma_maxiter(n, 2 * lam)
+    assert (cap0, cap1) == (1630, 1182)
+    assert res.stop_reasons == ["run_max_iter", "run_max_iter"]
+    assert res.nit == cap0 + cap1 and res.nfev == cap0 * lam + cap1 * 2 * lam
+    assert res.status == 13 and "run_max_iter" in res.message and not res.success
+
+
+def test_run_max_iter_is_a_setting_and_none_lifts_the_cap():
+    res = minimize(
+        _EverBetter(), np.zeros(2), 1.0, seed=3, popsize=6, restarts=3, max_evals=3000,
+        tolx=0.0, max_condition=1e300, run_max_iter=100,
+    )  # fmt: skip
+    # IPOP: 100 generations of 6, then of 12, then the budget ends the third run (λ = 24)
+    assert res.stop_reasons == ["run_max_iter", "run_max_iter", "max_evals"]
+    assert res.nit == 250 and res.nfev == 3000
+    res = minimize(
+        _EverBetter(), np.zeros(2), 1.0, seed=3, popsize=6, restarts=3, max_evals=12_000,
+        tolx=0.0, max_condition=1e300, run_max_iter=None,
+    )  # fmt: skip
+    assert res.stop_reasons == ["max_evals"] and res.nfev == 12_000
+    # the overall budget of generations still ends everything
+    res = minimize(
+        _EverBetter(), np.zeros(2), 1.0, seed=3, popsize=6, restarts=3, tolx=0.0,
+        max_condition=1e300, run_max_iter=100, max_iter=250,
+    )  # fmt: skip
+    assert res.stop_reasons == ["run_max_iter", "run_max_iter", "max_iter"] and res.nit == 250
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, "often", True])
+def test_a_bad_run_max_iter_is_a_value_error(bad):
+    with pytest.raises(ValueError, match="run_max_iter"):
+        minimize(sphere, np.zeros(2), 1.0, run_max_iter=bad)

@@ -18,6 +18,18 @@ example:
 """
 
 
+def _run_max_iter(text: str) -> float | str | None:
+    """``--run-max-iter``: a count (minimize checks it), "default" or "none"."""
+    if text in ("default", "none"):
+        return None if text == "none" else text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a count, 'default' or 'none', got {text!r}"
+        ) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m natgrad`` (methods as registered at call time)."""
     from . import functions
@@ -77,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="budget of generations over all restarts, e.g. 1e4 (default: no limit)",
+    )
+    run.add_argument(
+        "--run-max-iter",
+        type=_run_max_iter,
+        default="default",
+        metavar="N|default|none",
+        help="generations of one run before the next restart (pycma's maxiter); default: "
+        "100 + 150 (n + 3)^2 / sqrt(popsize); none: no cap",
     )
     run.add_argument(
         "--ftarget",
@@ -235,6 +255,7 @@ def _run_minimize(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             method=args.method,
             max_evals=args.max_evals,
             max_iter=args.max_iter,
+            run_max_iter=args.run_max_iter,
             ftarget=args.ftarget,
             seed=args.seed,
             vectorized=True,

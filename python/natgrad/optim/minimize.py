@@ -46,6 +46,7 @@ STATUS = {
     "max_time": 10,
     "eval_timeout": 11,
     "max_iter": 12,
+    "run_max_iter": 13,
 }
 
 _MESSAGES = {
@@ -54,6 +55,7 @@ _MESSAGES = {
     "tolfun": "function values flat to within tolfun",
     "max_evals": "reached max_evals",
     "max_iter": "reached max_iter",
+    "run_max_iter": "a run reached run_max_iter generations (pycma's maxiter) with no restart left",
     "stagnation": "no improvement for `stagnation` generations",
     "condition": "covariance condition number above max_condition",
     "nonfinite": "no finite value for 10 generations in a row",
@@ -68,6 +70,17 @@ _MESSAGES = {
 _FINAL_REASONS = frozenset(
     {"ftarget", "max_evals", "max_iter", "callback", "interrupted", "max_time", "eval_timeout"}
 )
+
+
+def _run_cap(setting: int | str | None, dim: int, popsize: int) -> int | None:
+    """Generations allowed to one run: ``run_max_iter``, with "default" pycma's maxiter."""
+    if setting == "default":
+        return int(100 + 150 * (dim + 3) ** 2 // popsize**0.5)
+    return None if setting is None else int(setting)
+
+
+#: signature entries of checkpoints written before the entry existed: what those runs used
+_SIGNATURE_BEFORE = {"run_max_iter": None}
 
 
 class _FinishedRun:
@@ -175,6 +188,7 @@ def minimize(
     max_condition: float = 1e14,
     integers: Any = None,
     max_iter: int | None = None,
+    run_max_iter: int | str | None = "default",
     log: str | os.PathLike[str] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
@@ -256,6 +270,12 @@ def minimize(
         point; ``res.mean`` is rounded there as well.
     max_iter : int, optional
         Budget of generations over all restarts (stop reason ``"max_iter"``).
+    run_max_iter : int, "default" or None
+        Generations of one run (pycma's ``maxiter``): a run that reaches it ends with stop reason
+        ``"run_max_iter"`` and the next restart begins, if any is left. ``"default"`` is pycma's
+        ``100 + ⌊150 (n + 3)² / √λ⌋`` with the run's popsize λ (1630 for n = 2, λ = 6; 43,426
+        for n = 40, λ = 15), so a run that no other criterion ends (a plateau that keeps
+        improving by tiny amounts, noise) cannot take the whole budget; None: no cap.
     log : str or os.PathLike, optional
         Write ``res.history`` to this ``.csv`` or ``.npz`` file at the end of the run (and with
         every checkpoint); read it back with ``natgrad.History.load``.
@@ -336,6 +356,14 @@ def minimize(
         max_evals = as_count("max_evals", max_evals)
     if max_iter is not None:
         max_iter = as_count("max_iter", max_iter)
+    if run_max_iter is not None and not (
+        isinstance(run_max_iter, str) and run_max_iter == "default"
+    ):
+        if isinstance(run_max_iter, str):
+            raise ValueError(
+                f"run_max_iter must be a count, 'default' or None, got {run_max_iter!r}"
+            )
+        run_max_iter = as_count("run_max_iter", run_max_iter)
     if ftarget is not None:
         ftarget = as_float("ftarget", ftarget)
     log_path = _as_path("log", log, (".csv", ".npz"))
@@ -445,6 +473,7 @@ def minimize(
             "restarts": restarts,
             "max_evals": max_evals,
             "max_iter": max_iter,
+            "run_max_iter": run_max_iter,
             "ftarget": _plain(ftarget),
             "sigma0": _plain(sigma0),
             "bounds": _plain(parse_bounds(bounds, x0_arr.size)),
@@ -519,6 +548,7 @@ def minimize(
             if resumed is not None and run == first_run:
                 opt, record = runs[-1][0], runs[-1]
                 record[1] = None
+                run_cap = _run_cap(run_max_iter, x0_arr.size, opt.popsize)
                 done_evals = sum(o.evaluations for o, _ in runs[:-1])
                 done_gens = sum(o.generation for o, _ in runs[:-1])
             else:
@@ -538,6 +568,11 @@ def minimize(
                 )
                 if cap is not None:
                     remaining = cap if remaining is None else min(remaining, cap)
+                run_cap = _run_cap(run_max_iter, x0_arr.size, run_popsize)
+                if run_cap is not None:
+                    remaining_gens = (
+                        run_cap if remaining_gens is None else min(remaining_gens, run_cap)
+                    )
                 regimes[run] = regime
                 opt = Optimizer(
                     strategy,
@@ -634,6 +669,13 @@ def minimize(
                     record[1] = "max_time"
                     break
             record[1] = record[1] or opt.stop_reason or "callback"
+            if (
+                record[1] == "max_iter"
+                and run_cap is not None
+                and opt.generation >= run_cap
+                and (max_iter is None or totals()[1] < max_iter)
+            ):
+                record[1] = "run_max_iter"  # the run's own cap, not the overall budget
             logger.info(
                 "natgrad %s run %d stopped (%s) after %d evaluations: best f %.6e",
                 strategy.name,
@@ -857,7 +899,7 @@ def _restore_runs(
     assert meta is not None
     saved = meta["signature"]
     for key, value in signature.items():
-        if saved.get(key) != value:
+        if saved.get(key, _SIGNATURE_BEFORE.get(key)) != value:
             raise ValueError(
                 f"resume: the checkpoint was written with {key}={saved.get(key)!r}, this call "
                 f"has {key}={value!r}; resume with the arguments of the interrupted run"
