@@ -116,8 +116,13 @@ def test_interrupt_at_every_line_of_ask(method):
     want = copy.deepcopy(reference).ask()
     for k in range(1, 10_000):
         opt = copy.deepcopy(reference)
+        before, run_before = fingerprint(opt), opt._run
         if not call_interrupted(k, opt.ask):
             break
+        # no trace, also when the interrupt comes after the batch was committed (the return):
+        # no pending batch whose draws the rewound generator would draw again
+        assert opt._run is run_before, k
+        assert fingerprint(opt) == before, k
         # the generator is rewound: the next ask draws the batch the uninterrupted run drew
         np.testing.assert_array_equal(opt.ask(), want)
     else:  # pragma: no cover

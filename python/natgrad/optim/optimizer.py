@@ -645,8 +645,10 @@ class Optimizer:
                 "stopped with stop_reason 'invalid_state'"
             ) from exc
         except BaseException:
-            # an interrupted ask leaves no trace: the next ask draws the same batch
+            # an interrupted ask leaves no trace, even after the batch was committed (an
+            # interrupt on the return): the next ask draws the same batch
             self._rng.bit_generator.state = rng_state
+            self._run = run
             raise
 
     def inject(self, points: ArrayLike) -> None:
