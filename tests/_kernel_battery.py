@@ -102,6 +102,13 @@ def battery(seed: int = 20261201) -> list[tuple[str, tuple[Any, ...]]]:
         ("gmrf_sample", (mean, 0.7, b, d, normals, st)),
         ("gmrf_whiten", (mean, 0.7, b, d, X, st)),
         ("gmrf_precision_diagonal", (b, d, st)),
+        ("gmrf_precision_off", (b, d, st)),
+        ("gmrf_pattern_covariance", (b, d, st)),
+        (
+            "gmrf_factor",
+            (_core.gmrf_precision_diagonal(b, d, st), _core.gmrf_precision_off(b, d, st), st),
+        ),
+        ("gmrf_solve", (b, d, mean, st)),
         ("gmrf_update", (*gmrf_args, gmrf_params, st)),
         ("damped_cholesky_solve", (fisher, rhs, 0.1)),
         ("woodbury_solve", (u, rhs, 0.5)),

@@ -153,6 +153,10 @@ FUZZ_TABLE: dict[str, tuple[tuple[str, ...], Shape]] = {
         lambda d: (d.big_n, d.n),
     ),
     "gmrf_precision_diagonal": (("pattern", "scales", "structure"), lambda d: (d.n,)),
+    "gmrf_precision_off": (("pattern", "scales", "structure"), lambda d: (_nnz(d),)),
+    "gmrf_pattern_covariance": (("pattern", "scales", "structure"), lambda d: ((d.n,), (_nnz(d),))),
+    "gmrf_factor": (("scales", "pattern", "structure"), lambda d: ((_nnz(d),), (d.n,))),
+    "gmrf_solve": (("pattern", "scales", "vec", "structure"), lambda d: (d.n,)),
     "gmrf_update": (
         (
             "vec",

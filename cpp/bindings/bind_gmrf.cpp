@@ -28,6 +28,43 @@ void bind_gmrf(py::module_& m) {
         },
         py::arg("s_diag").noconvert(), py::arg("s_off").noconvert(), py::arg("structure"));
     m.def(
+        "gmrf_factor",
+        [](VecArg k_diag, VecArg k_off, const natgrad::GMRFStructure& g) {
+            natgrad::GMRFFactor f;
+            {
+                py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
+                f = natgrad::gmrf_factor(k_diag, k_off, g);
+            }
+            return py::make_tuple(std::move(f.b), std::move(f.d));
+        },
+        py::arg("k_diag").noconvert(), py::arg("k_off").noconvert(), py::arg("structure"));
+    m.def(
+        "gmrf_precision_off",
+        [](VecArg b, VecArg d, const natgrad::GMRFStructure& g) {
+            py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
+            return natgrad::gmrf_precision_off(b, d, g);
+        },
+        py::arg("b").noconvert(), py::arg("d").noconvert(), py::arg("structure"));
+    m.def(
+        "gmrf_pattern_covariance",
+        [](VecArg b, VecArg d, const natgrad::GMRFStructure& g) {
+            natgrad::GMRFFactor s;
+            {
+                py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
+                s = natgrad::gmrf_pattern_covariance(b, d, g);
+            }
+            return py::make_tuple(std::move(s.d), std::move(s.b));
+        },
+        py::arg("b").noconvert(), py::arg("d").noconvert(), py::arg("structure"));
+    m.def(
+        "gmrf_solve",
+        [](VecArg b, VecArg d, VecArg h, const natgrad::GMRFStructure& g) {
+            py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
+            return natgrad::gmrf_solve(b, d, h, g);
+        },
+        py::arg("b").noconvert(), py::arg("d").noconvert(), py::arg("h").noconvert(),
+        py::arg("structure"));
+    m.def(
         "gmrf_sample",
         [](VecArg mean, double sigma, VecArg b, VecArg d, MatArg noise,
            const natgrad::GMRFStructure& g) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -226,6 +227,64 @@ GMRFFactor gmrf_complete(const VecRef& s_diag, const VecRef& s_off, const GMRFSt
     return out;
 }
 
+GMRFFactor gmrf_factor(const VecRef& k_diag, const VecRef& k_off, const GMRFStructure& g) {
+    require_size("k_diag", k_diag.size(), g.n());
+    require_finite("k_diag", k_diag);
+    require_size("k_off", k_off.size(), g.nnz());
+    require_finite("k_off", k_off);
+    const IndexVector &colptr = g.colptr(), &rows = g.rows(), &pair_ptr = g.pair_ptr(),
+                      &pairs = g.pairs();
+    VectorXd kd = k_diag, ko = k_off;  // the Schur complements, updated pivot by pivot
+    GMRFFactor out;
+    out.b.resize(g.nnz());
+    out.d.resize(g.n());
+    std::vector<double> ell(static_cast<std::size_t>(g.max_clique()));
+    for (Eigen::Index p = 0; p < g.n(); ++p) {
+        const double delta = kd(p);
+        if (!(delta > 0.0) || !std::isfinite(delta)) {
+            std::ostringstream text;
+            text.precision(17);
+            text << "precision is not positive definite (pivot " << delta << " at vertex "
+                 << g.perm()(p) << ")";
+            invalid(text.str());
+        }
+        const Eigen::Index lo = colptr(p), k = colptr(p + 1) - lo;
+        for (Eigen::Index a = 0; a < k; ++a) {
+            const double e = ko(lo + a) / delta;
+            ell[static_cast<std::size_t>(a)] = e;
+            kd(rows(lo + a)) -= delta * (e * e);
+            out.b(lo + a) = -e;
+        }
+        // the clique's pairs (a < c) in the order of the pair table (row-major upper triangle)
+        Eigen::Index slot = pair_ptr(p);
+        for (Eigen::Index a = 0; a < k; ++a) {
+            const double da = delta * ell[static_cast<std::size_t>(a)];
+            for (Eigen::Index c = a + 1; c < k; ++c)
+                ko(pairs(slot++)) -= da * ell[static_cast<std::size_t>(c)];
+        }
+        out.d(p) = 1.0 / delta;
+    }
+    return out;
+}
+
+VectorXd gmrf_solve(const VecRef& b, const VecRef& d, const VecRef& h, const GMRFStructure& g) {
+    check_factor(b, d, g);
+    require_size("h", h.size(), g.n());
+    require_finite("h", h);
+    const IndexVector &colptr = g.colptr(), &rows = g.rows();
+    VectorXd u = h;
+    for (Eigen::Index p = 0; p < g.n(); ++p) {  // L u = h: column p of L is -b_p on C_p
+        for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) u(rows(s)) += b(s) * u(p);
+    }
+    u.array() *= d.array();
+    for (Eigen::Index p = g.n() - 1; p >= 0; --p) {  // L^T y = v
+        double t = 0.0;
+        for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) t += b(s) * u(rows(s));
+        u(p) += t;
+    }
+    return checks::finite_result("gmrf_solve", std::move(u));
+}
+
 RowMatrixXd gmrf_sample(const VecRef& mean, double sigma, const VecRef& b, const VecRef& d,
                         const MatRef& noise, const GMRFStructure& g) {
     const Eigen::Index n = check_distribution(mean, sigma, b, d, g);
@@ -284,6 +343,57 @@ VectorXd gmrf_precision_diagonal(const VecRef& b, const VecRef& d, const GMRFStr
         for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) k(rows(s)) += b(s) * b(s) / d(p);
     }
     return checks::finite_result("gmrf_precision_diagonal", std::move(k));
+}
+
+VectorXd gmrf_precision_off(const VecRef& b, const VecRef& d, const GMRFStructure& g) {
+    check_factor(b, d, g);
+    const IndexVector &colptr = g.colptr(), &pair_ptr = g.pair_ptr(), &pairs = g.pairs();
+    VectorXd k(g.nnz());
+    for (Eigen::Index p = 0; p < g.n(); ++p) {
+        for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) k(s) = -b(s) / d(p);
+    }
+    for (Eigen::Index r = 0; r < g.n(); ++r) {  // the pairs (a < c) of clique r, in table order
+        const Eigen::Index lo = colptr(r), size = colptr(r + 1) - lo;
+        Eigen::Index slot = pair_ptr(r);
+        for (Eigen::Index a = 0; a < size; ++a) {
+            for (Eigen::Index c = a + 1; c < size; ++c) {
+                k(pairs(slot++)) += b(lo + a) * b(lo + c) / d(r);
+            }
+        }
+    }
+    return checks::finite_result("gmrf_precision_off", std::move(k));
+}
+
+GMRFFactor gmrf_pattern_covariance(const VecRef& b, const VecRef& d, const GMRFStructure& g) {
+    check_factor(b, d, g);
+    const IndexVector &colptr = g.colptr(), &rows = g.rows(), &pair_ptr = g.pair_ptr(),
+                      &pairs = g.pairs();
+    GMRFFactor s;  // b: S on the slots, d: S_pp by position
+    s.b = VectorXd::Zero(g.nnz());
+    s.d = VectorXd::Zero(g.n());
+    const Eigen::Index w = g.max_clique();
+    MatrixXd block(w, w);
+    for (Eigen::Index p = g.n() - 1; p >= 0; --p) {
+        const Eigen::Index lo = colptr(p), size = colptr(p + 1) - lo;
+        // S on C_p x C_p: its members come later in the order, so they are known
+        Eigen::Index slot = pair_ptr(p);
+        for (Eigen::Index a = 0; a < size; ++a) {
+            block(a, a) = s.d(rows(lo + a));
+            for (Eigen::Index c = a + 1; c < size; ++c)
+                block(a, c) = block(c, a) = s.b(pairs(slot++));
+        }
+        double spp = d(p);
+        for (Eigen::Index a = 0; a < size; ++a) {
+            double t = 0.0;
+            for (Eigen::Index c = 0; c < size; ++c) t += block(a, c) * b(lo + c);
+            s.b(lo + a) = t;
+        }
+        for (Eigen::Index a = 0; a < size; ++a) spp += b(lo + a) * s.b(lo + a);
+        s.d(p) = spp;
+    }
+    s.b = checks::finite_result("gmrf_pattern_covariance", std::move(s.b));
+    s.d = checks::finite_result("gmrf_pattern_covariance", std::move(s.d));
+    return s;
 }
 
 GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, const VecRef& s_off,

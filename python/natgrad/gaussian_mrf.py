@@ -72,7 +72,7 @@ class GaussianMRF(ExponentialFamily):
         m = as_float_array("mean", mean, shape=(n,))
         el, st = _structure(graph)
         kd, ko = _precision_pattern(precision, graph, el)
-        self._init(m, graph, el, st, *_ldl(kd, ko, el))
+        self._init(m, graph, el, st, *_core.gmrf_factor(kd, ko, st))
 
     def _init(
         self,
@@ -104,18 +104,18 @@ class GaussianMRF(ExponentialFamily):
         graph = _check_graph(graph)
         n, m = graph.n, graph.num_edges
         t = as_float_array("theta", theta, shape=(2 * n + m,))
-        el, _ = _structure(graph)
+        el, st = _structure(graph)
         kd = -2.0 * t[n : 2 * n][el.perm]
         ko = np.empty(m)
         ko[el.edge_slot] = -2.0 * t[2 * n :]
         try:
-            b, d = _ldl(kd, ko, el)
+            b, d = _core.gmrf_factor(kd, ko, st)
         except ValueError as exc:
             raise ValueError(
                 f"theta's precision −2Θ is not positive definite: {exc}; got theta = "
                 f"{np.array2string(t, threshold=6)}"
             ) from exc
-        mean = _solve(b, d, el, t[:n])
+        mean = _solve(b, d, el, st, t[:n])
         return cls._from_factor(mean, graph, b, d)
 
     @classmethod
@@ -176,38 +176,17 @@ class GaussianMRF(ExponentialFamily):
     def _pattern_k(self) -> tuple[FloatArray, FloatArray]:
         """K on the pattern: (diagonal by position, off-diagonal by slot)."""
         if self._k is None:
-            el, b, d = self._el, self._b, self._d
-            kd = _core.gmrf_precision_diagonal(b, d, self._st)
-            cols = np.repeat(np.arange(self.dim), np.diff(el.colptr))
-            ko = -b / d[cols]
-            # K_qp for q in C_p: −b_{p,q}/d_p plus Σ_{r: p,q ∈ C_r} b_{r,p} b_{r,q}/d_r
-            for r in range(self.dim):
-                lo, hi = el.colptr[r], el.colptr[r + 1]
-                k = hi - lo
-                if k > 1:
-                    br = b[lo:hi]
-                    a_idx, c_idx = np.triu_indices(k, 1)
-                    slots = el.pairs[el.pair_ptr[r] : el.pair_ptr[r + 1]]
-                    ko[slots] += br[a_idx] * br[c_idx] / d[r]
-            self._k = (kd, ko)
+            b, d = self._b, self._d
+            self._k = (
+                _core.gmrf_precision_diagonal(b, d, self._st),
+                _core.gmrf_precision_off(b, d, self._st),
+            )
         return self._k
 
     def _pattern_moments(self) -> tuple[FloatArray, FloatArray]:
         """Σ on the pattern by Takahashi's recursion: (diagonal by position, off by slot)."""
         if self._moments is None:
-            el, b, d = self._el, self._b, self._d
-            n = self.dim
-            sd, so = np.zeros(n), np.zeros(b.size)
-            for p in range(n - 1, -1, -1):
-                lo, hi = el.colptr[p], el.colptr[p + 1]
-                if hi == lo:
-                    sd[p] = d[p]
-                    continue
-                _, block = el.clique(p, sd, so)
-                s_cp = block @ b[lo:hi]
-                so[lo:hi] = s_cp
-                sd[p] = d[p] + b[lo:hi] @ s_cp
-            self._moments = (sd, so)
+            self._moments = _core.gmrf_pattern_covariance(self._b, self._d, self._st)
         return self._moments
 
     def precision(self) -> Any:
@@ -414,44 +393,11 @@ def _precision_pattern(
     return diag[el.perm], ko
 
 
-def _ldl(kd: FloatArray, ko: FloatArray, el: graphs.Elimination) -> tuple[FloatArray, FloatArray]:
-    """(b, d) with K = L D⁻¹ Lᵀ, L unit lower with column p = −b_p: the no-fill sparse LDLᵀ."""
-    kd, ko = kd.copy(), ko.copy()
-    n = kd.size
-    b, d = np.empty(ko.size), np.empty(n)
-    for p in range(n):
-        delta = kd[p]
-        if not (delta > 0 and np.isfinite(delta)):
-            raise ValueError(
-                f"precision is not positive definite (pivot {delta!r} at vertex {int(el.perm[p])})"
-            )
-        lo, hi = el.colptr[p], el.colptr[p + 1]
-        if hi > lo:
-            ell = ko[lo:hi] / delta
-            c = el.rows[lo:hi]
-            kd[c] -= delta * ell**2
-            k = hi - lo
-            if k > 1:
-                a_idx, c_idx = np.triu_indices(k, 1)
-                ko[el.pairs[el.pair_ptr[p] : el.pair_ptr[p + 1]]] -= delta * ell[a_idx] * ell[c_idx]
-            b[lo:hi] = -ell
-        d[p] = 1.0 / delta
-    return b, d
-
-
-def _solve(b: FloatArray, d: FloatArray, el: graphs.Elimination, h: FloatArray) -> FloatArray:
-    """μ = K⁻¹h = P L⁻ᵀ D L⁻¹ Pᵀ h (vertex order)."""
-    n = d.size
-    u = h[el.perm].astype(np.float64).copy()
-    for p in range(n):  # L u = h: column p of L is −b_p on C_p
-        lo, hi = el.colptr[p], el.colptr[p + 1]
-        if hi > lo:
-            u[el.rows[lo:hi]] += b[lo:hi] * u[p]
-    v = d * u
-    y = np.empty(n)
-    for p in range(n - 1, -1, -1):  # Lᵀ y = v
-        lo, hi = el.colptr[p], el.colptr[p + 1]
-        y[p] = v[p] + (b[lo:hi] @ y[el.rows[lo:hi]] if hi > lo else 0.0)
-    out = np.empty(n)
+def _solve(
+    b: FloatArray, d: FloatArray, el: graphs.Elimination, st: Any, h: FloatArray
+) -> FloatArray:
+    """μ = K⁻¹h = P L⁻ᵀ D L⁻¹ Pᵀ h (vertex order), compiled (``_core.gmrf_solve``)."""
+    y = _core.gmrf_solve(b, d, np.ascontiguousarray(h[el.perm], dtype=np.float64), st)
+    out = np.empty(d.size)
     out[el.perm] = y
     return out

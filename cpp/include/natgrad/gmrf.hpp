@@ -54,6 +54,15 @@ struct GMRFFactor {
 // when S is not positive definite on some clique (no completion exists).
 GMRFFactor gmrf_complete(const VecRef& s_diag, const VecRef& s_off, const GMRFStructure& g);
 
+// The no-fill sparse LDL^T of a given precision K (k_diag by position, k_off by slot: K on the
+// pattern, zero off it): K = L D^{-1} L^T with L and D as above, by right-looking elimination in
+// the perfect order (each pivot's clique is complete, so there is no fill). O(sum |C_p|^2).
+// std::invalid_argument naming the vertex when a pivot is not positive (K not positive definite).
+GMRFFactor gmrf_factor(const VecRef& k_diag, const VecRef& k_off, const GMRFStructure& g);
+
+// K^{-1} h for K = L D^{-1} L^T (h and the result by position): L u = h, v = D u, L^T y = v.
+VectorXd gmrf_solve(const VecRef& b, const VecRef& d, const VecRef& h, const GMRFStructure& g);
+
 // x_k = mean + sigma P L^{-T} D^{1/2} z_k for the rows z_k of noise (column p drives position p).
 RowMatrixXd gmrf_sample(const VecRef& mean, double sigma, const VecRef& b, const VecRef& d,
                         const MatRef& noise, const GMRFStructure& g);
@@ -64,6 +73,15 @@ RowMatrixXd gmrf_whiten(const VecRef& mean, double sigma, const VecRef& b, const
 
 // Diagonal K_pp (by position) of K = L D^{-1} L^T.
 VectorXd gmrf_precision_diagonal(const VecRef& b, const VecRef& d, const GMRFStructure& g);
+
+// Off-diagonal K_qp (by slot) of K = L D^{-1} L^T: -b_{p,q} / d_p plus the sum over the pivots r
+// whose clique holds p and q of b_{r,p} b_{r,q} / d_r. O(sum |C_p|^2).
+VectorXd gmrf_precision_off(const VecRef& b, const VecRef& d, const GMRFStructure& g);
+
+// Sigma = K^{-1} on the pattern, (diagonal by position, off-diagonal by slot), by Takahashi's
+// recursion from the last position down: S_{C_p p} = S_{C_p C_p} b_p, S_pp = d_p + b_p^T S_{C_p p}
+// (the inverse of gmrf_complete). O(sum |C_p|^2).
+GMRFFactor gmrf_pattern_covariance(const VecRef& b, const VecRef& d, const GMRFStructure& g);
 
 struct GMRFStep {
     VectorXd mean;

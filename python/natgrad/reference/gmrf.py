@@ -46,6 +46,84 @@ def complete(s_diag: FloatArray, s_off: FloatArray, elim: Any) -> tuple[FloatArr
     return b, d
 
 
+def factor(k_diag: FloatArray, k_off: FloatArray, elim: Any) -> tuple[FloatArray, FloatArray]:
+    """(b by slot, d by position) with K = L D⁻¹ Lᵀ for the precision K on the pattern (k_diag by
+    position, k_off by slot): the no-fill sparse LDLᵀ, pivot by pivot (``_core.gmrf_factor``)."""
+    kd, ko = k_diag.astype(np.float64).copy(), k_off.astype(np.float64).copy()
+    n = kd.size
+    b, d = np.empty(ko.size), np.empty(n)
+    for p in range(n):
+        delta = kd[p]
+        if not (delta > 0 and np.isfinite(delta)):
+            raise ValueError(
+                f"precision is not positive definite (pivot {delta!r} at vertex "
+                f"{int(elim.perm[p])})"
+            )
+        lo, hi = elim.colptr[p], elim.colptr[p + 1]
+        if hi > lo:
+            ell = ko[lo:hi] / delta
+            c = elim.rows[lo:hi]
+            kd[c] -= delta * ell**2
+            k = hi - lo
+            if k > 1:
+                a_idx, c_idx = np.triu_indices(k, 1)
+                pairs = elim.pairs[elim.pair_ptr[p] : elim.pair_ptr[p + 1]]
+                ko[pairs] -= delta * ell[a_idx] * ell[c_idx]
+            b[lo:hi] = -ell
+        d[p] = 1.0 / delta
+    return b, d
+
+
+def solve(b: FloatArray, d: FloatArray, h: FloatArray, elim: Any) -> FloatArray:
+    """K⁻¹ h for K = L D⁻¹ Lᵀ, h and the result by position (``_core.gmrf_solve``)."""
+    n = d.size
+    u = h.astype(np.float64).copy()
+    for p in range(n):  # L u = h: column p of L is −b_p on C_p
+        lo, hi = elim.colptr[p], elim.colptr[p + 1]
+        if hi > lo:
+            u[elim.rows[lo:hi]] += b[lo:hi] * u[p]
+    v = d * u
+    y = np.empty(n)
+    for p in range(n - 1, -1, -1):  # Lᵀ y = v
+        lo, hi = elim.colptr[p], elim.colptr[p + 1]
+        y[p] = v[p] + (b[lo:hi] @ y[elim.rows[lo:hi]] if hi > lo else 0.0)
+    return y
+
+
+def precision_off(b: FloatArray, d: FloatArray, elim: Any) -> FloatArray:
+    """K_qp on the slots of K = L D⁻¹ Lᵀ (``_core.gmrf_precision_off``)."""
+    n = d.size
+    cols = np.repeat(np.arange(n), np.diff(elim.colptr))
+    ko = -b / d[cols]
+    # K_qp for q in C_p: −b_{p,q}/d_p plus Σ_{r: p,q ∈ C_r} b_{r,p} b_{r,q}/d_r
+    for r in range(n):
+        lo, hi = elim.colptr[r], elim.colptr[r + 1]
+        k = hi - lo
+        if k > 1:
+            br = b[lo:hi]
+            a_idx, c_idx = np.triu_indices(k, 1)
+            slots = elim.pairs[elim.pair_ptr[r] : elim.pair_ptr[r + 1]]
+            ko[slots] += br[a_idx] * br[c_idx] / d[r]
+    return ko
+
+
+def pattern_covariance(b: FloatArray, d: FloatArray, elim: Any) -> tuple[FloatArray, FloatArray]:
+    """Σ = K⁻¹ on the pattern, (diagonal by position, off by slot), by Takahashi's recursion
+    (``_core.gmrf_pattern_covariance``; the inverse of :func:`complete`)."""
+    n = d.size
+    sd, so = np.zeros(n), np.zeros(b.size)
+    for p in range(n - 1, -1, -1):
+        lo, hi = elim.colptr[p], elim.colptr[p + 1]
+        if hi == lo:
+            sd[p] = d[p]
+            continue
+        _, block = elim.clique(p, sd, so)
+        s_cp = block @ b[lo:hi]
+        so[lo:hi] = s_cp
+        sd[p] = d[p] + b[lo:hi] @ s_cp
+    return sd, so
+
+
 def precision(b: FloatArray, d: FloatArray, elim: Any) -> FloatArray:
     """Dense K = L D⁻¹ Lᵀ in vertex order (small n only)."""
     n = d.size
