@@ -17,10 +17,7 @@ Writes JSON (``--out``, default bench/results/gmrf_family.json).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,25 +36,6 @@ def band2_precision(n: int) -> Any:
     return (K + sparse.triu(K, 1).T).tocsr()
 
 
-def median_seconds(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def interleaved(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
-    ta, tb = [], []
-    for _ in range(repeats):
-        for fn, out in ((a, ta), (b, tb)):
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return statistics.median(ta), statistics.median(tb)
-
-
 def measure(n: int, twin_max: int, reps: int) -> dict[str, Any]:
     """The family's times at n (band 2) and, up to ``twin_max``, each kernel against its twin."""
     graph = graphs.band(n, 2)
@@ -66,11 +44,15 @@ def measure(n: int, twin_max: int, reps: int) -> dict[str, Any]:
     p = ng.GaussianMRF(mean, K, graph)
     theta, eta = p.natural(), p.expectation()
     family = {
-        "GaussianMRF(mean, K)": median_seconds(lambda: ng.GaussianMRF(mean, K, graph), reps),
-        "from_natural": median_seconds(lambda: ng.GaussianMRF.from_natural(theta, graph), reps),
-        "natural()": median_seconds(lambda: ng.GaussianMRF(mean, K, graph).natural(), reps),
-        "expectation()": median_seconds(lambda: ng.GaussianMRF(mean, K, graph).expectation(), reps),
-        "from_expectation": median_seconds(
+        "GaussianMRF(mean, K)": adapters.median_time(lambda: ng.GaussianMRF(mean, K, graph), reps),
+        "from_natural": adapters.median_time(
+            lambda: ng.GaussianMRF.from_natural(theta, graph), reps
+        ),
+        "natural()": adapters.median_time(lambda: ng.GaussianMRF(mean, K, graph).natural(), reps),
+        "expectation()": adapters.median_time(
+            lambda: ng.GaussianMRF(mean, K, graph).expectation(), reps
+        ),
+        "from_expectation": adapters.median_time(
             lambda: ng.GaussianMRF.from_expectation(eta, graph), reps
         ),
     }
@@ -96,7 +78,10 @@ def measure(n: int, twin_max: int, reps: int) -> dict[str, Any]:
         ),
     }
     for name, (compiled, numpy_twin) in pairs.items():
-        tc, tt = interleaved(compiled, numpy_twin, max(2, reps // 2))
+        t = adapters.interleaved_medians(
+            {"compiled": compiled, "twin": numpy_twin}, max(2, reps // 2)
+        )
+        tc, tt = t["compiled"], t["twin"]
         row["kernels"][name] = {"compiled": tc, "twin": tt, "ratio": tt / tc}
         print(
             f"    {name:20s} compiled {1e3 * tc:9.3f} ms  twin {1e3 * tt:9.1f} ms"

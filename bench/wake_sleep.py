@@ -54,30 +54,6 @@ def split() -> tuple[np.ndarray, np.ndarray]:
     return X[order[:1500]], X[order[1500:]]
 
 
-def median_time(fn: Any, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def interleaved_medians(fns: dict[str, Any], repeats: int) -> dict[str, float]:
-    """Median seconds per call of each function, the calls alternating round by round (one
-    call of each per round), so that a change of machine load hits all of them alike."""
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def kernel_ratio(J: int, d: int, N: int, repeats: int) -> dict[str, Any]:
     """Assemble + factor all J blocks of a layer: compiled kernel vs NumPy twin (interleaved)."""
     rng = np.random.default_rng(1)
@@ -90,7 +66,7 @@ def kernel_ratio(J: int, d: int, N: int, repeats: int) -> dict[str, Any]:
     fac = _core.fisher_blocks_factor(h, w, 0.1)
     n_small = max(2, d // 2)
     hs, ws = h[:n_small], w[:n_small]
-    t = interleaved_medians(
+    t = adapters.interleaved_medians(
         {
             "factor_core": lambda: _core.fisher_blocks_factor(h, w, 0.1),
             "factor_twin": lambda: ref.fisher_blocks_factor(h, w, 0.1),

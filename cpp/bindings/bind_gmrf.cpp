@@ -3,6 +3,36 @@
 
 namespace natgrad::bindings {
 
+namespace {
+
+// A kernel returning a GMRFFactor, run without the GIL (pure Eigen work on borrowed buffers), as
+// the tuple (b, d), or (d, b) when `diagonal_first`.
+template <class Kernel>
+py::tuple pair_without_gil(Kernel kernel, bool diagonal_first = false) {
+    natgrad::GMRFFactor f;
+    {
+        py::gil_scoped_release release;
+        f = kernel();
+    }
+    return diagonal_first ? py::make_tuple(std::move(f.d), std::move(f.b))
+                          : py::make_tuple(std::move(f.b), std::move(f.d));
+}
+
+// Binds a function of the factor alone, (b, d, structure) -> vector, run without the GIL.
+void def_of_factor(py::module_& m, const char* name,
+                   Eigen::VectorXd (*kernel)(const natgrad::VecRef&, const natgrad::VecRef&,
+                                             const natgrad::GMRFStructure&)) {
+    m.def(
+        name,
+        [kernel](VecArg b, VecArg d, const natgrad::GMRFStructure& g) {
+            py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
+            return kernel(b, d, g);
+        },
+        py::arg("b").noconvert(), py::arg("d").noconvert(), py::arg("structure"));
+}
+
+}  // namespace
+
 void bind_gmrf(py::module_& m) {
     // The index tables of a perfect elimination order (natgrad.graphs.Elimination), checked once
     // here; the kernels then index with them without further checks.
@@ -19,41 +49,22 @@ void bind_gmrf(py::module_& m) {
     m.def(
         "gmrf_complete",
         [](VecArg s_diag, VecArg s_off, const natgrad::GMRFStructure& g) {
-            natgrad::GMRFFactor f;
-            {
-                py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
-                f = natgrad::gmrf_complete(s_diag, s_off, g);
-            }
-            return py::make_tuple(std::move(f.b), std::move(f.d));
+            return pair_without_gil([&] { return natgrad::gmrf_complete(s_diag, s_off, g); });
         },
         py::arg("s_diag").noconvert(), py::arg("s_off").noconvert(), py::arg("structure"));
     m.def(
         "gmrf_factor",
         [](VecArg k_diag, VecArg k_off, const natgrad::GMRFStructure& g) {
-            natgrad::GMRFFactor f;
-            {
-                py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
-                f = natgrad::gmrf_factor(k_diag, k_off, g);
-            }
-            return py::make_tuple(std::move(f.b), std::move(f.d));
+            return pair_without_gil([&] { return natgrad::gmrf_factor(k_diag, k_off, g); });
         },
         py::arg("k_diag").noconvert(), py::arg("k_off").noconvert(), py::arg("structure"));
-    m.def(
-        "gmrf_precision_off",
-        [](VecArg b, VecArg d, const natgrad::GMRFStructure& g) {
-            py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
-            return natgrad::gmrf_precision_off(b, d, g);
-        },
-        py::arg("b").noconvert(), py::arg("d").noconvert(), py::arg("structure"));
+    def_of_factor(m, "gmrf_precision_off", &natgrad::gmrf_precision_off);
     m.def(
         "gmrf_pattern_covariance",
         [](VecArg b, VecArg d, const natgrad::GMRFStructure& g) {
-            natgrad::GMRFFactor s;
-            {
-                py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
-                s = natgrad::gmrf_pattern_covariance(b, d, g);
-            }
-            return py::make_tuple(std::move(s.d), std::move(s.b));
+            // (diagonal by position, off-diagonal by slot), the order of the moments elsewhere
+            return pair_without_gil([&] { return natgrad::gmrf_pattern_covariance(b, d, g); },
+                                    true);
         },
         py::arg("b").noconvert(), py::arg("d").noconvert(), py::arg("structure"));
     m.def(
@@ -82,13 +93,7 @@ void bind_gmrf(py::module_& m) {
         },
         py::arg("mean").noconvert(), py::arg("sigma"), py::arg("b").noconvert(),
         py::arg("d").noconvert(), py::arg("samples").noconvert(), py::arg("structure"));
-    m.def(
-        "gmrf_precision_diagonal",
-        [](VecArg b, VecArg d, const natgrad::GMRFStructure& g) {
-            py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
-            return natgrad::gmrf_precision_diagonal(b, d, g);
-        },
-        py::arg("b").noconvert(), py::arg("d").noconvert(), py::arg("structure"));
+    def_of_factor(m, "gmrf_precision_diagonal", &natgrad::gmrf_precision_diagonal);
     m.def(
         "gmrf_update",
         [](VecArg mean, double sigma, VecArg s_diag, VecArg s_off, VecArg p_sigma, VecArg p_c,
