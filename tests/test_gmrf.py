@@ -584,6 +584,10 @@ def test_factor_names_the_vertex_of_a_non_positive_pivot_and_checks_shapes():
         _core.gmrf_factor(kd, ko[:-1], st)
     with pytest.raises(ValueError, match="k_diag"):
         _core.gmrf_factor(np.full(5, np.nan), ko, st)
+    # a pivot near the smallest double: 1/pivot overflows (found by the fuzz test)
+    single = graphs.Graph(1).compiled()
+    with pytest.raises(ValueError, match="gmrf_factor: the result is not representable"):
+        _core.gmrf_factor(np.array([5e-324]), np.zeros(0), single)
     b, d = _core.gmrf_factor(np.full(5, 3.0), ko, st)
     with pytest.raises(ValueError, match="h"):
         _core.gmrf_solve(b, d, np.zeros(4), st)

@@ -241,7 +241,9 @@ GMRFFactor gmrf_factor(const VecRef& k_diag, const VecRef& k_off, const GMRFStru
     std::vector<double> ell(static_cast<std::size_t>(g.max_clique()));
     for (Eigen::Index p = 0; p < g.n(); ++p) {
         const double delta = kd(p);
-        if (!(delta > 0.0) || !std::isfinite(delta)) {
+        // inputs are finite: a non-finite pivot is an overflow of the Schur updates
+        if (!std::isfinite(delta)) checks::not_representable("gmrf_factor");
+        if (!(delta > 0.0)) {
             std::ostringstream text;
             text.precision(17);
             text << "precision is not positive definite (pivot " << delta << " at vertex "
@@ -264,6 +266,9 @@ GMRFFactor gmrf_factor(const VecRef& k_diag, const VecRef& k_off, const GMRFStru
         }
         out.d(p) = 1.0 / delta;
     }
+    // a pivot near the smallest double (1/delta, K_pq/delta overflow): not representable
+    out.b = checks::finite_result("gmrf_factor", std::move(out.b));
+    out.d = checks::finite_result("gmrf_factor", std::move(out.d));
     return out;
 }
 
