@@ -273,7 +273,7 @@ def minimize(
     run_max_iter : int, "default" or None
         Generations of one run (pycma's ``maxiter``): a run that reaches it ends with stop reason
         ``"run_max_iter"`` and the next restart begins, if any is left. ``"default"`` is pycma's
-        ``100 + ⌊150 (n + 3)² / √λ⌋`` with the run's popsize λ (1630 for n = 2, λ = 6; 43,426
+        ``100 + ⌊150 (n + 3)² / √λ⌋`` with the run's popsize λ (1630 for n = 2, λ = 6; 71,711
         for n = 40, λ = 15), so a run that no other criterion ends (a plateau that keeps
         improving by tiny amounts, noise) cannot take the whole budget; None: no cap.
     log : str or os.PathLike, optional
