@@ -103,12 +103,19 @@ def test_copies_and_pickles_start_empty():
         assert other._factors._arrays == []
 
 
+def first_batch(s, n, seed, zero_column=None):
+    """A generation-0 state of strategy s on n coordinates, its popsize, draws and samples."""
+    st = s.initial_state(np.ones(n), 0.5)
+    lam = s.default_popsize(n)
+    Z = np.random.default_rng(seed).standard_normal((lam, n))
+    if zero_column is not None:
+        Z[:, zero_column] = 0.0
+    return st, lam, Z, s.sample(st, Z)
+
+
 def test_kernel_refuses_a_bad_output_buffer():
     s = IGOCMA()
-    st = s.initial_state(np.ones(N), 0.5)
-    lam = s.default_popsize(N)
-    Z = np.random.default_rng(0).standard_normal((lam, N))
-    X = s.sample(st, Z)
+    st, lam, Z, X = first_batch(s, N, 0)
     p = _compiled(N, lam, True)
     args = (st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, X, ellipsoid(X), 0, p)
     factor = np.array(st.factor)
@@ -137,11 +144,8 @@ def test_a_non_finite_factor_is_named_though_checked_late(bad, n):
     # The kernels read A's finiteness off their result (every entry of A reaches it), instead
     # of a pass over A before the arithmetic: the error must still name A.
     s = IGOCMA()
-    st = s.initial_state(np.ones(n), 0.5)
-    lam = s.default_popsize(n)
-    Z = np.random.default_rng(0).standard_normal((lam, n))
-    Z[:, 1] = 0.0  # 0 * Inf is NaN: a zero draw does not hide the bad entry
-    X = s.sample(st, Z)
+    # a zero draw in column 1 (0 * Inf is NaN) does not hide the bad entry
+    st, lam, Z, X = first_batch(s, n, 0, zero_column=1)
     factor = np.array(st.factor)
     factor[n - 1, 1] = bad
     with pytest.raises(ValueError, match=r"^A contains NaN or Inf"):
@@ -155,10 +159,7 @@ def test_a_non_finite_factor_is_named_though_checked_late(bad, n):
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_xnes_names_a_non_finite_factor_and_refuses_a_bad_buffer(bad):
     s = XNES()
-    st = s.initial_state(np.ones(N), 0.5)
-    lam = s.default_popsize(N)
-    Z = np.random.default_rng(0).standard_normal((lam, N))
-    X = s.sample(st, Z)
+    st, lam, Z, X = first_batch(s, N, 0)
     p = _xnes_compiled(N, lam, "nes", None, None, None)
     args = (st.mean, st.sigma, st.factor, st.p_sigma, Z, X, ellipsoid(X), p)
     factor = np.array(st.factor)
@@ -194,10 +195,7 @@ def test_pool_hands_out_only_unreferenced_buffers():
 @pytest.mark.parametrize("n", [3, N])  # the n <= K Cholesky branch and the GEMM branch
 def test_buffer_and_own_result_agree_bit_for_bit(n):
     s = IGOCMA()
-    st = s.initial_state(np.ones(n), 0.5)
-    lam = s.default_popsize(n)
-    Z = np.random.default_rng(1).standard_normal((lam, n))
-    X = s.sample(st, Z)
+    st, lam, Z, X = first_batch(s, n, 1)
     args = (st.mean, st.sigma, st.factor, st.p_sigma, st.p_c_z, Z, X, ellipsoid(X), 0)
     out = np.full((n, n), np.nan)
     got = _core.igo_cma_update(*args, _compiled(n, lam, True), out)
