@@ -13,10 +13,45 @@ namespace natgrad {
 
 namespace {
 
-// Samples are processed in blocks of kBlock, interleaved position by position in a buffer, so
-// the back substitution's inner loop runs over independent samples (vectorised) instead of along
-// its dependency chain.
+// Samples are processed in blocks of kBlock, one lane of a Lanes vector per sample, so the back
+// substitution's inner loop runs over independent samples (vectorised) instead of along its
+// dependency chain, and the values a position still needs stay in whole vectors (a ring of them,
+// cache-resident for a band) instead of being stored and reloaded lane by lane.
 constexpr Eigen::Index kBlock = 8;
+// Four lanes: one AVX2 register (two SSE registers at x86-64-v2). A block is two of them.
+typedef double Quad __attribute__((vector_size(4 * sizeof(double))));
+struct Lanes {
+    Quad lo, hi;
+};
+// Lanes pass between functions of this file only, all inlined: their calling convention at ISA
+// levels below AVX (which GCC warns about) never reaches an interface.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+inline Lanes operator+(const Lanes& a, const Lanes& b) { return {a.lo + b.lo, a.hi + b.hi}; }
+inline Lanes operator*(const Lanes& a, const Lanes& b) { return {a.lo * b.lo, a.hi * b.hi}; }
+inline Lanes operator*(double a, const Lanes& b) { return {a * b.lo, a * b.hi}; }
+inline Lanes operator*(const Lanes& a, double b) { return {a.lo * b, a.hi * b}; }
+inline Lanes operator+(double a, const Lanes& b) { return {a + b.lo, a + b.hi}; }
+inline Lanes operator-(const Lanes& a, double b) { return {a.lo - b, a.hi - b}; }
+
+// Rows of a block of `count` <= kBlock samples, by lane; the lanes past count repeat the last row,
+// so they compute (and store) that row's values a second time, bit for bit the same, and every
+// block runs at full width without a branch.
+struct BlockRows {
+    const double* in[kBlock];
+};
+
+// The lanes of position (column) p of the block's rows.
+inline Lanes gather(const BlockRows& r, Eigen::Index p) {
+    return {Quad{r.in[0][p], r.in[1][p], r.in[2][p], r.in[3][p]},
+            Quad{r.in[4][p], r.in[5][p], r.in[6][p], r.in[7][p]}};
+}
+
+inline double quad_sum(const Quad& q) { return (q[0] + q[2]) + (q[1] + q[3]); }
+
+inline double lane_sum(const Lanes& v) { return quad_sum(v.lo + v.hi); }
 
 std::string at(const char* name, Eigen::Index i) {
     return std::string(name) + "[" + std::to_string(i) + "]";
@@ -57,93 +92,111 @@ void check_moments(const VecRef& s_diag, const VecRef& s_off, const GMRFStructur
             "): no maximum-entropy completion exists");
 }
 
-// In-place Cholesky of the leading k x k block of m (lower triangle); false if not positive
-// definite.
-bool small_cholesky(MatrixXd& m, Eigen::Index k) {
+// Position p of the completion, with its clique C (k members): the Cholesky of S_CC, then
+// b = S_CC^{-1} S_Cp by forward and back substitution and d_p = S_pp - S_pC b. K > 0 fixes k = K
+// (the loops unroll and the factor stays in registers; the cliques of a band of width K); K = 0
+// takes k at run time with the scratch m (k x k) and u (k). The arithmetic is the same either way.
+// False if S_CC or the Schur complement is not positive definite.
+template <int K>
+bool complete_position(Eigen::Index p, Eigen::Index k, const VectorXd& s_diag,
+                       const VectorXd& s_off, const GMRFStructure& g, double* m_scratch,
+                       double* u_scratch, GMRFFactor& out) {
+    double m_fixed[K > 0 ? K * K : 1], u_fixed[K > 0 ? K : 1];
+    if constexpr (K > 0) k = K;
+    double* m = K > 0 ? m_fixed : m_scratch;  // m[i * k + j]: the lower triangle, i >= j
+    double* u = K > 0 ? u_fixed : u_scratch;
+    const Eigen::Index lo = g.colptr()(p);
+    const IndexVector &rows = g.rows(), &pairs = g.pairs();
+    // S_CC: diagonal from s_diag, pairs a < c row by row from their slots.
+    Eigen::Index next = g.pair_ptr()(p);
+    for (Eigen::Index a = 0; a < k; ++a) {
+        m[a * k + a] = s_diag(rows(lo + a));
+        for (Eigen::Index c = a + 1; c < k; ++c) m[c * k + a] = s_off(pairs(next++));
+    }
     for (Eigen::Index j = 0; j < k; ++j) {
-        double s = m(j, j);
-        for (Eigen::Index l = 0; l < j; ++l) s -= m(j, l) * m(j, l);
-        if (!(s > 0.0) || !std::isfinite(s)) return false;
-        const double root = std::sqrt(s);
-        m(j, j) = root;
+        double t = m[j * k + j];
+        for (Eigen::Index l = 0; l < j; ++l) t -= m[j * k + l] * m[j * k + l];
+        if (!(t > 0.0) || !std::isfinite(t)) return false;
+        const double root = std::sqrt(t);
+        m[j * k + j] = root;
         for (Eigen::Index i = j + 1; i < k; ++i) {
-            double t = m(i, j);
-            for (Eigen::Index l = 0; l < j; ++l) t -= m(i, l) * m(j, l);
-            m(i, j) = t / root;
+            double r = m[i * k + j];
+            for (Eigen::Index l = 0; l < j; ++l) r -= m[i * k + l] * m[j * k + l];
+            m[i * k + j] = r / root;
         }
     }
+    for (Eigen::Index a = 0; a < k; ++a) {
+        double t = s_off(lo + a);
+        for (Eigen::Index l = 0; l < a; ++l) t -= m[a * k + l] * u[l];
+        u[a] = t / m[a * k + a];
+    }
+    for (Eigen::Index a = k - 1; a >= 0; --a) {
+        double t = u[a];
+        for (Eigen::Index l = a + 1; l < k; ++l) t -= m[l * k + a] * out.b(lo + l);
+        out.b(lo + a) = t / m[a * k + a];
+    }
+    double dp = s_diag(p);
+    for (Eigen::Index a = 0; a < k; ++a) dp -= s_off(lo + a) * out.b(lo + a);
+    if (!(dp > 0.0) || !std::isfinite(dp)) return false;
+    out.d(p) = dp;
     return true;
 }
 
 GMRFFactor complete_unchecked(const VectorXd& s_diag, const VectorXd& s_off,
                               const GMRFStructure& g) {
-    const Eigen::Index n = g.n(), kmax = g.max_clique();
-    const IndexVector &colptr = g.colptr(), &rows = g.rows(), &pair_ptr = g.pair_ptr(),
-                      &pairs = g.pairs();
+    const Eigen::Index n = g.n(), kmax = std::max<Eigen::Index>(g.max_clique(), 1);
+    const IndexVector& colptr = g.colptr();
     GMRFFactor out{VectorXd(g.nnz()), VectorXd(n)};
-    MatrixXd m(std::max<Eigen::Index>(kmax, 1), std::max<Eigen::Index>(kmax, 1));
-    VectorXd u(std::max<Eigen::Index>(kmax, 1));
+    std::vector<double> m(static_cast<std::size_t>(kmax * kmax)), u(static_cast<std::size_t>(kmax));
     for (Eigen::Index p = 0; p < n; ++p) {
-        const Eigen::Index lo = colptr(p), k = colptr(p + 1) - lo;
-        double dp = s_diag(p);
-        if (k > 0) {
-            // S_{C C}: diagonal from s_diag, pairs a < b row by row from their slots.
-            Eigen::Index next = pair_ptr(p);
-            for (Eigen::Index a = 0; a < k; ++a) {
-                m(a, a) = s_diag(rows(lo + a));
-                for (Eigen::Index c = a + 1; c < k; ++c) m(c, a) = s_off(pairs(next++));
-            }
-            if (!small_cholesky(m, k)) not_positive_definite(g, p);
-            // b = S_CC^{-1} S_Cp by forward then back substitution with the factor.
-            for (Eigen::Index a = 0; a < k; ++a) {
-                double t = s_off(lo + a);
-                for (Eigen::Index l = 0; l < a; ++l) t -= m(a, l) * u(l);
-                u(a) = t / m(a, a);
-            }
-            for (Eigen::Index a = k - 1; a >= 0; --a) {
-                double t = u(a);
-                for (Eigen::Index l = a + 1; l < k; ++l) t -= m(l, a) * out.b(lo + l);
-                out.b(lo + a) = t / m(a, a);
-            }
-            for (Eigen::Index a = 0; a < k; ++a) dp -= s_off(lo + a) * out.b(lo + a);
+        const Eigen::Index k = colptr(p + 1) - colptr(p);
+        bool ok;
+        switch (k) {
+            case 0:
+                ok = complete_position<0>(p, 0, s_diag, s_off, g, m.data(), u.data(), out);
+                break;
+            case 1:
+                ok = complete_position<1>(p, 1, s_diag, s_off, g, m.data(), u.data(), out);
+                break;
+            case 2:
+                ok = complete_position<2>(p, 2, s_diag, s_off, g, m.data(), u.data(), out);
+                break;
+            case 3:
+                ok = complete_position<3>(p, 3, s_diag, s_off, g, m.data(), u.data(), out);
+                break;
+            default:
+                ok = complete_position<0>(p, k, s_diag, s_off, g, m.data(), u.data(), out);
         }
-        if (!(dp > 0.0) || !std::isfinite(dp)) not_positive_definite(g, p);
-        out.d(p) = dp;
+        if (!ok) not_positive_definite(g, p);
     }
     return out;
 }
 
-// Rows k0 .. k0+count of x = mean + sigma P L^{-T} D^{1/2} z, by back substitution over all samples
-// of the block at once; y (ring_size x kBlock, interleaved by position p & (ring_size - 1)) holds
-// the values of L^{-T} D^{1/2} z still needed, its columns past count zero. Each position's value
-// is written to x as soon as it is known. Returns false if some written value is not finite.
+// The rows `out` of x = mean + sigma P L^{-T} D^{1/2} z for the draws `z` of one block, by back
+// substitution over the block's samples at once; y (ring_size() lanes, indexed by p & (ring_size
+// - 1)) holds the values of L^{-T} D^{1/2} z still needed. Each position's value is written to x
+// as soon as it is known. Returns false if some written value is not finite.
 bool color_block(const VecRef& mean, double sigma, const VecRef& b, const VectorXd& sqrt_d,
-                 const MatRef& noise, Eigen::Index k0, Eigen::Index count, const GMRFStructure& g,
-                 std::vector<double>& y, RowMatrixXd& x) {
+                 const BlockRows& z, double* const* out, const GMRFStructure& g,
+                 std::vector<Lanes>& y) {
     const IndexVector &colptr = g.colptr(), &rows = g.rows(), &perm = g.perm();
     const Eigen::Index ring = g.ring_size() - 1;
-    bool finite = true;
+    Lanes poison = {};  // sum of value * 0: NaN in a lane once one of its values is not finite
     for (Eigen::Index p = g.n() - 1; p >= 0; --p) {
-        double v[kBlock];
-        for (Eigen::Index j = 0; j < kBlock; ++j) {
-            v[j] = j < count ? sqrt_d(p) * noise(k0 + j, p) : 0.0;
-        }
+        Lanes v = sqrt_d(p) * gather(z, p);
         for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) {
-            const double bs = b(s);
-            const double* yq = &y[static_cast<std::size_t>((rows(s) & ring) * kBlock)];
-            for (Eigen::Index j = 0; j < kBlock; ++j) v[j] += bs * yq[j];
+            const Lanes& q = y[rows(s) & ring];
+            v.lo += b(s) * q.lo;
+            v.hi += b(s) * q.hi;
         }
-        double* yp = &y[static_cast<std::size_t>((p & ring) * kBlock)];
-        for (Eigen::Index j = 0; j < kBlock; ++j) yp[j] = v[j];
+        y[p & ring] = v;
         const Eigen::Index vertex = perm(p);
-        const double m = mean(vertex);
-        for (Eigen::Index j = 0; j < count; ++j) {
-            const double value = m + sigma * v[j];
-            x(k0 + j, vertex) = value;
-            finite &= std::abs(value) <= std::numeric_limits<double>::max();
-        }
+        const Lanes value = mean(vertex) + sigma * v;
+        poison = poison + value * 0.0;
+        for (int j = 0; j < 4; ++j) out[j][vertex] = value.lo[j];
+        for (int j = 0; j < 4; ++j) out[j + 4][vertex] = value.hi[j];
     }
-    return finite;
+    return lane_sum(poison) == 0.0;
 }
 
 }  // namespace
@@ -300,12 +353,17 @@ RowMatrixXd gmrf_sample(const VecRef& mean, double sigma, const VecRef& b, const
     const Eigen::Index lam = noise.rows();
     const VectorXd sqrt_d = d.cwiseSqrt();
     RowMatrixXd x(lam, n);
-    std::vector<double> y(static_cast<std::size_t>(g.ring_size() * kBlock));
+    std::vector<Lanes> y(static_cast<std::size_t>(g.ring_size()), Lanes{});
     bool finite = true;
     for (Eigen::Index k0 = 0; k0 < lam; k0 += kBlock) {
-        finite =
-            color_block(mean, sigma, b, sqrt_d, noise, k0, std::min(kBlock, lam - k0), g, y, x) &&
-            finite;
+        BlockRows z;
+        double* out[kBlock];
+        for (Eigen::Index j = 0; j < kBlock; ++j) {
+            const Eigen::Index row = std::min(k0 + j, lam - 1);
+            z.in[j] = noise.row(row).data();
+            out[j] = x.row(row).data();
+        }
+        finite = color_block(mean, sigma, b, sqrt_d, z, out, g, y) && finite;
     }
     // The finiteness of noise is checked only when the result is not finite (the shapes were
     // checked first): a NaN or Inf draw always reaches x (d > 0), so this names the right cause
@@ -423,18 +481,54 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
 
     const std::vector<Eigen::Index> order = rank_order(values);
     const double inv_sigma = 1.0 / sigma;
-    // Selected samples (non-zero weight) by rank, and the weighted means of y and z.
+    // Selected samples (non-zero weight) by rank.
     std::vector<Eigen::Index> chosen;
     std::vector<double> chosen_w;
-    VectorXd y_w = VectorXd::Zero(n), z_w = VectorXd::Zero(n);
     for (Eigen::Index r = 0; r < lam; ++r) {
         const double w = params.weights(r);
         if (w == 0.0) continue;
-        const Eigen::Index idx = order[static_cast<std::size_t>(r)];
-        chosen.push_back(idx);
+        chosen.push_back(order[static_cast<std::size_t>(r)]);
         chosen_w.push_back(w);
-        y_w.noalias() += (w * inv_sigma) * (samples.row(idx) - mean.transpose()).transpose();
-        z_w.noalias() += w * noise.row(idx).transpose();  // (Hansen 2016 eq. 41, z-coordinates)
+    }
+
+    // One pass over the selected samples and their draws, in blocks of kBlock from the last
+    // position down: y = (x - m) / sigma of position p, the weighted means y_w (vertex order) and
+    // z_w (position order; Hansen 2016 eq. 41), and the rank-mu moments on the pattern,
+    // sum_k w_k y_k y_k^T restricted to diag and E, from y_p and its (already computed) higher
+    // neighbours in the ring.
+    const IndexVector &perm = g.perm(), &colptr = g.colptr(), &rows = g.rows();
+    VectorXd y_w = VectorXd::Zero(n), z_w = VectorXd::Zero(n);
+    VectorXd mu_diag = VectorXd::Zero(n), mu_off = VectorXd::Zero(g.nnz());
+    std::vector<Lanes> yb(static_cast<std::size_t>(g.ring_size()), Lanes{});
+    const Eigen::Index ring = g.ring_size() - 1;
+    const Eigen::Index mu = static_cast<Eigen::Index>(chosen.size());
+    for (Eigen::Index k0 = 0; k0 < mu; k0 += kBlock) {
+        BlockRows xs, zs;
+        Lanes w = {};  // zero in the lanes that repeat the block's last sample
+        for (Eigen::Index j = 0; j < kBlock; ++j) {
+            const Eigen::Index c = std::min(k0 + j, mu - 1);
+            const Eigen::Index idx = chosen[static_cast<std::size_t>(c)];
+            xs.in[j] = samples.row(idx).data();
+            zs.in[j] = noise.row(idx).data();
+            if (k0 + j < mu)
+                (j < 4 ? w.lo[j] : w.hi[j - 4]) = chosen_w[static_cast<std::size_t>(c)];
+        }
+        for (Eigen::Index p = n - 1; p >= 0; --p) {
+            const Eigen::Index vertex = perm(p);
+            const Lanes x = gather(xs, vertex), z = gather(zs, p);
+            const double m = mean(vertex);
+            Lanes& y = yb[p & ring];
+            y.lo = (x.lo - m) * inv_sigma;
+            y.hi = (x.hi - m) * inv_sigma;
+            const Quad wy_lo = w.lo * y.lo, wy_hi = w.hi * y.hi;
+            y_w(vertex) += quad_sum(wy_lo + wy_hi);
+            z_w(p) += quad_sum(w.lo * z.lo + w.hi * z.hi);
+            mu_diag(p) += quad_sum(wy_lo * y.lo + wy_hi * y.hi);
+            for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) {
+                const Lanes& q = yb[rows(s) & ring];
+                mu_off(s) += quad_sum(wy_lo * q.lo + wy_hi * q.hi);
+            }
+        }
     }
 
     GMRFStep out;
@@ -448,40 +542,6 @@ GMRFStep gmrf_update(const VecRef& mean, double sigma, const VecRef& s_diag, con
     out.p_c = (1.0 - c_c) * p_c + h * std::sqrt(c_c * (2.0 - c_c) * mueff) * y_w;  // (eq. 45)
     const double keep = keep0 + c1 * (1.0 - h) * c_c * (2.0 - c_c);
 
-    // Rank-mu moments on the pattern, sum_k w_k y_k y_k^T restricted to diag and E, from blocks of
-    // kBlock selected samples interleaved by position.
-    const IndexVector &perm = g.perm(), &colptr = g.colptr(), &rows = g.rows();
-    VectorXd mu_diag = VectorXd::Zero(n), mu_off = VectorXd::Zero(g.nnz());
-    std::vector<double> yb(static_cast<std::size_t>(g.ring_size() * kBlock));
-    const Eigen::Index ring = g.ring_size() - 1;
-    const Eigen::Index mu = static_cast<Eigen::Index>(chosen.size());
-    for (Eigen::Index k0 = 0; k0 < mu; k0 += kBlock) {
-        const Eigen::Index count = std::min(kBlock, mu - k0);
-        double w[kBlock];
-        for (Eigen::Index j = 0; j < kBlock; ++j) {
-            w[j] = j < count ? chosen_w[static_cast<std::size_t>(k0 + j)] : 0.0;
-        }
-        // One pass from the last position down: y of position p from the samples, then its
-        // products with the (already computed) higher neighbours.
-        const Eigen::Index* idx = &chosen[static_cast<std::size_t>(k0)];
-        for (Eigen::Index p = n - 1; p >= 0; --p) {
-            const Eigen::Index vertex = perm(p);
-            const double m = mean(vertex);
-            double* yp = &yb[static_cast<std::size_t>((p & ring) * kBlock)];
-            for (Eigen::Index j = 0; j < kBlock; ++j) {
-                yp[j] = j < count ? (samples(idx[j], vertex) - m) * inv_sigma : 0.0;
-            }
-            double acc = 0.0;
-            for (Eigen::Index j = 0; j < kBlock; ++j) acc += w[j] * yp[j] * yp[j];
-            mu_diag(p) += acc;
-            for (Eigen::Index s = colptr(p); s < colptr(p + 1); ++s) {
-                const double* yq = &yb[static_cast<std::size_t>((rows(s) & ring) * kBlock)];
-                double t = 0.0;
-                for (Eigen::Index j = 0; j < kBlock; ++j) t += w[j] * yp[j] * yq[j];
-                mu_off(s) += t;
-            }
-        }
-    }
     // S' = keep S + c1 (p_c p_c^T)|_P + cmu (sum w y y^T)|_P (eq. 47 on the pattern): with
     // weights >= 0 and keep >= 0 a convex combination, positive definite on every clique.
     out.s_diag.resize(n);
