@@ -440,6 +440,22 @@ def test_kernels_equal_their_twins(rng, N, d, J, spin):
     np.testing.assert_allclose(xw, want, rtol=1e-12, atol=1e-12 * np.max(np.abs(want)))
 
 
+# The compiled assembly sums each entry's nonzero terms (listed from bit masks of the nonzero
+# samples, 64 per word) when the inputs are sparse, and takes GEMM rows when they are dense: both
+# routes, {0, 1} and real-valued inputs, and sample counts around a word's boundary.
+@pytest.mark.parametrize("density", [0.05, 0.3, 0.6, 0.9, 1.0])
+@pytest.mark.parametrize("values", ["binary", "real"])
+@pytest.mark.parametrize("N", [1, 64, 65, 130])
+def test_fisher_blocks_factor_equals_its_twin_at_every_density(rng, density, values, N):
+    d, J = 23, 11
+    h = (rng.random((N, d)) < density).astype(float)
+    if values == "real":
+        h *= rng.standard_normal((N, d))
+    w = 0.25 * rng.random((N, J))
+    f = _core.fisher_blocks_factor(h, w, 0.1)
+    np.testing.assert_allclose(f, ref.fisher_blocks_factor(h, w, 0.1), rtol=1e-13, atol=1e-15)
+
+
 @pytest.mark.parametrize("bad_unit", [0, 7, 8, 12])
 def test_a_block_that_overflows_is_refused_naming_its_unit(rng, bad_unit):
     h, w, _ = _layer(rng, 20, 5, 13)

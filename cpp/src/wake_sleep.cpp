@@ -4,6 +4,9 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -91,6 +94,114 @@ MatrixXd lower_pair_moments(const MatrixXd& h, const MatRef& weights) {
     return packed;
 }
 
+// The positions of the set bits of every byte value, padded with zeros: a branch-free decoder of
+// a mask's set bits into sample indices, eight bits at a time.
+struct ByteBits {
+    std::int32_t at[256][8];
+};
+
+const ByteBits& byte_bits() {
+    static const ByteBits table = [] {
+        ByteBits t{};
+        for (int v = 0; v < 256; ++v) {
+            int k = 0;
+            for (int i = 0; i < 8; ++i) {
+                if ((v >> i) & 1) t.at[v][k++] = i;
+            }
+        }
+        return t;
+    }();
+    return table;
+}
+
+typedef std::int32_t EightIndices __attribute__((vector_size(8 * sizeof(std::int32_t))));
+
+// The nonzero terms of every block entry: entry t = (a, b), a >= b (row-major over the lower
+// triangle), of (1/N) sum_n w_nj h~_na h~_nb has a term for each sample n with h~_na h~_nb != 0,
+// with the product h~_na h~_nb unless `ones` (every nonzero input is 1, as in a {0, 1} layer:
+// the sums need no multiplication). From one bit mask of the nonzero samples per column of H~,
+// a pair's samples being the set bits of the AND of two masks; listed by pair, in increasing
+// sample order.
+class PairTerms {
+  public:
+    explicit PairTerms(const MatRef& inputs)
+        : samples_(inputs.rows()),
+          q_(inputs.cols() + 1),
+          words_((samples_ + 63) / 64),
+          masks_(static_cast<std::size_t>(q_ * words_), 0) {
+        const Eigen::Index d = inputs.cols();
+        for (Eigen::Index s = 0; s < samples_; ++s) {
+            std::uint64_t* word = masks_.data() + s / 64;
+            const int shift = static_cast<int>(s % 64);
+            bool ones = true;
+            for (Eigen::Index a = 0; a < d; ++a) {
+                const double v = inputs(s, a);
+                word[a * words_] |= static_cast<std::uint64_t>(v != 0.0) << shift;
+                ones &= (v == 0.0) | (v == 1.0);
+            }
+            word[d * words_] |= std::uint64_t{1} << shift;  // the bias column
+            ones_ &= ones;
+        }
+        for (Eigen::Index a = 0; a < q_; ++a) {
+            for (Eigen::Index b = 0; b <= a; ++b) {
+                for (Eigen::Index w = 0; w < words_; ++w)
+                    terms_ += __builtin_popcountll(both(a, b, w));
+            }
+        }
+    }
+
+    // The number of terms over all entries (N q (q + 1)/2 for inputs without zeros).
+    Eigen::Index terms() const { return terms_; }
+    bool ones() const { return ones_; }
+    // Lists the terms: start (pairs + 1 offsets), sample, and product (unless ones()).
+    void list(const MatRef& inputs, std::vector<Eigen::Index>& start,
+              std::vector<std::int32_t>& sample, std::vector<double>& product) const {
+        const ByteBits& bits = byte_bits();
+        const Eigen::Index d = q_ - 1, pairs = q_ * (q_ + 1) / 2;
+        start.resize(static_cast<std::size_t>(pairs + 1));
+        sample.resize(static_cast<std::size_t>(terms_ + 8));  // the decoder writes eight at a time
+        product.resize(ones_ ? 0 : static_cast<std::size_t>(terms_));
+        std::int32_t* out = sample.data();
+        Eigen::Index e = 0, t = 0;
+        for (Eigen::Index a = 0; a < q_; ++a) {
+            for (Eigen::Index b = 0; b <= a; ++b) {
+                const Eigen::Index first = e;
+                start[static_cast<std::size_t>(t++)] = e;
+                for (Eigen::Index w = 0; w < words_; ++w) {
+                    const std::uint64_t m = both(a, b, w);
+                    for (int i = 0; i < 64; i += 8) {
+                        const unsigned byte = static_cast<unsigned>(m >> i) & 255u;
+                        EightIndices v;
+                        std::memcpy(&v, bits.at[byte], sizeof v);
+                        v += static_cast<std::int32_t>(w * 64 + i);
+                        std::memcpy(out + e, &v, sizeof v);
+                        e += __builtin_popcount(byte);
+                    }
+                }
+                if (!ones_) {
+                    for (Eigen::Index k = first; k < e; ++k) {
+                        const Eigen::Index n = out[k];
+                        product[static_cast<std::size_t>(k)] =
+                            (a == d ? 1.0 : inputs(n, a)) * (b == d ? 1.0 : inputs(n, b));
+                    }
+                }
+            }
+        }
+        start[static_cast<std::size_t>(t)] = e;
+    }
+
+  private:
+    std::uint64_t both(Eigen::Index a, Eigen::Index b, Eigen::Index w) const {
+        return masks_[static_cast<std::size_t>(a * words_ + w)] &
+               masks_[static_cast<std::size_t>(b * words_ + w)];
+    }
+
+    Eigen::Index samples_, q_, words_;
+    std::vector<std::uint64_t> masks_;  // column a's word w at a * words_ + w
+    Eigen::Index terms_ = 0;
+    bool ones_ = true;
+};
+
 // Stores the lower triangle of the q x q matrix l as row j of out, row-major, zeros above.
 void store_lower(const MatrixXd& l, RowMatrixXd& out, Eigen::Index j) {
     const Eigen::Index q = l.rows();
@@ -115,8 +226,25 @@ RowMatrixXd fisher_blocks_factor(const MatRef& inputs, const MatRef& weights, do
     check_samples(inputs, weights);
     checks::damping(damping, /*positive=*/true);
     const Eigen::Index units = weights.cols(), q = inputs.cols() + 1, pairs = q * (q + 1) / 2;
-    const MatrixXd moments = lower_pair_moments(augmented(inputs), weights);       // J x pairs
+    const Eigen::Index samples = inputs.rows();
     auto at = [](Eigen::Index a, Eigen::Index b) { return a * (a + 1) / 2 + b; };  // a >= b
+    // Two ways to the moments. Sparse inputs (most of a {0, 1} layer's are 0): the nonzero terms
+    // of each entry summed for kLanes units at once, about one vector load per term from the
+    // group's weights (L1-resident). Dense inputs ({-1, +1}): the GEMM rows of
+    // lower_pair_moments. The sums' order depends only on the values either way.
+    const PairTerms terms(inputs);
+    // (sparse when the terms are at most 40 % of N q (q + 1)/2, where the two measured alike,
+    // and their lists take at most 64 MiB)
+    const bool ones = terms.ones();
+    const Eigen::Index list_bytes = terms.terms() * (ones ? 4 : 12);
+    const bool sparse = 5 * terms.terms() <= 2 * samples * pairs &&
+                        list_bytes <= (Eigen::Index{64} << 20) &&
+                        samples <= std::numeric_limits<std::int32_t>::max();
+    MatrixXd moments;  // J x pairs, dense path
+    // sparse path: the terms by pair, and w / N as [group][sample][lane] (units past J zero)
+    std::vector<Eigen::Index> start;
+    std::vector<std::int32_t> sample;
+    std::vector<double> product, grouped;
     // The J Cholesky factorisations side by side, kLanes units at a time (left-looking: column k
     // after columns < k). Every scalar operation of one factorisation is a kLanes-wide operation
     // across units, so the SIMD lanes run over units instead of over the short rows of one
@@ -128,6 +256,20 @@ RowMatrixXd fisher_blocks_factor(const MatRef& inputs, const MatRef& weights, do
     using Lanes = Eigen::Array<double, kLanes, 1>;
     using LanesMap = Eigen::Map<Lanes>;
     using ConstLanesMap = Eigen::Map<const Lanes>;
+    const Eigen::Index groups = (units + kLanes - 1) / kLanes;
+    if (sparse) {
+        terms.list(inputs, start, sample, product);
+        grouped.assign(static_cast<std::size_t>(groups * samples * kLanes), 0.0);
+        const double inv_n = 1.0 / static_cast<double>(samples);
+        for (Eigen::Index s = 0; s < samples; ++s) {
+            for (Eigen::Index j = 0; j < units; ++j) {
+                grouped[static_cast<std::size_t>(((j / kLanes) * samples + s) * kLanes +
+                                                 j % kLanes)] = weights(s, j) * inv_n;
+            }
+        }
+    } else {
+        moments = lower_pair_moments(augmented(inputs), weights);
+    }
     std::vector<double> block(static_cast<std::size_t>(pairs * kLanes));
     auto lanes = [&](Eigen::Index a, Eigen::Index b) {
         return block.data() + static_cast<std::size_t>(at(a, b) * kLanes);
@@ -135,13 +277,51 @@ RowMatrixXd fisher_blocks_factor(const MatRef& inputs, const MatRef& weights, do
     RowMatrixXd out(units, q * q);
     for (Eigen::Index j0 = 0; j0 < units; j0 += kLanes) {
         const Eigen::Index width = std::min(kLanes, units - j0);
-        for (Eigen::Index a = 0; a < q; ++a) {
+        if (sparse) {
+            // four accumulators per entry: the adds of its terms overlap instead of waiting on
+            // each other's latency
+            const double* w = grouped.data() + static_cast<std::size_t>(j0 * samples);
+            auto weight = [&](Eigen::Index e) {
+                return ConstLanesMap(w + static_cast<std::size_t>(sample[e]) * kLanes);
+            };
+            for (Eigen::Index t = 0; t < pairs; ++t) {
+                Lanes s0 = Lanes::Zero(), s1 = Lanes::Zero(), s2 = Lanes::Zero(),
+                      s3 = Lanes::Zero();
+                Eigen::Index e = start[t];
+                const Eigen::Index end = start[t + 1];
+                if (ones) {
+                    for (; e + 4 <= end; e += 4) {
+                        s0 += weight(e);
+                        s1 += weight(e + 1);
+                        s2 += weight(e + 2);
+                        s3 += weight(e + 3);
+                    }
+                    for (; e < end; ++e) s0 += weight(e);
+                } else {
+                    for (; e + 4 <= end; e += 4) {
+                        s0 += weight(e) * product[e];
+                        s1 += weight(e + 1) * product[e + 1];
+                        s2 += weight(e + 2) * product[e + 2];
+                        s3 += weight(e + 3) * product[e + 3];
+                    }
+                    for (; e < end; ++e) s0 += weight(e) * product[e];
+                }
+                LanesMap(block.data() + static_cast<std::size_t>(t * kLanes)) =
+                    (s0 + s1) + (s2 + s3);
+            }
+        } else {
+            for (Eigen::Index t = 0; t < pairs; ++t) {
+                double* x = block.data() + static_cast<std::size_t>(t * kLanes);
+                for (Eigen::Index u = 0; u < width; ++u) x[u] = moments(j0 + u, t);
+            }
+        }
+        for (Eigen::Index a = 0; a < q; ++a) {  // + damping I; the lanes past the last unit: I
             for (Eigen::Index b = 0; b <= a; ++b) {
                 double* x = lanes(a, b);
-                const double add = a == b ? damping : 0.0, pad = a == b ? 1.0 : 0.0;
-                for (Eigen::Index u = 0; u < kLanes; ++u) {
-                    x[u] = u < width ? moments(j0 + u, at(a, b)) + add : pad;
+                if (a == b) {
+                    for (Eigen::Index u = 0; u < width; ++u) x[u] += damping;
                 }
+                for (Eigen::Index u = width; u < kLanes; ++u) x[u] = a == b ? 1.0 : 0.0;
             }
         }
         for (Eigen::Index k = 0; k < q; ++k) {
@@ -183,13 +363,16 @@ RowMatrixXd fisher_blocks_factor(const MatRef& inputs, const MatRef& weights, do
                 LanesMap(ri + k * kLanes) = acc * inverse;
             }
         }
-        for (Eigen::Index u = 0; u < width; ++u) {
-            double* row = &out(j0 + u, 0);
-            for (Eigen::Index r = 0; r < q; ++r) {
-                for (Eigen::Index c = 0; c <= r; ++c) {
-                    row[r * q + c] = block[static_cast<std::size_t>(at(r, c) * kLanes + u)];
-                }
-                for (Eigen::Index c = r + 1; c < q; ++c) row[r * q + c] = 0.0;
+        // the factors' rows: each pair's lanes read once (contiguous), written to the units' rows
+        double* rows[kLanes];
+        for (Eigen::Index u = 0; u < width; ++u) rows[u] = &out(j0 + u, 0);
+        const double* x = block.data();
+        for (Eigen::Index r = 0; r < q; ++r) {
+            for (Eigen::Index c = 0; c <= r; ++c, x += kLanes) {
+                for (Eigen::Index u = 0; u < width; ++u) rows[u][r * q + c] = x[u];
+            }
+            for (Eigen::Index u = 0; u < width; ++u) {
+                std::fill(rows[u] + r * q + r + 1, rows[u] + (r + 1) * q, 0.0);
             }
         }
     }
