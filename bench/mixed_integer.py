@@ -1,7 +1,7 @@
-"""Mixed-integer ellipsoid: natgrad's igo-cma with ``integers=`` (CMA-ES with margin) against
-cmaes's ``CMAwM`` and against plain rounding inside f, in the same run, over several seeds.
+"""Mixed-integer ellipsoid: natgrad's Gaussian methods with ``integers=`` (CMA-ES with margin)
+against cmaes's ``CMAwM`` and against plain rounding inside f, in the same run, over several seeds.
 
-    python bench/mixed_integer.py [--seeds 20] [--dim 10] [--budget 20000]
+    python bench/mixed_integer.py [--seeds 20] [--dim 10] [--budget 20000] [--methods igo-cma,...]
 
 Prints, per solver, the success rate (f <= 1e-10 within the budget) and the median and range of
 the evaluations of the successful runs, and writes ``bench/results/mixed_integer.json``.
@@ -17,6 +17,7 @@ import argparse
 import pathlib
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -44,12 +45,14 @@ def bounds_for(dim: int, integer: np.ndarray):
     return lower, upper
 
 
-def run_natgrad(dim: int, seed: int, budget: int, margin: bool) -> tuple[bool, int]:
+def run_natgrad(
+    dim: int, seed: int, budget: int, margin: bool, method: str = "igo-cma"
+) -> tuple[bool, int]:
     f, integer = problem(dim)
     lower, upper = bounds_for(dim, integer)
     if margin:
         res = ng.minimize(
-            f, np.full(dim, 2.0), 1.0, method="igo-cma", bounds=(lower, upper), seed=seed,
+            f, np.full(dim, 2.0), 1.0, method=method, bounds=(lower, upper), seed=seed,
             max_evals=budget, ftarget=TARGET, vectorized=True, integers=integer,
         )  # fmt: skip
     else:  # rounding inside f: the distribution never learns the coordinates are integers
@@ -111,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--dim", type=int, default=10)
     parser.add_argument("--budget", type=int, default=20000)
+    parser.add_argument(
+        "--methods",
+        default="igo-cma,xnes,snes,sngd,lowrank,gmrf",
+        help="natgrad methods run with integers= (comma-separated)",
+    )
     parser.add_argument("--quick", action="store_true", help="seconds (CI smoke run)")
     parser.add_argument("--out", default="bench/results/mixed_integer.json")
     args = parser.parse_args(argv)
@@ -121,8 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"natgrad {ng.__version__} ({ng.build_info()['isa_level']}); n = {args.dim}, "
           f"{args.dim // 2} integer coordinates, budget {args.budget}, {args.seeds} seeds")  # fmt: skip
     lines = []
-    solvers = [
-        ("natgrad igo-cma integers=", lambda s: run_natgrad(args.dim, s, args.budget, True)),
+    solvers: list[tuple[str, Callable[[int], tuple[bool, int]]]] = [
+        (
+            f"natgrad {method} integers=",
+            lambda s, m=method: run_natgrad(args.dim, s, args.budget, True, m),
+        )
+        for method in args.methods.split(",")
+    ]
+    solvers += [
         ("natgrad igo-cma rounding", lambda s: run_natgrad(args.dim, s, args.budget, False)),
         ("cmaes CMAwM", lambda s: run_cmawm(args.dim, s, args.budget)),
     ]

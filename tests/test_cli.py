@@ -149,7 +149,7 @@ def test_popsize_and_restarts(capsys, test_method):
             ["minimize", "--dim", "4", "--integers", "2-4"],
             "'2-4' is not a range of indices in [0, 4)",
         ),
-        (["minimize", "--dim", "4", "--method", "snes", "--integers", "0"], "integers"),
+        (["minimize", "--dim", "4", "--method", "binary-sngd", "--integers", "0"], "binary-sngd"),
         ([], "required"),
     ],
 )

@@ -28,12 +28,14 @@ def mixed_ellipsoid(dim):
 
 DIM = 10
 ellipsoid, INTEGER, LOWER, UPPER = mixed_ellipsoid(DIM)
+#: every Gaussian strategy carries CMA-ES with margin's margin_scale
+GAUSSIAN = ["igo-cma", "xnes", "snes", "sngd", "lowrank", "gmrf"]
 
 
-def solve(dim, seed, budget=20000):
+def solve(dim, seed, budget=20000, method="igo-cma"):
     f, integer, lower, upper = mixed_ellipsoid(dim)
     return ng.minimize(
-        f, np.full(dim, 2.0), 1.0, method="igo-cma", bounds=(lower, upper), seed=seed,
+        f, np.full(dim, 2.0), 1.0, method=method, bounds=(lower, upper), seed=seed,
         max_evals=budget, ftarget=1e-10, vectorized=True, integers=integer,
     )  # fmt: skip
 
@@ -72,9 +74,11 @@ def test_bad_integers(integers, match):
 
 def test_integers_need_a_strategy_with_the_margin():
     with pytest.raises(ValueError, match="integers= needs a strategy with integer handling"):
-        Optimizer("xnes", np.zeros(3), 1.0, integers=[0])
+        Optimizer("binary-sngd", np.full(3, 0.5), None, integers=[0])
     with pytest.raises(ValueError, match="integers= needs"):
-        ng.minimize(lambda x: float(x @ x), np.zeros(3), 1.0, method="snes", integers=[1])
+        ng.minimize(
+            lambda x: float(x.sum()), np.full(3, 0.5), None, method="binary-sngd", integers=[1]
+        )
 
 
 def test_bounds_must_admit_two_integers():
@@ -102,7 +106,8 @@ def test_inputs_are_not_mutated():
 # --- what f sees --------------------------------------------------------------------------------
 
 
-def test_f_sees_integers_inside_the_bounds_and_res_x_is_one_of_them():
+@pytest.mark.parametrize("method", GAUSSIAN)
+def test_f_sees_integers_inside_the_bounds_and_res_x_is_one_of_them(method):
     seen = []
 
     def f(X):
@@ -110,7 +115,7 @@ def test_f_sees_integers_inside_the_bounds_and_res_x_is_one_of_them():
         return ellipsoid(X)
 
     res = ng.minimize(
-        f, np.full(DIM, 2.0), 3.0, bounds=(LOWER, UPPER), seed=0, max_evals=3000,
+        f, np.full(DIM, 2.0), 3.0, method=method, bounds=(LOWER, UPPER), seed=0, max_evals=3000,
         vectorized=True, integers=INTEGER,
     )  # fmt: skip
     X = np.concatenate(seen)
@@ -151,12 +156,11 @@ def test_without_integers_nothing_changes():
 # --- the margin's invariant ----------------------------------------------------------------------
 
 
-def test_marginal_probability_bound_holds_after_every_update():
+@pytest.mark.parametrize("method", GAUSSIAN)
+def test_marginal_probability_bound_holds_after_every_update(method):
     """After each tell, under the encoded marginal N(m_j, (A_j σ √C_jj)²): both probabilities of
     leaving the current integer are >= α/2 where it has two neighbours, >= α at a bound."""
-    opt = Optimizer(
-        "igo-cma", np.full(DIM, 2.0), 1.0, bounds=(LOWER, UPPER), seed=4, integers=INTEGER
-    )
+    opt = Optimizer(method, np.full(DIM, 2.0), 1.0, bounds=(LOWER, UPPER), seed=4, integers=INTEGER)
     alpha = 1 / (DIM * opt.popsize)
     lattice = opt._lattice
     corrected = at_bound = 0
@@ -234,8 +238,19 @@ def test_correct_margin_validates_its_input():
         s.correct_margin(state, IntegerLattice(np.array([5]), np.array([0.0]), np.array([3.0])), 4)
     with pytest.raises(ValueError, match="state.margin_scale must be > 0"):
         s.correct_margin(state._replace(margin_scale=np.zeros(2)), lattice, 4)
+    binary = ng.optim.get_strategy("binary-sngd")
     with pytest.raises(ValueError, match="no integer handling"):
-        ng.XNES().correct_margin(ng.XNES().initial_state([0.0], 1.0), lattice, 4)
+        binary.correct_margin(binary.initial_state(np.full(2, 0.5), 1.0), lattice, 4)
+
+
+@pytest.mark.parametrize("method", GAUSSIAN)
+def test_every_gaussian_strategy_takes_a_margin_and_starts_at_a_equal_one(method):
+    s = ng.optim.get_strategy(method, margin=0.01)
+    assert s.supports_integers and s.options()["margin"] == 0.01
+    np.testing.assert_array_equal(s.initial_state(np.zeros(3), 1.0).margin_scale, 1.0)
+    for bad in (0.0, 0.5, -1.0, float("nan"), "0.1"):
+        with pytest.raises(ValueError, match="margin"):
+            ng.optim.get_strategy(method, margin=bad)
 
 
 # --- atomicity and checkpoints -------------------------------------------------------------------
@@ -261,16 +276,17 @@ def test_an_interrupt_in_the_correction_leaves_the_optimizer_unchanged(monkeypat
     assert opt.generation == 4
 
 
-def test_checkpoint_resumes_a_mixed_integer_run_exactly(tmp_path):
+@pytest.mark.parametrize("method", GAUSSIAN)
+def test_checkpoint_resumes_a_mixed_integer_run_exactly(tmp_path, method):
     def advance(opt, k):
         for _ in range(k):
             X = opt.ask()
             opt.tell(X, ellipsoid(X))
 
     kwargs = dict(bounds=(LOWER, UPPER), seed=9, integers=INTEGER)
-    whole = Optimizer("igo-cma", np.full(DIM, 2.0), 1.0, **kwargs)
+    whole = Optimizer(method, np.full(DIM, 2.0), 1.0, **kwargs)
     advance(whole, 60)
-    part = Optimizer("igo-cma", np.full(DIM, 2.0), 1.0, **kwargs)
+    part = Optimizer(method, np.full(DIM, 2.0), 1.0, **kwargs)
     advance(part, 25)
     part.save(tmp_path / "c.npz")
     back = Optimizer.load(tmp_path / "c.npz")
@@ -282,6 +298,28 @@ def test_checkpoint_resumes_a_mixed_integer_run_exactly(tmp_path):
     assert back.best_f == whole.best_f
 
 
+@pytest.mark.parametrize("method", GAUSSIAN)
+def test_a_checkpoint_from_before_margin_scale_loads_with_a_equal_one(tmp_path, method):
+    """Files written before a strategy carried margin_scale have no such array: they load as
+    A = 1 (no correction yet) and resume exactly as the run that wrote them."""
+    opt = Optimizer(method, np.full(4, 1.0), 0.5, seed=5)
+    for _ in range(3):
+        X = opt.ask()
+        opt.tell(X, (X**2).sum(axis=1))
+    opt.save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz") as z:
+        old = {k: z[k] for k in z.files if not k.endswith(".margin_scale")}
+    assert len(old) == len(z.files) - 2
+    np.savez(tmp_path / "old.npz", **old)
+    back = Optimizer.load(tmp_path / "old.npz")
+    np.testing.assert_array_equal(back.state.margin_scale, 1.0)
+    for o in (opt, back):
+        X = o.ask()
+        o.tell(X, (X**2).sum(axis=1))
+    for a, b in zip(opt.state, back.state, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 # --- the mixed-integer ellipsoid ----------------------------------------------------------------
 
 
@@ -289,6 +327,18 @@ def test_mixed_integer_ellipsoid_is_solved():
     res = solve(6, seed=0)
     assert res.success and res.fun <= 1e-10
     np.testing.assert_array_equal(res.x[:3], 0.0)
+
+
+@pytest.mark.parametrize("method", GAUSSIAN)
+def test_every_gaussian_strategy_solves_the_mixed_integer_ellipsoid(method):
+    """n = 6, four seeds, one run each (no restarts): at least three reach 1e-10 with the
+    integer coordinates at 0. (A miss stops on the flat-values or stagnation test with an integer
+    coordinate still off 0; cmaes's CMAwM, measured in the next test, has no such tests.)"""
+    runs = [solve(6, seed=seed, budget=30000, method=method) for seed in range(4)]
+    solved = [r for r in runs if r.fun <= 1e-10]
+    assert len(solved) >= 3, [(r.fun, r.nfev, r.message) for r in runs]
+    for r in solved:
+        np.testing.assert_array_equal(r.x[:3], 0.0)
 
 
 def test_margin_beats_rounding_inside_f_and_matches_cmawm():

@@ -211,7 +211,10 @@ def test_parameters_and_defaults():
     assert s.parameters(5, 8).c1 == 0.0 < s.parameters(6, 8).c1
     p = s.parameters(50, 12)
     assert abs(p.w_rank.sum()) < 1e-15 and p.w_rank_hat[6:].max() == 0.0
-    assert repr(s) == "LowRankNES(rank=1)" and ng.optim.get_strategy("lowrank", rank=0).rank == 0
+    assert (
+        repr(s) == "LowRankNES(rank=1, margin=None)"
+        and ng.optim.get_strategy("lowrank", rank=0).rank == 0
+    )
 
 
 @pytest.mark.parametrize("rank", [2, -1, True, 1.0, "1", None])

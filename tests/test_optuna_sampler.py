@@ -86,9 +86,15 @@ def test_with_margin_encodes_int_parameters_as_cma_es_with_margin():
         assert isinstance(t.params["k"], int) and t.params["m"] % 2 == 0
 
 
-def test_with_margin_needs_igo_cma():
-    with pytest.raises(ValueError, match="with_margin=True needs a strategy with integer"):
-        NatgradSampler(method="xnes", with_margin=True)
+@pytest.mark.parametrize("method", ["xnes", "snes", "sngd", "gmrf"])
+def test_with_margin_works_with_every_method(method):
+    """Every method of the sampler carries CMA-ES with margin: the int parameters are suggested
+    as admitted integers and the study finds the int optimum (k = 3, m = 8)."""
+    study = run(NatgradSampler(method=method, with_margin=True, seed=1), mixed, 300)
+    for t in study.trials:
+        assert float(t.params["k"]).is_integer() and -10 <= t.params["k"] <= 10
+        assert t.params["m"] % 2 == 0 and 0 <= t.params["m"] <= 20
+    assert study.best_params["k"] == 3 and study.best_params["m"] == 8
     with pytest.raises(ValueError, match="with_margin must be True or False"):
         NatgradSampler(with_margin=1)
 

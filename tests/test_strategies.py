@@ -233,7 +233,9 @@ def test_igo_cma_covariance_is_hansen_update(rng):
 @pytest.mark.parametrize("sigma_rule", ["nes", "csa"])
 @pytest.mark.parametrize(("n", "lam"), [(6, 9), (3, 8), (15, 12)])
 def test_xnes_update_equals_twin(rng, sigma_rule, n, lam):
-    state = XNESState(rng.standard_normal(n), 0.6, random_factor(rng, n), rng.standard_normal(n), 3)
+    state = XNESState(
+        rng.standard_normal(n), 0.6, random_factor(rng, n), rng.standard_normal(n), 3, np.ones(n)
+    )
     Z, X, values = population(rng, state, XNES(), lam)
     strategy = XNES(sigma_rule=sigma_rule, eta_b=0.3)
     p = strategy.parameters(n, lam)
@@ -251,7 +253,9 @@ def test_xnes_update_equals_twin(rng, sigma_rule, n, lam):
 
 @pytest.mark.parametrize(("n", "lam"), [(5, 8), (100_000, 38)])
 def test_snes_update_equals_twin(rng, n, lam):
-    state = SNESState(rng.standard_normal(n), 0.8, np.exp(0.3 * rng.standard_normal(n)), 2)
+    state = SNESState(
+        rng.standard_normal(n), 0.8, np.exp(0.3 * rng.standard_normal(n)), 2, np.ones(n)
+    )
     Z, X, values = population(rng, state, SNES(), lam)
     p = SNES().parameters(n, lam)
     new = SNES().update(state, Z, X, values)
@@ -414,7 +418,7 @@ def test_axis_scales_and_condition(rng):
     st = IGOCMA().initial_state(np.zeros(n), 0.3)._replace(factor=A)
     np.testing.assert_allclose(IGOCMA().axis_scales(st), 0.3 * np.sqrt(np.diag(A @ A.T)))
     np.testing.assert_allclose(IGOCMA().condition_number(st), np.linalg.cond(A @ A.T), rtol=1e-8)
-    d = SNESState(np.zeros(3), 2.0, np.array([0.5, 1.0, 2.0]), 0)
+    d = SNESState(np.zeros(3), 2.0, np.array([0.5, 1.0, 2.0]), 0, np.ones(3))
     np.testing.assert_allclose(SNES().axis_scales(d), [1.0, 2.0, 4.0])
     assert SNES().condition_number(d) == pytest.approx(16.0)
 

@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--integers",
         default=None,
         metavar="SPEC",
-        help="coordinates that take integer values, e.g. 0-4,7 (CMA-ES with margin; igo-cma)",
+        help="coordinates that take integer values, e.g. 0-4,7 (CMA-ES with margin)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the result")
     run.add_argument(

@@ -218,7 +218,7 @@ class NatgradSampler(BaseSampler):
         Treat int parameters and floats with a ``step`` (not log-scale ones) as CMA-ES with
         margin treats integers (:mod:`natgrad.optim.integers`, as ``CmaEsSampler``'s
         ``with_margin``): the probability of leaving the current value stays at least the
-        strategy's ``margin`` (default 1/(nλ)). Needs ``method="igo-cma"``.
+        strategy's ``margin`` (default 1/(nλ)); every method here has it.
     """
 
     def __init__(
@@ -266,11 +266,6 @@ class NatgradSampler(BaseSampler):
             raise ValueError(f"restart_strategy must be None or 'ipop', got {restart_strategy!r}")
         if not isinstance(with_margin, (bool, np.bool_)):
             raise ValueError(f"with_margin must be True or False, got {with_margin!r}")
-        if with_margin and not strategy.supports_integers:
-            raise ValueError(
-                f"with_margin=True needs a strategy with integer handling (CMA-ES with margin: "
-                f"'igo-cma'), got {strategy.name!r}"
-            )
         if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
             raise ValueError(
                 "independent_sampler must be an optuna.samplers.BaseSampler, got "

@@ -111,6 +111,17 @@ def check_rate(name: str, value: float | None) -> float | None:
     return as_float(name, value, positive=True)
 
 
+def check_margin(margin: float | None) -> float | None:
+    """None (the default α = 1/(nλ)) or CMA-ES with margin's α in (0, 0.5)
+    (:mod:`natgrad.optim.integers`)."""
+    if margin is None:
+        return None
+    margin = as_float("margin", margin, positive=True)
+    if not margin < 0.5:
+        raise ValueError(f"margin must lie in (0, 0.5), got {margin!r}")
+    return margin
+
+
 def factor_condition_number(factor: FloatArray) -> float:
     """cond(A Aᵀ) = (s_max/s_min)² from the singular values of A (O(n³): call it sparingly)."""
     s = np.linalg.svd(factor, compute_uv=False)

@@ -273,6 +273,9 @@ def _restore(meta: dict[str, Any], archive: _Archive, optimizer_cls: Any, batch_
         state_type: Any = strategy.state_type
         for field in state_type._fields:
             array = archive.get(f"{label}.{field}", required=False)
+            if array is None and field == "margin_scale" and field not in scalars:
+                # written before the strategy carried integer handling: no margin yet, A = 1
+                array = np.ones(int(meta["dim"]))
             fields[field] = array if array is not None else scalars[field]
         return strategy.check_state(strategy.state_type(**fields), int(meta["dim"]))
 

@@ -61,6 +61,9 @@ class GMRFState(NamedTuple):
         The completion K = L D⁻¹ Lᵀ of (s_diag, s_off): L's columns −b by slot, D = diag(d).
     generation : int
         Completed generations.
+    margin_scale : ndarray (n,)
+        Diagonal A of CMA-ES with margin's encoding of integer coordinates (vertex order; 1
+        elsewhere, and everywhere in a run without ``integers``; see :mod:`natgrad.optim.integers`).
     """
 
     mean: FloatArray
@@ -72,6 +75,7 @@ class GMRFState(NamedTuple):
     b: FloatArray
     d: FloatArray
     generation: int
+    margin_scale: FloatArray
 
 
 def free_dimension(dim: int, num_edges: int) -> float:
@@ -127,6 +131,10 @@ class GMRF(Strategy):
     rate_scale : float, default 2
         Multiplier of the learning rates c₁ and c_μ (module docstring); the default was measured
         on banded quadratics (docs/gmrf.md).
+    margin : float, optional
+        With integer coordinates (``Optimizer(..., integers=...)``): the lower bound α on the
+        probability that an integer coordinate leaves its current value (CMA-ES with margin,
+        :mod:`natgrad.optim.integers`), in (0, 0.5); default 1/(nλ).
     """
 
     name = "gmrf"
@@ -141,17 +149,21 @@ class GMRF(Strategy):
         "b": "pattern",
         "d": "positive_vector",
         "generation": "count",
+        "margin_scale": "positive_vector",
     }
-    option_names = ("graph", "rate_scale")
+    option_names = ("graph", "rate_scale", "margin")
 
-    def __init__(self, *, graph: graphs.Graph | int = 1, rate_scale: float = 2.0) -> None:
+    def __init__(
+        self, *, graph: graphs.Graph | int = 1, rate_scale: float = 2.0, margin: float | None = None
+    ) -> None:
         self.graph = _check_graph(graph)
         self.rate_scale = as_float("rate_scale", rate_scale, positive=True)
+        self.margin = _common.check_margin(margin)
         self._models: dict[int, tuple[graphs.Graph, Any]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         # the compiled index tables are a cache, rebuilt on first use after unpickling
-        return {"graph": self.graph, "rate_scale": self.rate_scale}
+        return {"graph": self.graph, "rate_scale": self.rate_scale, "margin": self.margin}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
@@ -161,10 +173,12 @@ class GMRF(Strategy):
         return {
             "graph": graph.as_dict() if isinstance(graph, graphs.Graph) else graph,
             "rate_scale": self.rate_scale,
+            "margin": self.margin,
         }
 
     def __repr__(self) -> str:
-        return f"GMRF(graph={self.graph!r}, rate_scale={self.rate_scale!r})"
+        margin = "" if self.margin is None else f", margin={self.margin!r}"
+        return f"GMRF(graph={self.graph!r}, rate_scale={self.rate_scale!r}{margin})"
 
     # ------------------------------------------------------------------ the model graph
     def model_graph(self, dim: int) -> graphs.Graph:
@@ -205,7 +219,7 @@ class GMRF(Strategy):
         graph, structure = self._model(n)
         s_diag, s_off = np.ones(n), np.zeros(graph.num_edges)
         b, d = _core.gmrf_complete(s_diag, s_off, structure)
-        return GMRFState(x0, sigma0, s_diag, s_off, np.zeros(n), np.zeros(n), b, d, 0)
+        return GMRFState(x0, sigma0, s_diag, s_off, np.zeros(n), np.zeros(n), b, d, 0, np.ones(n))
 
     def _sample(self, state: GMRFState, noise: FloatArray) -> FloatArray:
         """x_k = m + σ P L⁻ᵀ D^{1/2} z_k by back substitution, O(λ(n + |E|))."""
@@ -233,7 +247,9 @@ class GMRF(Strategy):
             p,
             structure,
         )
-        return GMRFState(mean, sigma, s_diag, s_off, p_sigma, p_c, b, d, state.generation + 1)
+        return GMRFState(
+            mean, sigma, s_diag, s_off, p_sigma, p_c, b, d, state.generation + 1, state.margin_scale
+        )
 
     def scale_step(self, state: GMRFState, factor: float) -> GMRFState:
         return state._replace(sigma=state.sigma * factor)

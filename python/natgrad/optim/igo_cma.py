@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import _core
-from .._validation import FloatArray, as_float
+from .._validation import FloatArray
 from . import _common
 from .strategy import Strategy
 from .utilities import cma_weights
@@ -200,13 +200,9 @@ class IGOCMA(Strategy):
             raise ValueError(f"active must be True or False, got {active!r}")
         if sigma_rule not in ("csa", "tpa"):
             raise ValueError(f"sigma_rule must be 'csa' or 'tpa', got {sigma_rule!r}")
-        if margin is not None:
-            margin = as_float("margin", margin, positive=True)
-            if not margin < 0.5:
-                raise ValueError(f"margin must lie in (0, 0.5), got {margin!r}")
         self.active = bool(active)
         self.sigma_rule = sigma_rule
-        self.margin = margin
+        self.margin = _common.check_margin(margin)
         self._factors = _common.BufferPool()  # recycled outputs of the factor update
 
     def parameters(self, dim: int, popsize: int) -> IGOCMAParameters:

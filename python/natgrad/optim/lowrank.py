@@ -69,6 +69,9 @@ class LowRankNESState(NamedTuple):
         Evolution path of the rank-one term (in x/σ coordinates).
     generation : int
         Completed generations.
+    margin_scale : ndarray (n,)
+        Diagonal A of CMA-ES with margin's encoding of integer coordinates (1 elsewhere, and
+        everywhere in a run without ``integers``; see :mod:`natgrad.optim.integers`).
     """
 
     mean: FloatArray
@@ -78,6 +81,7 @@ class LowRankNESState(NamedTuple):
     p_sigma: FloatArray
     p_c: FloatArray
     generation: int
+    margin_scale: FloatArray
 
 
 class LowRankNESParameters(NamedTuple):
@@ -173,6 +177,10 @@ class LowRankNES(Strategy):
     rank : {1, 0}, default 1
         1: CR-FM-NES's model D (I + v vᵀ) D; 0: the diagonal model D² with the same step-size
         rules (cheapest; for separable problems).
+    margin : float, optional
+        With integer coordinates (``Optimizer(..., integers=...)``): the lower bound α on the
+        probability that an integer coordinate leaves its current value (CMA-ES with margin,
+        :mod:`natgrad.optim.integers`), in (0, 0.5); default 1/(nλ).
 
     Notes
     -----
@@ -200,16 +208,18 @@ class LowRankNES(Strategy):
         "p_sigma": "vector",
         "p_c": "vector",
         "generation": "count",
+        "margin_scale": "positive_vector",
     }
-    option_names = ("rank",)
+    option_names = ("rank", "margin")
 
-    def __init__(self, *, rank: int = 1) -> None:
+    def __init__(self, *, rank: int = 1, margin: float | None = None) -> None:
         if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank not in (0, 1):
             raise ValueError(
                 f"rank must be 0 (diagonal) or 1 (D(I + vvᵀ)D; rank >= 2 is not implemented), "
                 f"got {rank!r}"
             )
         self.rank = int(rank)
+        self.margin = _common.check_margin(margin)
 
     def default_popsize(self, dim: int) -> int:
         """4 + ⌊3 ln n⌋ rounded up to even (mirrored pairs)."""
@@ -227,7 +237,7 @@ class LowRankNES(Strategy):
         """
         n = x0.size
         v = initial_direction(n) if self.rank == 1 else np.zeros(n)
-        return LowRankNESState(x0, sigma0, np.ones(n), v, np.zeros(n), np.zeros(n), 0)
+        return LowRankNESState(x0, sigma0, np.ones(n), v, np.zeros(n), np.zeros(n), 0, np.ones(n))
 
     def _sample(self, state: LowRankNESState, noise: FloatArray) -> FloatArray:
         """x_k = m + σ D (z_k + (√(1 + |v|²) − 1) v̄ v̄ᵀ z_k), z mirrored (module docstring)."""
@@ -244,7 +254,9 @@ class LowRankNES(Strategy):
             state.mean, state.sigma, state.scales, state.v, state.p_sigma, state.p_c, noise,
             values, p,
         )  # fmt: skip
-        return LowRankNESState(mean, sigma, scales, v, p_sigma, p_c, state.generation + 1)
+        return LowRankNESState(
+            mean, sigma, scales, v, p_sigma, p_c, state.generation + 1, state.margin_scale
+        )
 
     def scale_step(self, state: LowRankNESState, factor: float) -> LowRankNESState:
         return state._replace(sigma=state.sigma * factor)

@@ -328,8 +328,8 @@ def _integer_lattice(
         return None, None if sides is None else BoxTransform(*sides)
     if strategy.domain != "real" or not strategy.supports_integers:
         raise ValueError(
-            f"integers= needs a strategy with integer handling (CMA-ES with margin: 'igo-cma'), "
-            f"got {strategy.name!r} with integers={integers!r:.80}"
+            f"integers= needs a strategy with integer handling (CMA-ES with margin: a Gaussian "
+            f"method, e.g. 'igo-cma'), got {strategy.name!r} with integers={integers!r:.80}"
         )
     lower, upper = sides if sides is not None else (np.full(dim, -np.inf), np.full(dim, np.inf))
     lattice = IntegerLattice(index, lower[index], upper[index])
@@ -477,8 +477,8 @@ class Optimizer:
         ``natgrad.minimize``; unknown keys are a ValueError listing the valid ones.
     integers : sequence of int or boolean mask, optional
         Coordinates that take integer values (CMA-ES with margin, :mod:`natgrad.optim.integers`;
-        strategies with ``supports_integers``: ``"igo-cma"``). ``ask()`` returns them as
-        integral floats, the nearest integer inside their ``bounds`` to m + A(x − m); the
+        strategies with ``supports_integers``: every Gaussian method, igo-cma, xnes, snes, sngd,
+        lowrank and gmrf). ``ask()`` returns them as integral floats, the nearest integer inside their ``bounds`` to m + A(x − m); the
         distribution itself stays continuous, and after each update the margin keeps the
         probability of leaving the current integer at least ``margin`` (an option of the
         strategy; default 1/(nλ)). ``best_x`` and ``mean`` are integral there too. The box map

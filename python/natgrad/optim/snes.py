@@ -50,12 +50,16 @@ class SNESState(NamedTuple):
         Per-coordinate scales with geometric mean 1: the standard deviations are sigma * scales.
     generation : int
         Completed generations.
+    margin_scale : ndarray (n,)
+        Diagonal A of CMA-ES with margin's encoding of integer coordinates (1 elsewhere, and
+        everywhere in a run without ``integers``; see :mod:`natgrad.optim.integers`).
     """
 
     mean: FloatArray
     sigma: float
     scales: FloatArray
     generation: int
+    margin_scale: FloatArray
 
 
 class SNESParameters(NamedTuple):
@@ -97,6 +101,10 @@ class SNES(Strategy):
     ----------
     eta_mu, eta_sigma : float, optional
         Learning rates of the mean and of the scales (> 0); defaults 1 and (3 + ln n)/(5√n).
+    margin : float, optional
+        With integer coordinates (``Optimizer(..., integers=...)``): the lower bound α on the
+        probability that an integer coordinate leaves its current value (CMA-ES with margin,
+        :mod:`natgrad.optim.integers`), in (0, 0.5); default 1/(nλ).
     """
 
     name = "snes"
@@ -106,12 +114,20 @@ class SNES(Strategy):
         "sigma": "step",
         "scales": "positive_vector",
         "generation": "count",
+        "margin_scale": "positive_vector",
     }
-    option_names = ("eta_mu", "eta_sigma")
+    option_names = ("eta_mu", "eta_sigma", "margin")
 
-    def __init__(self, *, eta_mu: float | None = None, eta_sigma: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        eta_mu: float | None = None,
+        eta_sigma: float | None = None,
+        margin: float | None = None,
+    ) -> None:
         self.eta_mu = _common.check_rate("eta_mu", eta_mu)
         self.eta_sigma = _common.check_rate("eta_sigma", eta_sigma)
+        self.margin = _common.check_margin(margin)
 
     def parameters(self, dim: int, popsize: int) -> SNESParameters:
         """Constants of SNES for (``dim``, ``popsize``); None rates take the paper's defaults."""
@@ -121,7 +137,7 @@ class SNES(Strategy):
 
     def _initial_state(self, x0: FloatArray, sigma0: float) -> SNESState:
         """Generation 0: mean ``x0``, all standard deviations ``sigma0``."""
-        return SNESState(x0, sigma0, np.ones(x0.size), 0)
+        return SNESState(x0, sigma0, np.ones(x0.size), 0, np.ones(x0.size))
 
     def _sample(self, state: SNESState, noise: FloatArray) -> FloatArray:
         """x_k = μ + σ scales ⊙ z_k (Schaul et al. 2011, Alg. 1)."""
@@ -135,7 +151,7 @@ class SNES(Strategy):
         mean, sigma, scales = _core.snes_update(
             state.mean, state.sigma, state.scales, noise, values, p
         )
-        return SNESState(mean, sigma, scales, state.generation + 1)
+        return SNESState(mean, sigma, scales, state.generation + 1, state.margin_scale)
 
     def scale_step(self, state: SNESState, factor: float) -> SNESState:
         return state._replace(sigma=state.sigma * factor)

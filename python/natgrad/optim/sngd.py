@@ -43,6 +43,7 @@ import numpy as np
 
 from .. import _core
 from .._validation import FloatArray, as_damping, as_float, as_int, check_coords
+from . import _common
 from ._shaping import Shaping, check_shaping, shaped_values
 from .strategy import Strategy
 from .xnes import default_rates
@@ -60,6 +61,9 @@ class SNGDState(NamedTuple):
     sigma: float  #: overall scale det(Σ)^(1/2n)
     generation: int
     halvings: int  #: step halvings the last update needed (max_halvings + 1: step rejected)
+    #: diagonal A of CMA-ES with margin's encoding of integer coordinates (1 elsewhere; see
+    #: :mod:`natgrad.optim.integers`)
+    margin_scale: FloatArray
 
 
 def _packed_size(n: int) -> int:
@@ -111,6 +115,10 @@ class SNGD(Strategy):
         Step halvings tried before a step that leaves the cone is rejected.
     max_change : float, default 4
         κ of the cone guard (module docstring), > 1.
+    margin : float, optional
+        With integer coordinates (``Optimizer(..., integers=...)``): the lower bound α on the
+        probability that an integer coordinate leaves its current value (CMA-ES with margin,
+        :mod:`natgrad.optim.integers`), in (0, 0.5); default 1/(nλ).
 
     Example
     -------
@@ -134,6 +142,7 @@ class SNGD(Strategy):
         "sigma": "step",
         "generation": "count",
         "halvings": "count",
+        "margin_scale": "positive_vector",
     }
     option_names = (
         "coords",
@@ -144,6 +153,7 @@ class SNGD(Strategy):
         "learning_rate_cov",
         "max_halvings",
         "max_change",
+        "margin",
     )
 
     def __init__(
@@ -157,8 +167,10 @@ class SNGD(Strategy):
         learning_rate_cov: float | None = None,
         max_halvings: int = 30,
         max_change: float = 4.0,
+        margin: float | None = None,
     ) -> None:
         check_coords(coords, COORDS)
+        self.margin = _common.check_margin(margin)
         if fisher not in ("exact", "empirical"):
             raise ValueError(f"fisher must be 'exact' or 'empirical', got {fisher!r}")
         self.coords = coords
@@ -197,11 +209,17 @@ class SNGD(Strategy):
         return lr_mean, lr_cov
 
     def _state(
-        self, mean: FloatArray, cov: FloatArray, chol: FloatArray, generation: int, halvings: int
+        self,
+        mean: FloatArray,
+        cov: FloatArray,
+        chol: FloatArray,
+        generation: int,
+        halvings: int,
+        margin_scale: FloatArray,
     ) -> SNGDState:
         n = mean.size
         sigma = float(np.exp(np.log(np.diag(chol)).sum() / n))
-        return SNGDState(mean, cov, chol, sigma, generation, halvings)
+        return SNGDState(mean, cov, chol, sigma, generation, halvings, margin_scale)
 
     def _initial_state(self, x0: FloatArray, sigma0: float) -> SNGDState:
         n = x0.size
@@ -209,7 +227,7 @@ class SNGD(Strategy):
             raise ValueError(
                 f"sigma0 must have a finite, non-zero square (Σ = σ0² I), got {sigma0!r}"
             )
-        return self._state(x0, sigma0 * sigma0 * np.eye(n), sigma0 * np.eye(n), 0, 0)
+        return self._state(x0, sigma0 * sigma0 * np.eye(n), sigma0 * np.eye(n), 0, 0, np.ones(n))
 
     def default_popsize(self, dim: int) -> int:
         lam = super().default_popsize(dim)
@@ -292,7 +310,9 @@ class SNGD(Strategy):
             cov = 0.5 * (cov + cov.T)
             chol = _cholesky(cov)
             if chol is not None and np.all(np.isfinite(mean)):
-                return self._state(mean, cov, chol, state.generation + 1, halvings)
+                return self._state(
+                    mean, cov, chol, state.generation + 1, halvings, state.margin_scale
+                )
         return state._replace(generation=state.generation + 1, halvings=self.max_halvings + 1)
 
     def scale_coordinates(self, state: SNGDState, scales: FloatArray) -> SNGDState:

@@ -54,6 +54,9 @@ class XNESState(NamedTuple):
         CSA evolution path (zero and unused with ``sigma_rule="nes"``).
     generation : int
         Completed generations.
+    margin_scale : ndarray (n,)
+        Diagonal A of CMA-ES with margin's encoding of integer coordinates (1 elsewhere, and
+        everywhere in a run without ``integers``; see :mod:`natgrad.optim.integers`).
     """
 
     mean: FloatArray
@@ -61,6 +64,7 @@ class XNESState(NamedTuple):
     factor: FloatArray
     p_sigma: FloatArray
     generation: int
+    margin_scale: FloatArray
 
 
 class XNESParameters(NamedTuple):
@@ -146,6 +150,10 @@ class XNES(Strategy):
     eta_mu, eta_sigma, eta_b : float, optional
         Learning rates of the mean, step size and shape (> 0); defaults 1 and
         3(3 + ln n)/(5n√n).
+    margin : float, optional
+        With integer coordinates (``Optimizer(..., integers=...)``): the lower bound α on the
+        probability that an integer coordinate leaves its current value (CMA-ES with margin,
+        :mod:`natgrad.optim.integers`), in (0, 0.5); default 1/(nλ).
     """
 
     name = "xnes"
@@ -156,8 +164,9 @@ class XNES(Strategy):
         "factor": "matrix",
         "p_sigma": "vector",
         "generation": "count",
+        "margin_scale": "positive_vector",
     }
-    option_names = ("sigma_rule", "eta_mu", "eta_sigma", "eta_b")
+    option_names = ("sigma_rule", "eta_mu", "eta_sigma", "eta_b", "margin")
 
     def __init__(
         self,
@@ -166,8 +175,10 @@ class XNES(Strategy):
         eta_mu: float | None = None,
         eta_sigma: float | None = None,
         eta_b: float | None = None,
+        margin: float | None = None,
     ) -> None:
         self.sigma_rule = _check_rule(sigma_rule)
+        self.margin = _common.check_margin(margin)
         self.eta_mu = _common.check_rate("eta_mu", eta_mu)
         self.eta_sigma = _common.check_rate("eta_sigma", eta_sigma)
         self.eta_b = _common.check_rate("eta_b", eta_b)
@@ -187,7 +198,7 @@ class XNES(Strategy):
     def _initial_state(self, x0: FloatArray, sigma0: float) -> XNESState:
         """Generation 0: mean ``x0``, step size ``sigma0``, A = I."""
         n = x0.size
-        return XNESState(x0, sigma0, np.eye(n), np.zeros(n), 0)
+        return XNESState(x0, sigma0, np.eye(n), np.zeros(n), 0, np.ones(n))
 
     def _sample(self, state: XNESState, noise: FloatArray) -> FloatArray:
         """x_k = m + σ A z_k as one GEMM X = m + σ Z Aᵀ (Glasmachers et al. 2010, Alg. 1)."""
@@ -210,7 +221,7 @@ class XNES(Strategy):
             state.mean, state.sigma, state.factor, state.p_sigma, noise, X, values, p,
             self._factors.take((n, n)),
         )  # fmt: skip
-        return XNESState(mean, sigma, factor, p_sigma, state.generation + 1)
+        return XNESState(mean, sigma, factor, p_sigma, state.generation + 1, state.margin_scale)
 
     def scale_step(self, state: XNESState, factor: float) -> XNESState:
         return state._replace(sigma=state.sigma * factor)
