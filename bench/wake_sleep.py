@@ -72,6 +72,8 @@ def kernel_ratio(J: int, d: int, N: int, repeats: int) -> dict[str, Any]:
             "factor_twin": lambda: ref.fisher_blocks_factor(h, w, 0.1),
             "solve_core": lambda: _core.fisher_blocks_solve(fac, g),
             "solve_twin": lambda: ref.fisher_blocks_solve(fac, g),
+            "inverse_core": lambda: _core.fisher_blocks_inverse(fac),
+            "inverse_twin": lambda: ref.fisher_blocks_inverse(fac),
             "woodbury_core": lambda: _core.fisher_blocks_woodbury_factor(hs, ws, 0.1),
             "woodbury_twin": lambda: ref.fisher_blocks_woodbury_factor(hs, ws, 0.1),
         },
@@ -84,6 +86,9 @@ def kernel_ratio(J: int, d: int, N: int, repeats: int) -> dict[str, Any]:
         solve_core_s=t["solve_core"],
         solve_twin_s=t["solve_twin"],
         solve_ratio=t["solve_twin"] / t["solve_core"],
+        inverse_core_s=t["inverse_core"],
+        inverse_twin_s=t["inverse_twin"],
+        inverse_ratio=t["inverse_twin"] / t["inverse_core"],
         woodbury_N=n_small,
         woodbury_factor_ratio=t["woodbury_twin"] / t["woodbury_core"],
     )
@@ -242,7 +247,8 @@ def main() -> None:
     print(
         f"kernel J=64 d=64 N=320: assemble+factor twin/compiled = {kr['factor_ratio']:.1f}x "
         f"({kr['factor_twin_s'] * 1e3:.2f} ms / {kr['factor_core_s'] * 1e3:.2f} ms), "
-        f"solve {kr['solve_ratio']:.1f}x, Woodbury factor (N={kr['woodbury_N']}) "
+        f"solve {kr['solve_ratio']:.1f}x, inverse {kr['inverse_ratio']:.1f}x "
+        f"({kr['inverse_core_s'] * 1e3:.2f} ms), Woodbury factor (N={kr['woodbury_N']}) "
         f"{kr['woodbury_factor_ratio']:.1f}x"
     )
     if args.epoch_cost:

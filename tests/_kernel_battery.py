@@ -157,6 +157,7 @@ def battery(seed: int = 20261201) -> list[tuple[str, tuple[Any, ...]]]:
         ("binary_natural_gradient", (Xb, fb, theta_b)),
         ("fisher_blocks_factor", (H01, S, 0.1)),
         ("fisher_blocks_solve", (F_blocks, G_rows)),
+        ("fisher_blocks_inverse", (F_blocks,)),
         ("fisher_blocks_woodbury_factor", (H01[:5], S[:5], 0.1)),
         ("fisher_blocks_woodbury_solve", (H01[:5], S[:5], F_wood, G_rows, 0.1)),
         ("standard_normal", (0x243F6A8885A308D3, 7, 301)),

@@ -114,6 +114,7 @@ FUZZ_TABLE: dict[str, tuple[tuple[str, ...], Shape]] = {
         lambda d: (d.k, (d.n + 1) ** 2),
     ),
     "fisher_blocks_solve": (("block_factors", "unit_grads"), lambda d: (d.k, d.n + 1)),
+    "fisher_blocks_inverse": (("block_factors",), lambda d: (d.k, (d.n + 1) ** 2)),
     "fisher_blocks_woodbury_factor": (
         ("batch", "unit_weights", "damping+"),
         lambda d: (d.k, d.big_n**2),

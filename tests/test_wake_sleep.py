@@ -431,6 +431,11 @@ def test_kernels_equal_their_twins(rng, N, d, J, spin):
     np.testing.assert_allclose(f, ref.fisher_blocks_factor(h, w, alpha), rtol=1e-13, atol=1e-15)
     x = _core.fisher_blocks_solve(f, g)
     np.testing.assert_allclose(x, ref.fisher_blocks_solve(f, g), rtol=1e-12, atol=1e-13)
+    inv = _core.fisher_blocks_inverse(f)
+    np.testing.assert_allclose(inv, ref.fisher_blocks_inverse(f), rtol=1e-12, atol=1e-14 / alpha)
+    np.testing.assert_array_equal(  # exactly symmetric
+        inv.reshape(J, d + 1, d + 1), np.swapaxes(inv.reshape(J, d + 1, d + 1), 1, 2)
+    )
     fw = _core.fisher_blocks_woodbury_factor(h, w, alpha)
     np.testing.assert_allclose(
         fw, ref.fisher_blocks_woodbury_factor(h, w, alpha), rtol=1e-13, atol=1e-15
@@ -474,6 +479,10 @@ def test_kernels_refuse_bad_arguments(rng):
     with pytest.raises(ValueError, match="weights must have shape"):
         _core.fisher_blocks_factor(h, w[:5], 0.1)
     f = _core.fisher_blocks_factor(h, w, 0.1)
+    with pytest.raises(ValueError, match="factors must have q\\^2 columns"):
+        _core.fisher_blocks_inverse(np.ascontiguousarray(f[:, :-1]))
+    with pytest.raises(ValueError, match="factors must be lower Cholesky"):
+        _core.fisher_blocks_inverse(np.zeros_like(f))
     with pytest.raises(ValueError, match="grads must have shape"):
         _core.fisher_blocks_solve(f, g[:1])
     with pytest.raises(ValueError, match="factors must be lower Cholesky"):

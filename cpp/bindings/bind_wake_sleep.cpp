@@ -19,6 +19,13 @@ void bind_wake_sleep(py::module_& m) {
         },
         py::arg("factors").noconvert(), py::arg("grads").noconvert());
     m.def(
+        "fisher_blocks_inverse",
+        [](MatArg factors) {
+            py::gil_scoped_release release;  // pure Eigen work on borrowed buffers
+            return natgrad::fisher_blocks_inverse(factors);
+        },
+        py::arg("factors").noconvert());
+    m.def(
         "fisher_blocks_woodbury_factor",
         [](MatArg inputs, MatArg weights, double damping) {
             py::gil_scoped_release release;  // pure Eigen work on borrowed buffers

@@ -397,6 +397,70 @@ RowMatrixXd fisher_blocks_solve(const MatRef& factors, const MatRef& grads) {
     return checks::finite_result("fisher_blocks_solve", std::move(out));
 }
 
+RowMatrixXd fisher_blocks_inverse(const MatRef& factors) {
+    const Eigen::Index cols = factors.cols();
+    Eigen::Index q = static_cast<Eigen::Index>(std::llround(std::sqrt(static_cast<double>(cols))));
+    if (q < 1 || q * q != cols) {
+        invalid("factors must have q^2 columns (a q x q lower factor per unit), got " +
+                std::to_string(cols));
+    }
+    const Eigen::Index units = check_factors(factors, q, "fisher_blocks_factor");
+    // kLanes units side by side, as in fisher_blocks_factor: lane u of every vector is unit j0 + u.
+    // L row-major (l[(i q + k) kLanes + u]), M = L^{-1} column-major (m[(j q + k) kLanes + u]),
+    // so that both inner loops (over k) stream contiguous lanes. Lanes past the last unit
+    // invert the identity; never stored.
+    constexpr Eigen::Index kLanes = 8;
+    using Lanes = Eigen::Array<double, kLanes, 1>;
+    using LanesMap = Eigen::Map<Lanes>;
+    using ConstLanesMap = Eigen::Map<const Lanes>;
+    const std::size_t square = static_cast<std::size_t>(q * q * kLanes);
+    std::vector<double> l(square), m(square);
+    auto lane = [](std::vector<double>& v, Eigen::Index at) {
+        return v.data() + static_cast<std::size_t>(at * kLanes);
+    };
+    RowMatrixXd out(units, q * q);
+    for (Eigen::Index j0 = 0; j0 < units; j0 += kLanes) {
+        const Eigen::Index width = std::min(kLanes, units - j0);
+        for (Eigen::Index i = 0; i < q; ++i) {
+            for (Eigen::Index k = 0; k <= i; ++k) {
+                double* x = lane(l, i * q + k);
+                for (Eigen::Index u = 0; u < kLanes; ++u) {
+                    x[u] = u < width ? factors(j0 + u, i * q + k) : (i == k ? 1.0 : 0.0);
+                }
+            }
+        }
+        // M = L^{-1} column by column: M_jj = 1 / L_jj, M_ij = -(sum_{k=j}^{i-1} L_ik M_kj) / L_ii
+        for (Eigen::Index j = 0; j < q; ++j) {
+            double* mj = lane(m, j * q);
+            LanesMap(mj + j * kLanes) = ConstLanesMap(lane(l, j * q + j)).inverse();
+            for (Eigen::Index i = j + 1; i < q; ++i) {
+                const double* li = lane(l, i * q);
+                Lanes acc = Lanes::Zero();
+                for (Eigen::Index k = j; k < i; ++k) {
+                    acc += ConstLanesMap(li + k * kLanes) * ConstLanesMap(mj + k * kLanes);
+                }
+                LanesMap(mj + i * kLanes) = -acc / ConstLanesMap(li + i * kLanes);
+            }
+        }
+        // (L L^T)^{-1} = M^T M: entry (a, b), a >= b, is sum_{k >= a} M_ka M_kb
+        for (Eigen::Index a = 0; a < q; ++a) {
+            const double* ma = lane(m, a * q);
+            for (Eigen::Index b = 0; b <= a; ++b) {
+                const double* mb = lane(m, b * q);
+                Lanes acc = Lanes::Zero();
+                for (Eigen::Index k = a; k < q; ++k) {
+                    acc += ConstLanesMap(ma + k * kLanes) * ConstLanesMap(mb + k * kLanes);
+                }
+                for (Eigen::Index u = 0; u < width; ++u) {
+                    out(j0 + u, a * q + b) = acc(u);
+                    out(j0 + u, b * q + a) = acc(u);
+                }
+            }
+        }
+    }
+    return checks::finite_result("fisher_blocks_inverse", std::move(out));
+}
+
 RowMatrixXd fisher_blocks_woodbury_factor(const MatRef& inputs, const MatRef& weights,
                                           double damping) {
     check_samples(inputs, weights);

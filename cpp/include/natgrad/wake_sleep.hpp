@@ -30,6 +30,10 @@ RowMatrixXd fisher_blocks_factor(const MatRef& inputs, const MatRef& weights, do
 // factors: J x (d+1)^2, grads: J x (d+1).
 RowMatrixXd fisher_blocks_solve(const MatRef& factors, const MatRef& grads);
 
+// Row j of the result is (F_j + damping I)^{-1} = (L_j L_j')^{-1} as a q x q row-major matrix
+// (symmetric), from the factors of fisher_blocks_factor (J x q^2).
+RowMatrixXd fisher_blocks_inverse(const MatRef& factors);
+
 // Lower Cholesky factors of K_j = damping I_N + D_j (H~ H~') D_j, D_j = diag(sqrt(w_j / N)).
 RowMatrixXd fisher_blocks_woodbury_factor(const MatRef& inputs, const MatRef& weights,
                                           double damping);

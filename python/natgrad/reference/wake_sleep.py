@@ -40,6 +40,16 @@ def fisher_blocks_solve(factors: np.ndarray, grads: np.ndarray) -> np.ndarray:
     return out
 
 
+def fisher_blocks_inverse(factors: np.ndarray) -> np.ndarray:
+    J, q2 = factors.shape
+    q = int(round(q2**0.5))
+    out = np.empty((J, q2))
+    for j in range(J):
+        inv = np.linalg.inv(factors[j].reshape(q, q))  # L⁻¹
+        out[j] = (inv.T @ inv).ravel()
+    return out
+
+
 def fisher_blocks_woodbury_factor(
     inputs: np.ndarray, weights: np.ndarray, damping: float
 ) -> np.ndarray:
