@@ -177,8 +177,7 @@ class GMRF(Strategy):
         }
 
     def __repr__(self) -> str:
-        margin = "" if self.margin is None else f", margin={self.margin!r}"
-        return f"GMRF(graph={self.graph!r}, rate_scale={self.rate_scale!r}{margin})"
+        return f"GMRF(graph={self.graph!r}, rate_scale={self.rate_scale!r}, margin={self.margin!r})"
 
     # ------------------------------------------------------------------ the model graph
     def model_graph(self, dim: int) -> graphs.Graph:
